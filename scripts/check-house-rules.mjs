@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The house rules from STYLE.md that a linter cannot see, checked over the whole workspace:
 //   - every workspace package has a README, an `exports` map and tests;
-//   - no deep imports: `@rampart/x/...` only through x's `exports`, and no relative import leaves a package;
+//   - no deep imports: `<scope>/x/...` only through x's `exports`, and no relative import leaves a package;
 //   - no import cycles, between packages (dependencies) or between files of one package;
 //   - no `process.env` in packages/ outside tests, benches and CLIs (packages take config as arguments);
 //   - the toolchain pins in scripts/toolchain.sh agree with package.json.
@@ -38,6 +38,9 @@ function workspaceDirs() {
   return dirs;
 }
 
+const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const scope = rootManifest.rampart?.scope;
+if (typeof scope !== 'string') fail('package.json', 'has no "rampart.scope" (the npm scope of the workspace)');
 const packages = new Map(); // name -> { dir, manifest }
 for (const dir of workspaceDirs()) {
   const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
@@ -73,9 +76,9 @@ for (const [name, { dir, manifest }] of packages) {
     const source = readFileSync(file, 'utf8');
     const edges = [];
     for (const spec of importsOf(source)) {
-      if (spec.startsWith('@rampart/')) {
+      if (spec.startsWith(`${scope}/`)) {
         const [, pkg, ...rest] = spec.split('/');
-        const target = packages.get(`@rampart/${pkg}`);
+        const target = packages.get(`${scope}/${pkg}`);
         const subpath = rest.join('/');
         if (target && target.manifest.name !== name) {
           const targetExports = new Set(
@@ -123,7 +126,6 @@ for (const cycle of findCycles(packageGraph))
   fail('workspace', `package dependency cycle: ${cycle.join(' -> ')}`);
 
 // Toolchain pins.
-const rootManifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const toolchain = readFileSync(join(root, 'scripts/toolchain.sh'), 'utf8');
 const pnpmPin = /RAMPART_PNPM_VERSION="([^"]+)"/.exec(toolchain)?.[1];
 if (rootManifest.packageManager !== `pnpm@${pnpmPin}`) {

@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+// `pnpm gen <generator> [answers...] [--flags]`. Every generator runs with no terminal when all answers
+// come as flags, asks (through plop's prompts) for the rest when a terminal is attached, and otherwise
+// exits 1 naming what is missing. Nothing is written unless every file can be; see staged-write.ts.
+import { parseArgs } from 'node:util';
+import nodePlop, { type NodePlopAPI } from 'node-plop';
+import { GenError, isGenError } from './errors.ts';
+import { formatChanges } from './format.ts';
+import { GENERATORS } from './registry.ts';
+import type { GeneratorSpec, Plan } from './spec.ts';
+import { applyChanges, describeChanges } from './staged-write.ts';
+import { readWorkspace, type Workspace } from './workspace.ts';
+
+export interface CliIo {
+  cwd: string;
+  interactive: boolean;
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/** Runs the generator CLI and returns the exit code; never throws for a user mistake. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    await run(argv, io);
+    return 0;
+  } catch (error) {
+    if (isGenError(error)) {
+      io.err(`gen: ${error.message}`);
+      return 1;
+    }
+    io.err(`gen: unexpected failure: ${(error as Error).message ?? String(error)}`);
+    return 1;
+  }
+}
+
+function usage(): string {
+  return ['usage: pnpm gen <generator> [answers] [--flags] [--dry-run]', '', 'generators:']
+    .concat(GENERATORS.map((spec) => `  ${spec.usage.padEnd(62)} ${spec.description}`))
+    .join('\n');
+}
+
+async function run(argv: readonly string[], io: CliIo): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    io.out(usage());
+    if (!name) throw new GenError('RAMPART_GEN_BAD_ARGUMENTS', 'no generator named');
+    return;
+  }
+  const spec = GENERATORS.find((candidate) => candidate.name === name);
+  if (!spec) throw new GenError('RAMPART_GEN_UNKNOWN_GENERATOR', `unknown generator "${name}"\n${usage()}`);
+
+  const { values, positionals } = parseFlags(spec, rest);
+  const workspace = readWorkspace(io.cwd);
+  const answers = await collectAnswers(spec, workspace, values, positionals, io.interactive);
+  const plop = await createPlop(workspace);
+  const planned = await planWithPlop(plop, spec, answers, workspace);
+  const plan = { ...planned, changes: formatChanges(workspace.root, planned.changes) };
+
+  if (values['dry-run'] === true) {
+    io.out(`gen ${spec.name} (dry run): would write ${plan.changes.length} file(s):`);
+    for (const line of describeChanges(plan.changes)) io.out(`  ${line}`);
+    return;
+  }
+  if (plan.changes.length === 0) {
+    io.out(`gen ${spec.name}: nothing to change`);
+    return;
+  }
+  await applyChanges(workspace.root, plan.changes);
+  io.out(`gen ${spec.name}: wrote ${plan.changes.length} file(s):`);
+  for (const line of describeChanges(plan.changes)) io.out(`  ${line}`);
+  if (plan.next.length > 0) {
+    io.out('next:');
+    for (const command of plan.next) io.out(`  ${command}`);
+  }
+}
+
+function parseFlags(spec: GeneratorSpec, args: readonly string[]) {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { 'dry-run': { type: 'boolean' } };
+  for (const question of spec.questions) options[question.name] = { type: 'string' };
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new GenError('RAMPART_GEN_BAD_ARGUMENTS', `${(error as Error).message}\nusage: ${spec.usage}`, {
+      cause: error,
+    });
+  }
+}
+
+async function collectAnswers(
+  spec: GeneratorSpec,
+  workspace: Workspace,
+  values: Record<string, unknown>,
+  positionals: readonly string[],
+  interactive: boolean,
+): Promise<Record<string, string>> {
+  const maxPosition = Math.max(-1, ...spec.questions.map((question) => question.position ?? -1));
+  if (positionals.length > maxPosition + 1) {
+    throw new GenError('RAMPART_GEN_BAD_ARGUMENTS', `too many arguments\nusage: ${spec.usage}`);
+  }
+  const given: Record<string, string> = {};
+  for (const question of spec.questions) {
+    const flag = values[question.name];
+    const positional = question.position === undefined ? undefined : positionals[question.position];
+    if (typeof flag === 'string' && positional !== undefined && flag !== positional) {
+      throw new GenError(
+        'RAMPART_GEN_BAD_ARGUMENTS',
+        `${question.name} given twice ("${positional}" and --${question.name} "${flag}")`,
+      );
+    }
+    const value = typeof flag === 'string' ? flag : positional;
+    if (value !== undefined) given[question.name] = value;
+  }
+
+  const missing = spec.questions.filter(
+    (question) => question.required && given[question.name] === undefined,
+  );
+  if (missing.length > 0 && !interactive) {
+    const names = missing.map((question) => `--${question.name}`).join(', ');
+    throw new GenError(
+      'RAMPART_GEN_MISSING_ANSWER',
+      `missing ${names} (no terminal to ask)\nusage: ${spec.usage}`,
+    );
+  }
+
+  let answers: Record<string, string> = { ...given };
+  if (missing.length > 0) {
+    const plop = await createPlop(workspace);
+    plop.setGenerator(spec.name, {
+      description: spec.description,
+      prompts: spec.questions.map((question) => ({
+        type: 'input',
+        name: question.name,
+        message: question.message,
+        default: question.default,
+        validate: (value: string) => question.validate?.(value, workspace, answers) ?? true,
+      })),
+      actions: [],
+    });
+    // plop's bypass: "_" asks, anything else is taken as the answer.
+    const bypass = spec.questions.map((question) => given[question.name] ?? '_');
+    answers = { ...(await plop.getGenerator(spec.name).runPrompts(bypass)) };
+  }
+  for (const question of spec.questions) {
+    if (answers[question.name] === undefined && question.default !== undefined)
+      answers[question.name] = question.default;
+    const value = answers[question.name];
+    if (value === undefined) continue;
+    const problem = question.validate?.(value, workspace, answers);
+    if (problem) throw new GenError('RAMPART_GEN_INVALID_ANSWER', problem);
+  }
+  return answers;
+}
+
+async function createPlop(workspace: Workspace): Promise<NodePlopAPI> {
+  return nodePlop('', { destBasePath: workspace.root, force: false });
+}
+
+/**
+ * Runs the generator through plop: its single action renders the whole plan (plop's handlebars) without
+ * touching the disk, so the caller can list it (dry run) or apply it all at once.
+ */
+async function planWithPlop(
+  plop: NodePlopAPI,
+  spec: GeneratorSpec,
+  answers: Record<string, string>,
+  workspace: Workspace,
+): Promise<Plan> {
+  let plan: Plan | undefined;
+  let failure: unknown;
+  plop.setActionType('rampart-plan', async (data) => {
+    try {
+      plan = await spec.plan(data as Record<string, string>, workspace, (template, view) =>
+        plop.renderString(template, view),
+      );
+      return `planned ${plan.changes.length} file(s)`;
+    } catch (error) {
+      failure = error;
+      throw error;
+    }
+  });
+  plop.setGenerator(spec.name, {
+    description: spec.description,
+    prompts: [],
+    actions: [{ type: 'rampart-plan' }],
+  });
+  const result = await plop.getGenerator(spec.name).runActions(answers);
+  if (failure) throw failure;
+  if (!plan || result.failures.length > 0) {
+    const detail = result.failures.map((item) => item.error || item.message).join('; ');
+    throw new GenError('RAMPART_GEN_WRITE_FAILED', `the generator failed: ${detail}`);
+  }
+  return plan;
+}
+
+if (import.meta.main) {
+  const code = await runCli(process.argv.slice(2), {
+    cwd: process.env.INIT_CWD ?? process.cwd(),
+    interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.exitCode = code;
+}

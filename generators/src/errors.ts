@@ -1,0 +1,27 @@
+/** Every way a generator run can fail on purpose. The CLI prints the message and exits 1, never a stack. */
+export const GEN_ERRORS = {
+  RAMPART_GEN_UNKNOWN_GENERATOR: 'unknown generator',
+  RAMPART_GEN_BAD_ARGUMENTS: 'the arguments do not fit the generator',
+  RAMPART_GEN_MISSING_ANSWER: 'a required answer is missing and there is no terminal to ask',
+  RAMPART_GEN_INVALID_ANSWER: 'an answer is not valid',
+  RAMPART_GEN_TARGET_EXISTS: 'the target already exists',
+  RAMPART_GEN_TARGET_MISSING: 'a file the generator must update does not exist',
+  RAMPART_GEN_NOT_A_WORKSPACE: 'not inside a Rampart workspace',
+  RAMPART_GEN_WRITE_FAILED: 'writing the files failed; everything written was rolled back',
+} as const;
+
+export type GenErrorCode = keyof typeof GEN_ERRORS;
+
+export class GenError extends Error {
+  readonly code: GenErrorCode;
+  constructor(code: GenErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'GenError';
+    this.code = code;
+  }
+}
+
+export function isGenError(error: unknown): error is GenError {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === 'string' && code in GEN_ERRORS;
+}

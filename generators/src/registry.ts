@@ -1,0 +1,6 @@
+import { initGenerator } from './init-generator.ts';
+import { packageGenerator } from './package-generator.ts';
+import type { GeneratorSpec } from './spec.ts';
+
+/** Every generator `pnpm gen` knows, in the order `--help` lists them. */
+export const GENERATORS: readonly GeneratorSpec[] = [packageGenerator, initGenerator];

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { GenError } from './errors.ts';
+
+export interface FileChange {
+  /** Path relative to the workspace root, with forward slashes. */
+  path: string;
+  content: string;
+  /** `create` refuses an existing file; `update` refuses a missing one. */
+  kind: 'create' | 'update';
+}
+
+/**
+ * Applies `changes` all or nothing. Every file is first written in full to a staging folder inside the
+ * workspace (same filesystem, so the final step is a rename, never a half-written file); only when all
+ * of them are staged are they renamed into place. If any step fails, created files are removed, updated
+ * files get their old content back, and folders the run created are removed again.
+ */
+export async function applyChanges(root: string, changes: readonly FileChange[]): Promise<void> {
+  const targets = changes.map((change) => ({ change, target: inside(root, change.path) }));
+  for (const { change, target } of targets) {
+    if (change.kind === 'create' && existsSync(target)) {
+      throw new GenError('RAMPART_GEN_TARGET_EXISTS', `${change.path} already exists; nothing was written`);
+    }
+    if (change.kind === 'update' && !existsSync(target)) {
+      throw new GenError('RAMPART_GEN_TARGET_MISSING', `${change.path} does not exist; nothing was written`);
+    }
+  }
+
+  const staging = join(root, `.gen-staging-${randomBytes(6).toString('hex')}`);
+  const createdDirs: string[] = [];
+  const done: { target: string; backup?: string }[] = [];
+  try {
+    for (const [index, { change }] of targets.entries()) {
+      const staged = join(staging, String(index));
+      await mkdir(dirname(staged), { recursive: true });
+      await writeFile(staged, change.content);
+    }
+    for (const [index, { change, target }] of targets.entries()) {
+      let backup: string | undefined;
+      if (change.kind === 'update') {
+        backup = join(staging, `${index}.orig`);
+        await writeFile(backup, await readFile(target));
+      } else {
+        await mkdirTracked(dirname(target), createdDirs);
+      }
+      await rename(join(staging, String(index)), target);
+      done.push(backup ? { target, backup } : { target });
+    }
+  } catch (error) {
+    for (const { target, backup } of done.reverse()) {
+      if (backup) await rename(backup, target).catch(() => undefined);
+      else await rm(target, { force: true }).catch(() => undefined);
+    }
+    for (const dir of createdDirs.reverse()) await rmdir(dir).catch(() => undefined);
+    throw new GenError(
+      'RAMPART_GEN_WRITE_FAILED',
+      `writing failed (${(error as Error).message}); nothing was kept`,
+      {
+        cause: error,
+      },
+    );
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Resolves `path` under `root`, refusing anything that would land outside it. */
+function inside(root: string, path: string): string {
+  const target = resolve(root, path);
+  if (!target.startsWith(resolve(root) + sep)) {
+    throw new GenError('RAMPART_GEN_INVALID_ANSWER', `${path} is outside the workspace`);
+  }
+  return target;
+}
+
+async function mkdirTracked(dir: string, created: string[]): Promise<void> {
+  const missing: string[] = [];
+  for (let current = dir; !existsSync(current); current = dirname(current)) missing.unshift(current);
+  for (const path of missing) {
+    await mkdir(path);
+    created.push(path);
+  }
+}
+
+/** Paths relative to the root, for printing. */
+export function describeChanges(changes: readonly FileChange[]): string[] {
+  return changes.map((change) => `${change.kind === 'create' ? 'create' : 'update'}  ${change.path}`);
+}
