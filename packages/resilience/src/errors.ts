@@ -1,0 +1,51 @@
+/**
+ * Every error this package raises, by code. Codes are stable and never reused; `status` is the HTTP
+ * status a service should answer with when the error reaches a client.
+ */
+export const ERRORS = {
+  RAMPART_RESILIENCE_INVALID_OPTIONS: { status: 500, message: 'invalid resilience options' },
+  RAMPART_RESILIENCE_TIMEOUT: { status: 504, message: 'the attempt timed out' },
+  RAMPART_RESILIENCE_DEADLINE_EXCEEDED: {
+    status: 504,
+    message: 'the deadline passed before the call finished',
+  },
+  RAMPART_RESILIENCE_ABORTED: { status: 499, message: 'the caller aborted the call' },
+  RAMPART_RESILIENCE_CIRCUIT_OPEN: { status: 503, message: 'the circuit breaker is open' },
+  RAMPART_RESILIENCE_BULKHEAD_FULL: { status: 503, message: 'the bulkhead and its queue are full' },
+  RAMPART_RESILIENCE_UPSTREAM_STATUS: { status: 502, message: 'the upstream answered with a failure status' },
+  RAMPART_RESILIENCE_UPSTREAM_UNREACHABLE: { status: 502, message: 'the upstream could not be reached' },
+  RAMPART_RESILIENCE_BODY_TOO_LARGE: { status: 502, message: 'the upstream response body exceeds the cap' },
+  RAMPART_RESILIENCE_CHECK_FAILED: { status: 503, message: 'a readiness check failed' },
+  RAMPART_RESILIENCE_CHECK_TIMEOUT: { status: 503, message: 'a readiness check timed out' },
+  RAMPART_RESILIENCE_OVERLOADED: { status: 503, message: 'the service is overloaded, retry later' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ResilienceErrorCode = keyof typeof ERRORS;
+
+/** The codes above, in table order (the README's errors table lists the same). */
+export const errorCodes = Object.keys(ERRORS) as ResilienceErrorCode[];
+
+/** The one error class of this package; identify errors by `code`, not by class. */
+export class ResilienceError extends Error {
+  readonly code: ResilienceErrorCode;
+  readonly status: number;
+  constructor(code: ResilienceErrorCode, detail?: string, options?: { cause?: unknown }) {
+    const base = ERRORS[code];
+    super(detail ? `${base.message}: ${detail}` : base.message, { cause: options?.cause });
+    this.name = 'ResilienceError';
+    this.code = code;
+    this.status = base.status;
+  }
+}
+
+/** True when `error` carries one of this package's codes (works across copies of the package). */
+export function isResilienceError(error: unknown, code?: ResilienceErrorCode): error is ResilienceError {
+  if (typeof error !== 'object' || error === null) return false;
+  const found = (error as { code?: unknown }).code;
+  if (typeof found !== 'string' || !(found in ERRORS)) return false;
+  return code === undefined || found === code;
+}
+
+export function invalidOptions(detail: string): ResilienceError {
+  return new ResilienceError('RAMPART_RESILIENCE_INVALID_OPTIONS', detail);
+}

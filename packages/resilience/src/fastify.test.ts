@@ -1,0 +1,107 @@
+import Fastify from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resiliencePlugin } from './fastify.ts';
+import { createHealth } from './health.ts';
+
+const apps: Array<{ close(): Promise<unknown> }> = [];
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+
+async function build(
+  options: Parameters<typeof resiliencePlugin>[1] extends infer O ? Partial<O & object> : never,
+) {
+  const app = Fastify();
+  apps.push(app);
+  let dbUp = true;
+  let shuttingDown = false;
+  const health = createHealth({
+    version: '2.0.0',
+    commit: 'def456',
+    checks: [
+      {
+        name: 'db',
+        check: async () => {
+          if (!dbUp) throw Object.assign(new Error('down'), { code: 'ECONNREFUSED' });
+        },
+      },
+    ],
+    isShuttingDown: () => shuttingDown,
+  });
+  await app.register(resiliencePlugin, { health, ...options });
+  app.get('/work', async () => ({ done: true }));
+  app.get('/always', { config: { loadShedding: false } }, async () => ({ done: true }));
+  await app.ready();
+  return {
+    app,
+    setDb: (up: boolean) => {
+      dbUp = up;
+    },
+    beginShutdown: () => {
+      shuttingDown = true;
+    },
+  };
+}
+
+describe('resiliencePlugin', () => {
+  it('serves liveness and readiness with version and commit', async () => {
+    const { app, setDb, beginShutdown } = await build({});
+    const live = await app.inject('/health/live');
+    expect(live.statusCode).toBe(200);
+    expect(live.json()).toEqual({ status: 'ok', version: '2.0.0', commit: 'def456' });
+    const ready = await app.inject('/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready', version: '2.0.0', commit: 'def456' });
+
+    setDb(false);
+    const notReady = await app.inject('/health/ready');
+    expect(notReady.statusCode).toBe(503);
+    expect(notReady.json()).toMatchObject({
+      status: 'not-ready',
+      checks: { db: { reason: 'ECONNREFUSED' } },
+    });
+    expect((await app.inject('/health/live')).statusCode).toBe(200);
+
+    setDb(true);
+    beginShutdown();
+    const draining = await app.inject('/health/ready');
+    expect(draining.statusCode).toBe(503);
+    expect(draining.json()).toMatchObject({ status: 'shutting-down' });
+  });
+
+  it('sheds load with 503 problem+json and Retry-After, but never on health or exempt routes', async () => {
+    // A 1-byte heap ceiling is always exceeded: the real under-pressure sampler puts the app under pressure.
+    const { app } = await build({
+      loadShedding: { maxHeapUsedBytes: 1, sampleIntervalMs: 10, retryAfterSeconds: 7 },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const shed = await app.inject('/work');
+    expect(shed.statusCode).toBe(503);
+    expect(shed.headers['content-type']).toContain('application/problem+json');
+    expect(shed.headers['retry-after']).toBe('7');
+    expect(shed.json()).toEqual({
+      type: 'about:blank',
+      title: 'Service Unavailable',
+      status: 503,
+      code: 'RAMPART_RESILIENCE_OVERLOADED',
+      detail: 'the service is overloaded, retry later',
+    });
+    expect((await app.inject('/health/live')).statusCode).toBe(200);
+    expect((await app.inject('/health/ready')).statusCode).toBe(200);
+    expect((await app.inject('/always')).statusCode).toBe(200);
+  });
+
+  it('serves normally when not under pressure', async () => {
+    const { app } = await build({ loadShedding: { sampleIntervalMs: 50 } });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect((await app.inject('/work')).json()).toEqual({ done: true });
+  });
+
+  it('refuses a registration without a health', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await expect(app.register(resiliencePlugin, {} as never).ready()).rejects.toMatchObject({
+      code: 'RAMPART_RESILIENCE_INVALID_OPTIONS',
+    });
+  });
+});

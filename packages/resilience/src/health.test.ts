@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { createHealth, pgCheck, redisCheck } from './health.ts';
+
+const base = { version: '1.2.3', commit: 'abc123' };
+
+describe('createHealth', () => {
+  it('answers liveness without running any check', () => {
+    let ran = 0;
+    const health = createHealth({
+      ...base,
+      checks: [{ name: 'db', check: async () => void ran++ }],
+    });
+    expect(health.live()).toEqual({
+      statusCode: 200,
+      body: { status: 'ok', version: '1.2.3', commit: 'abc123' },
+    });
+    expect(ran).toBe(0);
+  });
+
+  it('is ready when every check passes, and reports breaker states', async () => {
+    const health = createHealth({
+      ...base,
+      checks: [
+        pgCheck('db', { query: async () => ({ rows: [] }) }),
+        redisCheck('redis', { ping: async () => 'PONG' }),
+      ],
+      policies: [{ name: 'payments', breakerState: 'open' }],
+    });
+    const report = await health.ready();
+    expect(report.statusCode).toBe(200);
+    expect(report.body).toMatchObject({
+      status: 'ready',
+      version: '1.2.3',
+      commit: 'abc123',
+      checks: { db: { status: 'ok' }, redis: { status: 'ok' } },
+      breakers: { payments: 'open' },
+    });
+  });
+
+  it('gives each check its own timeout, even one that ignores its signal', async () => {
+    let aborted = false;
+    const health = createHealth({
+      ...base,
+      defaultTimeoutMs: 5_000,
+      checks: [
+        {
+          name: 'stuck',
+          timeoutMs: 30,
+          check: (signal) => {
+            signal.addEventListener('abort', () => {
+              aborted = true;
+            });
+            return new Promise(() => {});
+          },
+        },
+        { name: 'fast', check: async () => {} },
+      ],
+    });
+    const started = performance.now();
+    const report = await health.ready();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(aborted).toBe(true);
+    expect(report.statusCode).toBe(503);
+    expect(report.body.status).toBe('not-ready');
+    expect(report.body.checks.stuck).toMatchObject({
+      status: 'fail',
+      code: 'RAMPART_RESILIENCE_CHECK_TIMEOUT',
+    });
+    expect(report.body.checks.fast).toMatchObject({ status: 'ok' });
+  });
+
+  it('reports a failed check by code only, never by message', async () => {
+    const health = createHealth({
+      ...base,
+      checks: [
+        {
+          name: 'db',
+          check: async () => {
+            throw Object.assign(new Error('password authentication failed for user "admin"'), {
+              code: 'ECONNREFUSED',
+            });
+          },
+        },
+      ],
+    });
+    const report = await health.ready();
+    expect(report.body.checks.db).toMatchObject({
+      status: 'fail',
+      code: 'RAMPART_RESILIENCE_CHECK_FAILED',
+      reason: 'ECONNREFUSED',
+    });
+    expect(JSON.stringify(report)).not.toContain('password');
+  });
+
+  it('answers 503 shutting-down without running checks once shutdown began', async () => {
+    let shuttingDown = false;
+    let ran = 0;
+    const health = createHealth({
+      ...base,
+      checks: [{ name: 'db', check: async () => void ran++ }],
+      isShuttingDown: () => shuttingDown,
+    });
+    expect((await health.ready()).statusCode).toBe(200);
+    shuttingDown = true;
+    const report = await health.ready();
+    expect(report.statusCode).toBe(503);
+    expect(report.body.status).toBe('shutting-down');
+    expect(ran).toBe(1);
+  });
+
+  it('shares one run between concurrent readiness probes', async () => {
+    let ran = 0;
+    const health = createHealth({
+      ...base,
+      checks: [
+        { name: 'db', check: () => new Promise((resolve) => setTimeout(() => resolve(void ran++), 10)) },
+      ],
+    });
+    await Promise.all([health.ready(), health.ready(), health.ready()]);
+    expect(ran).toBe(1);
+  });
+
+  it.each([
+    [{ ...base, defaultTimeoutMs: 0 }],
+    [
+      {
+        ...base,
+        checks: [
+          { name: 'a', check: async () => {} },
+          { name: 'a', check: async () => {} },
+        ],
+      },
+    ],
+    [{ ...base, checks: [{ name: 'a', timeoutMs: -1, check: async () => {} }] }],
+    [{ version: 1, commit: 'x' }],
+  ])('rejects invalid options with a coded error', (options) => {
+    expect(() => createHealth(options as never)).toThrow(
+      expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }),
+    );
+  });
+});

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ERRORS, errorCodes } from './errors.ts';
+
+describe('public surface', () => {
+  it('pins the names exported by the main entry', async () => {
+    expect(Object.keys(await import('./index.ts')).sort()).toEqual(
+      [
+        'ERRORS',
+        'HEALTH_DEFAULTS',
+        'POLICY_DEFAULTS',
+        'RETRY_BUDGET_DEFAULTS',
+        'ResilienceError',
+        'SHUTDOWN_DEFAULTS',
+        'createHealth',
+        'createJitterBackoff',
+        'createPolicy',
+        'createRetryBudget',
+        'createShutdown',
+        'errorCodes',
+        'fullJitterDelay',
+        'isResilienceError',
+        'isTransient',
+        'parseRetryAfter',
+        'pgCheck',
+        'redisCheck',
+      ].sort(),
+    );
+  });
+
+  it('pins the names exported by the fastify entry', async () => {
+    expect(Object.keys(await import('./fastify.ts')).sort()).toEqual([
+      'LOAD_SHEDDING_DEFAULTS',
+      'resiliencePlugin',
+    ]);
+  });
+
+  it('lists in package.json exports every entry, each with types and default in dist', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(manifest.exports).toEqual({
+      '.': { types: './dist/index.d.ts', default: './dist/index.js' },
+      './fastify': { types: './dist/fastify.d.ts', default: './dist/fastify.js' },
+    });
+  });
+});
+
+describe('errors', () => {
+  it('matches the README errors table, code for code and status for status', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Errors'));
+    const rows = [...section.matchAll(/^\| `(RAMPART_[A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]);
+    expect(rows).toEqual(errorCodes.map((code) => [code, ERRORS[code].status]));
+  });
+
+  it('never reuses a code and keeps every code in the package namespace', () => {
+    expect(new Set(errorCodes).size).toBe(errorCodes.length);
+    for (const code of errorCodes) expect(code).toMatch(/^RAMPART_RESILIENCE_[A-Z_]+$/);
+  });
+});

@@ -1,0 +1,351 @@
+import { getEventListeners } from 'node:events';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createJitterBackoff, fullJitterDelay, parseRetryAfter } from './backoff.ts';
+import type { PolicyEvent } from './observer.ts';
+import { createPolicy } from './policy.ts';
+
+function recorder() {
+  const events: PolicyEvent[] = [];
+  return {
+    events,
+    observer: { onEvent: (event: PolicyEvent) => events.push(event) },
+    kinds: () => events.map((e) => e.kind),
+  };
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const transient = () => Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+
+async function codeOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as { code?: unknown }).code;
+  }
+  return 'resolved';
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('createPolicy', () => {
+  it('retries transient failures and reports call, retry and success', async () => {
+    const { observer, kinds } = recorder();
+    const policy = createPolicy({ name: 'dep', observer, retry: { baseDelayMs: 1, maxDelayMs: 2 } });
+    let attempts = 0;
+    const value = await policy.execute(({ attempt }) => {
+      attempts += 1;
+      if (attempt < 2) throw transient();
+      return 'ok';
+    });
+    expect(value).toBe('ok');
+    expect(attempts).toBe(3);
+    expect(kinds()).toEqual(['call', 'retry', 'retry', 'success']);
+  });
+
+  it('does not retry work marked non-idempotent, nor errors that are not transient', async () => {
+    const policy = createPolicy({ name: 'dep', retry: { baseDelayMs: 1 } });
+    let attempts = 0;
+    await expect(
+      policy.execute(
+        () => {
+          attempts += 1;
+          throw transient();
+        },
+        { idempotent: false },
+      ),
+    ).rejects.toMatchObject({ code: 'ECONNRESET' });
+    await expect(
+      policy.execute(() => {
+        attempts += 1;
+        throw new Error('validation failed');
+      }),
+    ).rejects.toThrow('validation failed');
+    expect(attempts).toBe(2);
+  });
+
+  it('aborts the attempt signal on attempt timeout and fails with a coded error', async () => {
+    const { observer, kinds } = recorder();
+    const policy = createPolicy({ name: 'slow', attemptTimeoutMs: 20, retry: false, observer });
+    let seen: AbortSignal | undefined;
+    const code = await codeOf(
+      policy.execute(({ signal }) => {
+        seen = signal;
+        return new Promise(() => {});
+      }),
+    );
+    expect(code).toBe('RAMPART_RESILIENCE_TIMEOUT');
+    expect(seen?.aborted).toBe(true);
+    expect(kinds()).toEqual(['call', 'timeout', 'failure']);
+  });
+
+  it('stops at the deadline, across retries and backoff, without counting it against the breaker', async () => {
+    const policy = createPolicy({
+      name: 'dep',
+      attemptTimeoutMs: 1_000,
+      retry: { maxRetries: 50, baseDelayMs: 5, maxDelayMs: 10, budget: false },
+      breaker: { consecutiveFailures: 1 },
+    });
+    let attempts = 0;
+    const started = Date.now();
+    const code = await codeOf(
+      policy.execute(
+        ({ signal }) => {
+          attempts += 1;
+          return new Promise((_resolve, reject) => {
+            signal.addEventListener('abort', () => reject(signal.reason));
+          });
+        },
+        { deadlineMs: 50 },
+      ),
+    );
+    expect(code).toBe('RAMPART_RESILIENCE_DEADLINE_EXCEEDED');
+    expect(attempts).toBe(1);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(policy.breakerState).toBe('closed');
+  });
+
+  it('fails fast with RAMPART_RESILIENCE_ABORTED when the caller aborts', async () => {
+    const policy = createPolicy({ name: 'dep' });
+    const caller = new AbortController();
+    const pending = policy.execute(
+      ({ signal }) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => reject(signal.reason));
+        }),
+      { signal: caller.signal },
+    );
+    caller.abort();
+    expect(await codeOf(pending)).toBe('RAMPART_RESILIENCE_ABORTED');
+    expect(await codeOf(policy.execute(() => 1, { signal: caller.signal }))).toBe(
+      'RAMPART_RESILIENCE_ABORTED',
+    );
+  });
+
+  it('rejects what does not fit in the bulkhead with a coded error and an event', async () => {
+    const { observer, kinds } = recorder();
+    const policy = createPolicy({ name: 'narrow', bulkhead: { limit: 1, queue: 0 }, observer });
+    const gate = deferred<string>();
+    const first = policy.execute(() => gate.promise);
+    expect(await codeOf(policy.execute(() => 'second'))).toBe('RAMPART_RESILIENCE_BULKHEAD_FULL');
+    gate.resolve('first');
+    await expect(first).resolves.toBe('first');
+    expect(kinds()).toContain('bulkhead-rejected');
+  });
+
+  it('answers with the fallback, which receives the final error', async () => {
+    const { observer, kinds } = recorder();
+    const policy = createPolicy({ name: 'dep', retry: false, observer });
+    const value = await policy.execute(
+      () => {
+        throw new Error('boom');
+      },
+      { fallback: (error) => `stale (${(error as Error).message})` },
+    );
+    expect(value).toBe('stale (boom)');
+    expect(kinds()).toEqual(['call', 'failure', 'fallback']);
+  });
+
+  it('keeps retries within the retry budget', async () => {
+    const policy = createPolicy({
+      name: 'dep',
+      breaker: false,
+      retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 1, budget: { ratio: 0, minRetries: 2 } },
+    });
+    let attempts = 0;
+    for (let i = 0; i < 3; i++) {
+      await codeOf(
+        policy.execute(() => {
+          attempts += 1;
+          throw transient();
+        }),
+      );
+    }
+    // Three calls, but only two retries in the window.
+    expect(attempts).toBe(5);
+  });
+
+  it.each([
+    [{ name: '' }],
+    [{ name: 'x', attemptTimeoutMs: 0 }],
+    [{ name: 'x', retry: { maxRetries: -1 } }],
+    [{ name: 'x', breaker: { consecutiveFailures: 1.5 } }],
+    [{ name: 'x', bulkhead: { limit: 0 } }],
+    [{ name: 'x', deadlineMs: Number.NaN }],
+  ])('rejects invalid options %j at create time', (options) => {
+    expect(() => createPolicy(options)).toThrow(
+      expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }),
+    );
+  });
+});
+
+describe('circuit breaker under fake timers', () => {
+  it('lets exactly one probe through in half-open with 100 concurrent callers', async () => {
+    vi.useFakeTimers();
+    const { observer, kinds } = recorder();
+    const policy = createPolicy({
+      name: 'flaky',
+      retry: false,
+      attemptTimeoutMs: 60_000,
+      breaker: { consecutiveFailures: 3, halfOpenAfterMs: 1_000 },
+      observer,
+    });
+    for (let i = 0; i < 3; i++) await codeOf(policy.execute(() => Promise.reject(new Error('down'))));
+    expect(policy.breakerState).toBe('open');
+    expect(await codeOf(policy.execute(() => 'never runs'))).toBe('RAMPART_RESILIENCE_CIRCUIT_OPEN');
+
+    await vi.advanceTimersByTimeAsync(1_000);
+    let calls = 0;
+    const probe = deferred<string>();
+    const first = Promise.allSettled(
+      Array.from({ length: 100 }, () =>
+        policy.execute(() => {
+          calls += 1;
+          return probe.promise;
+        }),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toBe(1);
+    expect(policy.breakerState).toBe('half-open');
+    probe.reject(new Error('still down'));
+    const failed = await first;
+    expect(calls).toBe(1);
+    expect(failed.filter((r) => r.status === 'rejected').length).toBe(100);
+    const codes = failed.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'));
+    expect(codes.filter((code) => code === 'RAMPART_RESILIENCE_CIRCUIT_OPEN').length).toBe(99);
+    expect(policy.breakerState).toBe('open');
+
+    // Second window: the single probe succeeds, the breaker closes and the 99 waiting callers run.
+    await vi.advanceTimersByTimeAsync(1_000);
+    calls = 0;
+    const healthy = deferred<string>();
+    const second = Promise.all(
+      Array.from({ length: 100 }, () =>
+        policy.execute(() => {
+          calls += 1;
+          return healthy.promise;
+        }),
+      ),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toBe(1);
+    healthy.resolve('up');
+    expect(new Set(await second)).toEqual(new Set(['up']));
+    expect(calls).toBe(100);
+    expect(policy.breakerState).toBe('closed');
+    expect(kinds().filter((kind) => kind.startsWith('breaker-'))).toEqual([
+      'breaker-open',
+      'breaker-half-open',
+      'breaker-open',
+      'breaker-half-open',
+      'breaker-closed',
+    ]);
+  });
+
+  it('leaks no listeners after 10k calls that share one caller signal', async () => {
+    const caller = new AbortController();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    const { events, observer } = recorder();
+    const policy = createPolicy({ name: 'busy', observer, deadlineMs: 5_000, retry: { baseDelayMs: 1 } });
+    let failures = 0;
+    for (let i = 0; i < 10_000; i++) {
+      try {
+        await policy.execute(
+          ({ attempt }) => {
+            if (i % 10 === 0 && attempt === 0) throw transient();
+            return i;
+          },
+          { signal: caller.signal },
+        );
+      } catch {
+        failures += 1;
+      }
+    }
+    process.off('warning', onWarning);
+    expect(failures).toBe(0);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    expect(events.filter((e) => e.kind === 'call')).toHaveLength(10_000);
+  });
+});
+
+describe('backoff', () => {
+  it('full jitter never yields NaN and stays within [0, max]', () => {
+    const anyNumber = fc.oneof(
+      fc.double(),
+      fc.constantFrom(
+        Number.NaN,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        0,
+        -0,
+        Number.MAX_VALUE,
+      ),
+    );
+    fc.assert(
+      fc.property(
+        anyNumber,
+        anyNumber,
+        anyNumber,
+        fc.double({ min: 0, max: 1, maxExcluded: true }),
+        (attempt, base, max, draw) => {
+          const delay = fullJitterDelay(attempt, { baseMs: base, maxMs: max }, () => draw);
+          const cap = Number.isFinite(max) && max > 0 ? max : 0;
+          return Number.isFinite(delay) && delay >= 0 && delay <= cap;
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('grows the ceiling exponentially up to the cap', () => {
+    const top = () => 0.999_999;
+    expect([1, 2, 3, 4, 10].map((a) => fullJitterDelay(a, { baseMs: 100, maxMs: 1_000 }, top))).toEqual([
+      99, 199, 399, 799, 999,
+    ]);
+    expect(fullJitterDelay(3, { baseMs: 100, maxMs: 1_000 }, () => 0)).toBe(0);
+  });
+
+  it('waits at least the Retry-After an upstream asked for, but never past the deadline', () => {
+    const backoff = createJitterBackoff(
+      { baseMs: 10, maxMs: 20 },
+      () => 5_000,
+      () => 0.5,
+    );
+    const signal = new AbortController().signal;
+    const asked = backoff.next({ attempt: 1, signal, result: { error: { retryAfterMs: 3_000 } } });
+    expect(asked.duration).toBe(3_000);
+    const plain = backoff.next({ attempt: 1, signal, result: { error: new Error('x') } });
+    expect(plain.duration).toBe(5);
+    const capped = createJitterBackoff(
+      { baseMs: 10, maxMs: 20 },
+      () => 100,
+      () => 0.5,
+    );
+    expect(capped.next({ attempt: 1, signal, result: { error: { retryAfterMs: 3_000 } } }).duration).toBe(
+      100,
+    );
+  });
+
+  it('parses Retry-After as seconds or an HTTP date', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('3', now)).toBe(3_000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5_000);
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+});
