@@ -1,0 +1,5 @@
+export {
+  type ObservabilityPluginOptions,
+  type ObservabilityRouteConfig,
+  observability,
+} from './fastify-plugin.ts';

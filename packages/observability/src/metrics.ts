@@ -1,0 +1,153 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { invalidOptions } from './errors.ts';
+
+export interface MetricsOptions {
+  /** Written as the `service` label on every series. */
+  service: string;
+  /** Node process metrics (CPU, memory, event-loop lag, GC, handles); default true. */
+  defaultMetrics?: boolean;
+  /** Upper bounds in seconds of the HTTP duration histogram. */
+  httpBuckets?: readonly number[];
+  /** Upper bounds in seconds of the query duration histogram. */
+  dbBuckets?: readonly number[];
+  /** Upper bounds in seconds of the job duration histogram. */
+  taskBuckets?: readonly number[];
+}
+
+export const METRICS_DEFAULTS = {
+  defaultMetrics: true,
+  httpBuckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  dbBuckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+  taskBuckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
+} as const;
+
+/** The metric names this package writes; dashboards and alert rules are generated against these. */
+export const METRIC_NAMES = {
+  httpRequests: 'http_server_requests_total',
+  httpDuration: 'http_server_request_duration_seconds',
+  dbQueries: 'db_client_queries_total',
+  dbDuration: 'db_client_query_duration_seconds',
+  dbSlowQueries: 'db_client_slow_queries_total',
+  taskJobs: 'tasks_jobs_total',
+  taskDuration: 'tasks_job_duration_seconds',
+  taskActive: 'tasks_jobs_active',
+} as const;
+
+type HttpLabels = 'method' | 'route' | 'status_class';
+type DbLabels = 'system' | 'operation' | 'outcome';
+
+/** One prom-client registry per service with the RED, query and job series this package feeds. */
+export interface Metrics {
+  /** The real prom-client registry: register your own metrics on it. */
+  registry: Registry;
+  http: { requests: Counter<HttpLabels>; duration: Histogram<HttpLabels> };
+  db: {
+    queries: Counter<DbLabels>;
+    duration: Histogram<DbLabels>;
+    slow: Counter<'system' | 'operation'>;
+  };
+  tasks: {
+    jobs: Counter<'task' | 'kind'>;
+    duration: Histogram<'task' | 'outcome'>;
+    active: Gauge<'task'>;
+  };
+}
+
+function buckets(name: string, value: readonly number[] | undefined, fallback: readonly number[]): number[] {
+  const list = value ?? fallback;
+  const ok =
+    Array.isArray(list) &&
+    list.length > 0 &&
+    list.every(
+      (bound, index) => Number.isFinite(bound) && bound > 0 && (index === 0 || bound > list[index - 1]!),
+    );
+  if (!ok)
+    throw invalidOptions(
+      `metrics: ${name} must be a non-empty, strictly increasing list of positive seconds`,
+    );
+  return [...list];
+}
+
+/**
+ * Creates the service's registry with process metrics and the HTTP, query and job series.
+ *
+ * @example
+ * const metrics = createMetrics({ service: 'orders' });
+ * const text = await metrics.registry.metrics();
+ */
+export function createMetrics(options: MetricsOptions): Metrics {
+  if (typeof options?.service !== 'string' || options.service.length === 0) {
+    throw invalidOptions('metrics: service must be a non-empty string');
+  }
+  const defaultMetrics = options.defaultMetrics ?? METRICS_DEFAULTS.defaultMetrics;
+  if (typeof defaultMetrics !== 'boolean') throw invalidOptions('metrics: defaultMetrics must be a boolean');
+  const httpBuckets = buckets('httpBuckets', options.httpBuckets, METRICS_DEFAULTS.httpBuckets);
+  const dbBuckets = buckets('dbBuckets', options.dbBuckets, METRICS_DEFAULTS.dbBuckets);
+  const taskBuckets = buckets('taskBuckets', options.taskBuckets, METRICS_DEFAULTS.taskBuckets);
+
+  const registry = new Registry();
+  registry.setDefaultLabels({ service: options.service });
+  if (defaultMetrics) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  return {
+    registry,
+    http: {
+      requests: new Counter({
+        name: METRIC_NAMES.httpRequests,
+        help: 'HTTP requests served, by method, route template and status class.',
+        labelNames: ['method', 'route', 'status_class'],
+        registers,
+      }),
+      duration: new Histogram({
+        name: METRIC_NAMES.httpDuration,
+        help: 'HTTP request duration in seconds, by method, route template and status class.',
+        labelNames: ['method', 'route', 'status_class'],
+        buckets: httpBuckets,
+        registers,
+      }),
+    },
+    db: {
+      queries: new Counter({
+        name: METRIC_NAMES.dbQueries,
+        help: 'Database queries run, by system, operation and outcome.',
+        labelNames: ['system', 'operation', 'outcome'],
+        registers,
+      }),
+      duration: new Histogram({
+        name: METRIC_NAMES.dbDuration,
+        help: 'Database query duration in seconds, by system, operation and outcome.',
+        labelNames: ['system', 'operation', 'outcome'],
+        buckets: dbBuckets,
+        registers,
+      }),
+      slow: new Counter({
+        name: METRIC_NAMES.dbSlowQueries,
+        help: 'Database queries at or above the slow-query threshold.',
+        labelNames: ['system', 'operation'],
+        registers,
+      }),
+    },
+    tasks: {
+      jobs: new Counter({
+        name: METRIC_NAMES.taskJobs,
+        help: 'Background job events, by task and kind (queued, active, completed, failed, retried, dead-lettered).',
+        labelNames: ['task', 'kind'],
+        registers,
+      }),
+      duration: new Histogram({
+        name: METRIC_NAMES.taskDuration,
+        help: 'Background job run time in seconds, by task and outcome.',
+        labelNames: ['task', 'outcome'],
+        buckets: taskBuckets,
+        registers,
+      }),
+      active: new Gauge({
+        name: METRIC_NAMES.taskActive,
+        help: 'Background jobs running now in this process, by task.',
+        labelNames: ['task'],
+        registers,
+      }),
+    },
+  };
+}

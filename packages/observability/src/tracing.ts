@@ -1,0 +1,259 @@
+import { context, propagation, type Tracer, trace } from '@opentelemetry/api';
+import type { InMemorySpanExporter, Sampler, SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import { invalidOptions, ObservabilityError } from './errors.ts';
+
+export type TracingExporter =
+  | 'none'
+  | 'console'
+  | 'memory'
+  | { otlp: { url: string; headers?: Record<string, string>; timeoutMs?: number } };
+
+export interface TracingOptions {
+  /** `service.name` on every span. */
+  service: string;
+  serviceVersion?: string;
+  /** `deployment.environment.name`. */
+  environment?: string;
+  /** More resource attributes (OTEL_RESOURCE_ATTRIBUTES). */
+  resourceAttributes?: Record<string, string>;
+  /** Share of new traces recorded, 0..1; default 1. */
+  sampleRatio?: number;
+  /** Follow the caller's sampled flag when a request carries `traceparent`; default true. */
+  parentBased?: boolean;
+  /**
+   * Where spans go; default 'none': ids are still made and propagated (logs carry them) but nothing is
+   * recorded, so tracing costs almost nothing until an exporter is chosen.
+   */
+  exporter?: TracingExporter;
+  /** Outbound fetch/undici spans and traceparent injection (default true); pg client spans (default false). */
+  instrumentations?: { undici?: boolean; pg?: boolean };
+  /** The batch queue: spans beyond maxQueueSize are dropped, never buffered without bound. */
+  batch?: {
+    maxQueueSize?: number;
+    maxExportBatchSize?: number;
+    scheduledDelayMs?: number;
+    exportTimeoutMs?: number;
+  };
+  /** shutdown() gives up flushing after this long; default 5000. */
+  shutdownTimeoutMs?: number;
+}
+
+export const TRACING_DEFAULTS = {
+  sampleRatio: 1,
+  parentBased: true,
+  exporter: 'none',
+  instrumentations: { undici: true, pg: false },
+  batch: { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMs: 2000, exportTimeoutMs: 5000 },
+  shutdownTimeoutMs: 5000,
+  otlpTimeoutMs: 5000,
+} as const;
+
+/** The running tracing setup: the real provider and tracer, plus a bounded shutdown. */
+export interface Tracing {
+  provider: TracerProvider;
+  tracer: Tracer;
+  /** Set when `exporter` is 'memory': read finished spans in tests. */
+  memoryExporter: InMemorySpanExporter | undefined;
+  forceFlush(): Promise<void>;
+  /** Flushes and stops within `shutdownTimeoutMs`; `timedOut` says whether spans may have been lost. */
+  shutdown(): Promise<{ timedOut: boolean }>;
+}
+
+const GLOBAL_KEY = Symbol.for('@rampart/observability.tracing');
+type GlobalSlot = { [GLOBAL_KEY]?: Tracing };
+
+/** The tracing started in this process (by the register hook or `startTracing`), if any. */
+export function getTracing(): Tracing | undefined {
+  return (globalThis as GlobalSlot)[GLOBAL_KEY];
+}
+
+function positiveInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw invalidOptions(`tracing: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function normalize(options: TracingOptions) {
+  if (typeof options?.service !== 'string' || options.service.length === 0) {
+    throw invalidOptions('tracing: service must be a non-empty string');
+  }
+  const sampleRatio = options.sampleRatio ?? TRACING_DEFAULTS.sampleRatio;
+  if (typeof sampleRatio !== 'number' || !(sampleRatio >= 0 && sampleRatio <= 1)) {
+    throw invalidOptions(
+      `tracing: sampleRatio must be a number in [0, 1], got ${JSON.stringify(sampleRatio)}`,
+    );
+  }
+  const exporter = options.exporter ?? TRACING_DEFAULTS.exporter;
+  if (typeof exporter === 'object') {
+    let url: URL | undefined;
+    try {
+      url = new URL(exporter.otlp?.url);
+    } catch {}
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw invalidOptions(
+        `tracing: exporter.otlp.url must be an http(s) URL, got ${JSON.stringify(exporter.otlp?.url)}`,
+      );
+    }
+    if (exporter.otlp.timeoutMs !== undefined)
+      positiveInt('exporter.otlp.timeoutMs', exporter.otlp.timeoutMs);
+  } else if (!['none', 'console', 'memory'].includes(exporter)) {
+    throw invalidOptions(
+      `tracing: exporter must be 'none', 'console', 'memory' or { otlp }, got ${JSON.stringify(exporter)}`,
+    );
+  }
+  const batch = { ...TRACING_DEFAULTS.batch, ...options.batch };
+  for (const [name, value] of Object.entries(batch)) positiveInt(`batch.${name}`, value);
+  if (batch.maxExportBatchSize > batch.maxQueueSize) {
+    throw invalidOptions('tracing: batch.maxExportBatchSize must not exceed batch.maxQueueSize');
+  }
+  return {
+    service: options.service,
+    serviceVersion: options.serviceVersion,
+    environment: options.environment,
+    resourceAttributes: options.resourceAttributes ?? {},
+    sampleRatio,
+    parentBased: options.parentBased ?? TRACING_DEFAULTS.parentBased,
+    exporter,
+    undici: options.instrumentations?.undici ?? TRACING_DEFAULTS.instrumentations.undici,
+    pg: options.instrumentations?.pg ?? TRACING_DEFAULTS.instrumentations.pg,
+    batch,
+    shutdownTimeoutMs: positiveInt(
+      'shutdownTimeoutMs',
+      options.shutdownTimeoutMs ?? TRACING_DEFAULTS.shutdownTimeoutMs,
+    ),
+  };
+}
+
+/** Outbound spans keep the URL without its query string: tokens often travel there. */
+function redactOutboundQuery(
+  span: { isRecording(): boolean; setAttribute(key: string, value: string): unknown },
+  request: { origin: string; path: string },
+): void {
+  if (!span.isRecording()) return;
+  const query = request.path.indexOf('?');
+  if (query === -1) return;
+  span.setAttribute('url.full', `${request.origin}${request.path.slice(0, query)}`);
+  span.setAttribute('url.query', '[REDACTED]');
+}
+
+/**
+ * Starts OpenTelemetry tracing for this process: W3C trace context in and out, a parent-based ratio
+ * sampler, the chosen exporter behind a bounded batch queue, and only the instrumentations asked for.
+ * The SDK is loaded on demand, so importing this package costs nothing when tracing stays off.
+ *
+ * @example
+ * const tracing = await startTracing({ service: 'orders', exporter: 'memory' });
+ * // ... later
+ * await tracing.shutdown();
+ */
+export async function startTracing(options: TracingOptions): Promise<Tracing> {
+  const config = normalize(options);
+  if (getTracing()) throw new ObservabilityError('RAMPART_OBSERVABILITY_TRACING_STARTED');
+
+  const [sdk, core, resources, hooks] = await Promise.all([
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/context-async-hooks'),
+  ]);
+
+  let exporter: SpanExporter | undefined;
+  let memoryExporter: InMemorySpanExporter | undefined;
+  if (config.exporter === 'memory') exporter = memoryExporter = new sdk.InMemorySpanExporter();
+  else if (config.exporter === 'console') exporter = new sdk.ConsoleSpanExporter();
+  else if (typeof config.exporter === 'object') {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+    exporter = new OTLPTraceExporter({
+      url: config.exporter.otlp.url,
+      headers: { ...config.exporter.otlp.headers },
+      timeoutMillis: config.exporter.otlp.timeoutMs ?? TRACING_DEFAULTS.otlpTimeoutMs,
+    });
+  }
+
+  let sampler: Sampler;
+  if (exporter === undefined) {
+    // Nothing would receive the spans: keep ids flowing, record nothing.
+    sampler = new sdk.AlwaysOffSampler();
+  } else {
+    const root = new sdk.TraceIdRatioBasedSampler(config.sampleRatio);
+    sampler = config.parentBased ? new sdk.ParentBasedSampler({ root }) : root;
+  }
+
+  const processors = [];
+  if (exporter !== undefined) {
+    processors.push(
+      config.exporter === 'memory'
+        ? new sdk.SimpleSpanProcessor({ exporter })
+        : new sdk.BatchSpanProcessor({
+            exporter,
+            maxQueueSize: config.batch.maxQueueSize,
+            maxExportBatchSize: config.batch.maxExportBatchSize,
+            scheduledDelayMillis: config.batch.scheduledDelayMs,
+            exportTimeoutMillis: config.batch.exportTimeoutMs,
+          }),
+    );
+  }
+
+  const attributes: Record<string, string> = { ...config.resourceAttributes, 'service.name': config.service };
+  if (config.serviceVersion) attributes['service.version'] = config.serviceVersion;
+  if (config.environment) attributes['deployment.environment.name'] = config.environment;
+
+  const provider = new sdk.TracerProvider({
+    sampler,
+    resource: resources.resourceFromAttributes(attributes),
+    spanProcessors: processors,
+  });
+  const contextManager = new hooks.AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+
+  const disablers: Array<() => void> = [];
+  if (config.undici || config.pg) {
+    const { registerInstrumentations } = await import('@opentelemetry/instrumentation');
+    const instrumentations = [];
+    if (config.undici) {
+      const { UndiciInstrumentation } = await import('@opentelemetry/instrumentation-undici');
+      instrumentations.push(new UndiciInstrumentation({ requestHook: redactOutboundQuery }));
+    }
+    if (config.pg) {
+      const { PgInstrumentation } = await import('@opentelemetry/instrumentation-pg');
+      // Statement text only: parameter values never become attributes.
+      instrumentations.push(new PgInstrumentation({ enhancedDatabaseReporting: false }));
+    }
+    disablers.push(registerInstrumentations({ instrumentations, tracerProvider: provider }));
+  }
+
+  let stopped: Promise<{ timedOut: boolean }> | undefined;
+  const tracing: Tracing = {
+    provider,
+    tracer: provider.getTracer('@rampart/observability'),
+    memoryExporter,
+    forceFlush: () => provider.forceFlush(),
+    shutdown() {
+      stopped ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(resolve, config.shutdownTimeoutMs, 'timeout');
+          timer.unref();
+        });
+        const flushed = provider.shutdown().then(
+          () => 'done' as const,
+          () => 'done' as const,
+        );
+        const outcome = await Promise.race([flushed, deadline]);
+        clearTimeout(timer);
+        for (const disable of disablers) disable();
+        trace.disable();
+        propagation.disable();
+        context.disable();
+        delete (globalThis as GlobalSlot)[GLOBAL_KEY];
+        return { timedOut: outcome === 'timeout' };
+      })();
+      return stopped;
+    },
+  };
+  (globalThis as GlobalSlot)[GLOBAL_KEY] = tracing;
+  return tracing;
+}
