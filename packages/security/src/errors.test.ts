@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { isSecurityError, SECURITY_ERRORS, SecurityError } from './errors.ts';
+
+describe('errors', () => {
+  it('match the README errors table exactly: code, status and message', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const rows = [...readme.matchAll(/^\| `(RAMPART_SECURITY_[A-Z_]+)` \| (\d{3}) \| (.+) \|$/gm)].map(
+      (match) => [match[1], Number(match[2]), match[3]],
+    );
+    const table = Object.entries(SECURITY_ERRORS).map(([code, entry]) => [code, entry.status, entry.message]);
+    expect(rows).toEqual(table);
+  });
+
+  it('carry code, status and cause, and are recognised by code', () => {
+    const cause = new Error('driver said no');
+    const error = new SecurityError('RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE', { cause });
+    expect(error).toMatchObject({ code: 'RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE', statusCode: 503, cause });
+    expect(isSecurityError(error)).toBe(true);
+    expect(isSecurityError({ code: 'RAMPART_SECURITY_INTERNAL' })).toBe(true);
+    expect(isSecurityError({ code: 'ECONNREFUSED' })).toBe(false);
+    expect(isSecurityError({ code: 'toString' })).toBe(false);
+  });
+});
+
+describe('public surface', () => {
+  it('pins the export names of each entry', async () => {
+    expect(Object.keys(await import('./index.ts')).sort()).toMatchSnapshot();
+    expect(Object.keys(await import('./fastify.ts')).sort()).toMatchSnapshot();
+  });
+});

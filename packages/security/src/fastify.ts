@@ -1,0 +1,14 @@
+export { type ApiKeyAuthOptions, apiKeyAuthPlugin, type RouteAuth } from './fastify/auth-plugin.ts';
+export {
+  type ProblemErrorsOptions,
+  problemErrorsPlugin,
+  problemFrameworkErrors,
+} from './fastify/errors-plugin.ts';
+export { securityHeadersPlugin } from './fastify/headers-plugin.ts';
+export {
+  RATE_LIMIT_DEFAULTS,
+  type RateLimitOptions,
+  type RateLimitTier,
+  rateLimitPlugin,
+} from './fastify/rate-limit-plugin.ts';
+export { type TypeBoxTypeProvider, useTypeBox } from './fastify/typebox.ts';

@@ -1,0 +1,135 @@
+import type { FastifyPluginCallback, FastifyRequest, RouteOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import type { ApiKeyVerifier, AuthenticatedKey } from '../api-key-types.ts';
+import { SecurityError } from '../errors.ts';
+import { API_KEY_PATTERN } from '../redaction.ts';
+
+/** A route's auth decision: the scopes a key needs (empty: any valid key), or 'public' on purpose. */
+export type RouteAuth = 'public' | { scopes: readonly string[] };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+  interface FastifyRequest {
+    /** The verified key, or null on a public route / before authentication. */
+    apiKey: AuthenticatedKey | null;
+  }
+}
+
+/** The limiter @fastify/rate-limit's `createRateLimit` returns. */
+type Limiter = (
+  request: FastifyRequest,
+  options?: { increment?: boolean },
+) => Promise<{ isAllowed: boolean; remaining?: number; ttlInSeconds?: number }>;
+
+export interface ApiKeyAuthOptions {
+  verifier: ApiKeyVerifier;
+  /** Unknown paths (404s) need a key too, so unauthenticated clients cannot map the routes. Default true. */
+  protectNotFound?: boolean;
+  /**
+   * Failed authentications allowed per client address per window before 429. Needs the rate-limit plugin
+   * registered first (it shares its store). Omit to disable.
+   */
+  failedAuth?: { max: number; timeWindowMs: number };
+}
+
+const QUERY_KEY_NAMES = /(?:^|&)(?:api[-_]?key|key|access[-_]?token|token)=/i;
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string' && header.length > 0) return header;
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string' && /^bearer /i.test(authorization))
+    return authorization.slice(7).trim();
+  return undefined;
+}
+
+function keyInQuery(url: string): boolean {
+  const mark = url.indexOf('?');
+  if (mark === -1) return false;
+  let query = url.slice(mark + 1);
+  try {
+    query = decodeURIComponent(query.replaceAll('+', ' '));
+  } catch {
+    // A malformed escape still gets the raw-text checks below.
+  }
+  API_KEY_PATTERN.lastIndex = 0;
+  return QUERY_KEY_NAMES.test(query) || API_KEY_PATTERN.test(query);
+}
+
+function validateDecision(route: RouteOptions): void {
+  const auth = route.config?.auth;
+  const valid =
+    auth === 'public' ||
+    (typeof auth === 'object' &&
+      auth !== null &&
+      Array.isArray(auth.scopes) &&
+      auth.scopes.every((scope) => typeof scope === 'string' && scope.length > 0));
+  if (!valid) {
+    throw new SecurityError('RAMPART_SECURITY_ROUTE_AUTH_MISSING', {
+      detail: `${route.method} ${route.url}`,
+    });
+  }
+}
+
+const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) => {
+  if (typeof options.verifier?.verify !== 'function') {
+    throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail: 'verifier.verify is required' });
+  }
+  const { verifier, protectNotFound = true, failedAuth } = options;
+  let limiter: Limiter | undefined;
+  if (failedAuth) {
+    const create = (app as unknown as { createRateLimit?: (options: object) => Limiter }).createRateLimit;
+    if (!create) {
+      throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
+        detail: 'failedAuth needs the rate-limit plugin registered before the auth plugin',
+      });
+    }
+    limiter = create({
+      max: failedAuth.max,
+      timeWindow: failedAuth.timeWindowMs,
+      keyGenerator: (request: FastifyRequest) => `authfail:${request.clientKey}`,
+    });
+  }
+
+  app.decorateRequest('apiKey', null);
+  app.addHook('onRoute', validateDecision);
+
+  app.addHook('onRequest', async (request, reply) => {
+    const auth = request.is404
+      ? protectNotFound
+        ? { scopes: [] }
+        : 'public'
+      : request.routeOptions.config.auth;
+    if (auth === 'public') return;
+    if (keyInQuery(request.url)) throw new SecurityError('RAMPART_SECURITY_KEY_IN_QUERY');
+    if (limiter) {
+      const state = await limiter(request, { increment: false });
+      if (!state.isAllowed && state.remaining === 0) {
+        reply.header('retry-after', String(state.ttlInSeconds ?? 1));
+        throw new SecurityError('RAMPART_SECURITY_AUTH_RATE_LIMITED');
+      }
+    }
+    const presented = presentedKey(request);
+    const key = presented === undefined ? undefined : await verifier.verify(presented);
+    if (!key) {
+      if (limiter) await limiter(request);
+      throw new SecurityError(
+        presented === undefined ? 'RAMPART_SECURITY_AUTH_REQUIRED' : 'RAMPART_SECURITY_KEY_INVALID',
+      );
+    }
+    request.apiKey = key;
+    const required = auth?.scopes ?? [];
+    if (!required.every((scope) => key.scopes.includes(scope))) {
+      throw new SecurityError('RAMPART_SECURITY_SCOPE_MISSING');
+    }
+  });
+  done();
+};
+
+/**
+ * API-key authentication for every route: each route must declare `config.auth` (scopes or 'public') or
+ * registration fails; keys come only from `x-api-key` or `Authorization: Bearer`; 401/403 as problem+json.
+ */
+export const apiKeyAuthPlugin = fp(plugin, { fastify: '5.x', name: '@rampart/security/auth' });

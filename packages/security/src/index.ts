@@ -1,0 +1,48 @@
+export type { ApiKeyVerifier, AuthenticatedKey } from './api-key-types.ts';
+export {
+  type ClientAddressOptions,
+  clientAddressKey,
+  createClientAddressResolver,
+} from './client-address.ts';
+export { isSecurityError, SECURITY_ERRORS, SecurityError, type SecurityErrorCode } from './errors.ts';
+export {
+  createFieldCipher,
+  type FieldCipher,
+  type FieldCipherOptions,
+  type FieldContext,
+  type FieldKey,
+} from './field-cipher.ts';
+export { SECURITY_HEADERS_DEFAULTS, type SecurityHeadersOptions, securityHeaders } from './headers.ts';
+export {
+  PROBLEM_CONTENT_TYPE,
+  type Problem,
+  type ProblemDetails,
+  type ProblemOptions,
+  toProblem,
+} from './problem.ts';
+export {
+  API_KEY_PATTERN,
+  isSecretName,
+  pinoRedactPaths,
+  REDACTION_LIST,
+  redactAttributes,
+  redactText,
+} from './redaction.ts';
+export {
+  createRateLimitRedis,
+  createRedisRateLimitStore,
+  type FailurePolicy,
+  RATE_LIMIT_REDIS_DEFAULTS,
+  type RateLimitRedisOptions,
+  type RateLimitStore,
+  type RedisStoreOptions,
+} from './redis-store.ts';
+export { negotiateLanguage, PROBLEM_LANGUAGES, type ProblemLanguage, problemTitle } from './titles.ts';
+export {
+  createMemoryReplayStore,
+  createWebhookSigner,
+  type ReplayStore,
+  WEBHOOK_DEFAULTS,
+  type WebhookOptions,
+  type WebhookSigner,
+} from './webhook.ts';

@@ -1,0 +1,120 @@
+import { isSecurityError, SECURITY_ERRORS, type SecurityErrorCode } from './errors.ts';
+import { negotiateLanguage, problemTitle } from './titles.ts';
+
+/** An RFC 9457 problem details body, as Rampart sends it. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  /** A stable code: ours, or a `RAMPART_*` code of another package's client error. */
+  code: string;
+  /** Validation failures: where and what, from the schema only (never the rejected value). */
+  errors?: { in: string; path: string; message: string }[];
+  requestId?: string;
+}
+
+export interface Problem {
+  status: number;
+  language: string;
+  body: ProblemDetails;
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+// Fastify's own error codes that are the client's fault, mapped to our stable codes. Anything unknown with a
+// 4xx status becomes RAMPART_SECURITY_REQUEST_INVALID; anything else is internal.
+const FRAMEWORK_CODES: Readonly<Record<string, SecurityErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'RAMPART_SECURITY_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED',
+  FST_ERR_CTP_INVALID_TYPE: 'RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'RAMPART_SECURITY_BODY_MALFORMED',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'RAMPART_SECURITY_BODY_MALFORMED',
+  FST_ERR_NOT_FOUND: 'RAMPART_SECURITY_NOT_FOUND',
+};
+
+interface ValidationIssue {
+  instancePath?: unknown;
+  message?: unknown;
+}
+
+interface Classified {
+  code: string;
+  status: number;
+  detail: string;
+  details?: object | undefined;
+}
+
+const INTERNAL: Classified = {
+  code: 'RAMPART_SECURITY_INTERNAL',
+  status: 500,
+  detail: SECURITY_ERRORS.RAMPART_SECURITY_INTERNAL.message,
+};
+
+function ours(code: SecurityErrorCode, details?: object): Classified {
+  const entry = SECURITY_ERRORS[code];
+  return { code, status: entry.status, detail: entry.message, details };
+}
+
+function classify(error: unknown): Classified {
+  if (isSecurityError(error)) {
+    // Our server-side failures (a tampered ciphertext...) are still internal to the client.
+    const status = SECURITY_ERRORS[error.code].status;
+    if (status >= 500 && error.code !== 'RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE') return INTERNAL;
+    return ours(error.code, error.details);
+  }
+  const candidate = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    statusCode?: unknown;
+    validation?: unknown;
+    validationContext?: unknown;
+  };
+  if (Array.isArray(candidate.validation)) {
+    const where = typeof candidate.validationContext === 'string' ? candidate.validationContext : 'body';
+    const errors = (candidate.validation as ValidationIssue[]).slice(0, 20).map((issue) => ({
+      in: where,
+      path: typeof issue.instancePath === 'string' ? issue.instancePath : '',
+      message: typeof issue.message === 'string' ? issue.message.slice(0, 200) : 'invalid',
+    }));
+    return ours('RAMPART_SECURITY_VALIDATION_FAILED', { errors });
+  }
+  const code = typeof candidate.code === 'string' ? candidate.code : '';
+  const mapped = FRAMEWORK_CODES[code];
+  if (mapped) return ours(mapped);
+  const status = candidate.statusCode;
+  if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500) {
+    // Another Rampart package's client error keeps its stable code; its message is not ours to show.
+    if (/^RAMPART_[A-Z0-9_]+$/.test(code)) return { code, status, detail: 'the request was rejected' };
+    return { ...ours('RAMPART_SECURITY_REQUEST_INVALID'), status };
+  }
+  return INTERNAL;
+}
+
+export interface ProblemOptions {
+  /** The request's Accept-Language header; picks the title's language. */
+  acceptLanguage?: string | undefined;
+  requestId?: string | undefined;
+  /** Prefix of the `type` URI; the lowercased code follows it. */
+  typeBase?: string;
+}
+
+/**
+ * Turns any thrown value into problem details that are safe to send: the text comes from our catalog, never
+ * from the error, so no stack, SQL or driver message can leave. Server errors carry no detail at all.
+ */
+export function toProblem(error: unknown, options: ProblemOptions = {}): Problem {
+  const { code, status, detail, details } = classify(error);
+  const language = negotiateLanguage(options.acceptLanguage);
+  const body: ProblemDetails = {
+    type: `${options.typeBase ?? 'urn:rampart:problem:'}${code.replace(/^RAMPART_/, '').toLowerCase()}`,
+    title: problemTitle(code, status, language),
+    status,
+    detail,
+    code,
+  };
+  if (status < 500 && details && 'errors' in details && Array.isArray(details.errors)) {
+    body.errors = details.errors as ProblemDetails['errors'];
+  }
+  if (options.requestId) body.requestId = options.requestId;
+  return { status, language, body };
+}

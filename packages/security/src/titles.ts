@@ -1,0 +1,145 @@
+/** Languages the problem titles are written in; English is the default. */
+export const PROBLEM_LANGUAGES = ['en', 'de', 'fr', 'es'] as const;
+export type ProblemLanguage = (typeof PROBLEM_LANGUAGES)[number];
+
+type Titles = Readonly<Record<ProblemLanguage, string>>;
+
+const BY_CODE: Readonly<Record<string, Titles>> = {
+  RAMPART_SECURITY_VALIDATION_FAILED: {
+    en: 'Validation failed',
+    de: 'Validierung fehlgeschlagen',
+    fr: 'Échec de la validation',
+    es: 'La validación falló',
+  },
+  RAMPART_SECURITY_BODY_MALFORMED: {
+    en: 'Malformed body',
+    de: 'Fehlerhafter Inhalt',
+    fr: 'Corps de requête invalide',
+    es: 'Cuerpo mal formado',
+  },
+  RAMPART_SECURITY_PROTOTYPE_POISONING: {
+    en: 'Forbidden property',
+    de: 'Verbotene Eigenschaft',
+    fr: 'Propriété interdite',
+    es: 'Propiedad prohibida',
+  },
+  RAMPART_SECURITY_BODY_TOO_LARGE: {
+    en: 'Payload too large',
+    de: 'Inhalt zu groß',
+    fr: 'Contenu trop volumineux',
+    es: 'Contenido demasiado grande',
+  },
+  RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED: {
+    en: 'Unsupported media type',
+    de: 'Nicht unterstützter Medientyp',
+    fr: 'Type de média non pris en charge',
+    es: 'Tipo de medio no admitido',
+  },
+  RAMPART_SECURITY_NOT_FOUND: {
+    en: 'Not found',
+    de: 'Nicht gefunden',
+    fr: 'Introuvable',
+    es: 'No encontrado',
+  },
+  RAMPART_SECURITY_AUTH_REQUIRED: {
+    en: 'Authentication required',
+    de: 'Authentifizierung erforderlich',
+    fr: 'Authentification requise',
+    es: 'Autenticación requerida',
+  },
+  RAMPART_SECURITY_KEY_INVALID: {
+    en: 'Invalid API key',
+    de: 'Ungültiger API-Schlüssel',
+    fr: "Clé d'API invalide",
+    es: 'Clave de API no válida',
+  },
+  RAMPART_SECURITY_KEY_IN_QUERY: {
+    en: 'API key in query string',
+    de: 'API-Schlüssel in der URL',
+    fr: "Clé d'API dans l'URL",
+    es: 'Clave de API en la URL',
+  },
+  RAMPART_SECURITY_SCOPE_MISSING: {
+    en: 'Insufficient scope',
+    de: 'Unzureichende Berechtigung',
+    fr: 'Portée insuffisante',
+    es: 'Alcance insuficiente',
+  },
+  RAMPART_SECURITY_RATE_LIMITED: {
+    en: 'Too many requests',
+    de: 'Zu viele Anfragen',
+    fr: 'Trop de requêtes',
+    es: 'Demasiadas solicitudes',
+  },
+  RAMPART_SECURITY_AUTH_RATE_LIMITED: {
+    en: 'Too many failed authentications',
+    de: 'Zu viele fehlgeschlagene Anmeldungen',
+    fr: "Trop d'échecs d'authentification",
+    es: 'Demasiadas autenticaciones fallidas',
+  },
+  RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE: {
+    en: 'Service unavailable',
+    de: 'Dienst nicht verfügbar',
+    fr: 'Service indisponible',
+    es: 'Servicio no disponible',
+  },
+  RAMPART_SECURITY_INTERNAL: {
+    en: 'Internal server error',
+    de: 'Interner Serverfehler',
+    fr: 'Erreur interne du serveur',
+    es: 'Error interno del servidor',
+  },
+};
+
+// For client errors whose code has no entry above (another package's, or a framework 4xx).
+const BY_STATUS: Readonly<Record<number, Titles>> = {
+  401: BY_CODE.RAMPART_SECURITY_AUTH_REQUIRED!,
+  403: {
+    en: 'Forbidden',
+    de: 'Verboten',
+    fr: 'Interdit',
+    es: 'Prohibido',
+  },
+  404: BY_CODE.RAMPART_SECURITY_NOT_FOUND!,
+  409: { en: 'Conflict', de: 'Konflikt', fr: 'Conflit', es: 'Conflicto' },
+};
+
+const BAD_REQUEST: Titles = {
+  en: 'Bad request',
+  de: 'Ungültige Anfrage',
+  fr: 'Requête invalide',
+  es: 'Solicitud incorrecta',
+};
+
+/** The title for a code (or, failing that, a status) in the given language. */
+export function problemTitle(code: string, status: number, language: ProblemLanguage): string {
+  const titles =
+    BY_CODE[code] ?? BY_STATUS[status] ?? (status >= 500 ? BY_CODE.RAMPART_SECURITY_INTERNAL! : BAD_REQUEST);
+  return titles[language];
+}
+
+const SUPPORTED: ReadonlySet<string> = new Set(PROBLEM_LANGUAGES);
+
+/**
+ * Picks the best supported language from an Accept-Language header (RFC 9110 §12.5.4: q-values, primary
+ * subtag match); English when nothing matches or the header is missing or malformed.
+ */
+export function negotiateLanguage(header: string | undefined): ProblemLanguage {
+  if (!header || header.length > 512) return 'en';
+  let best: ProblemLanguage = 'en';
+  let bestQ = 0;
+  for (const part of header.split(',', 20)) {
+    const [tag = '', ...params] = part.trim().split(';');
+    let q = 1;
+    for (const param of params) {
+      const match = /^\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*$/i.exec(param);
+      if (match) q = Number(match[1]);
+    }
+    const primary = tag.trim().toLowerCase().split('-', 1)[0] ?? '';
+    if (q > bestQ && SUPPORTED.has(primary)) {
+      best = primary as ProblemLanguage;
+      bestQ = q;
+    }
+  }
+  return best;
+}
