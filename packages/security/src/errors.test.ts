@@ -5,9 +5,11 @@ import { isSecurityError, SECURITY_ERRORS, SecurityError } from './errors.ts';
 describe('errors', () => {
   it('match the README errors table exactly: code, status and message', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const rows = [...readme.matchAll(/^\| `(RAMPART_SECURITY_[A-Z_]+)` \| (\d{3}) \| (.+) \|$/gm)].map(
-      (match) => [match[1], Number(match[2]), match[3]],
-    );
+    const rows = readme
+      .split('\n')
+      .map((line) => line.split('|').map((cell) => cell.trim()))
+      .filter((cells) => /^`RAMPART_SECURITY_[A-Z_]+`$/.test(cells[1] ?? ''))
+      .map((cells) => [cells[1]!.slice(1, -1), Number(cells[2]), cells[3]]);
     const table = Object.entries(SECURITY_ERRORS).map(([code, entry]) => [code, entry.status, entry.message]);
     expect(rows).toEqual(table);
   });

@@ -12,7 +12,7 @@ export const SECURITY_ERRORS = {
   RAMPART_SECURITY_BODY_MALFORMED: { status: 400, message: 'the request body is not valid JSON' },
   RAMPART_SECURITY_PROTOTYPE_POISONING: {
     status: 400,
-    message: 'the request body contains a forbidden property (__proto__ or constructor.prototype)',
+    message: 'the request body contains a forbidden prototype property',
   },
   RAMPART_SECURITY_BODY_TOO_LARGE: { status: 413, message: 'the request body exceeds the size limit' },
   RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED: {
