@@ -51,6 +51,7 @@ describe('resiliencePlugin', () => {
     expect(live.json()).toEqual({ status: 'ok', version: '2.0.0', commit: 'def456' });
     const ready = await app.inject('/health/ready');
     expect(ready.statusCode).toBe(200);
+    expect((await app.inject('/work')).headers.connection).not.toBe('close');
     expect(ready.json()).toMatchObject({ status: 'ready', version: '2.0.0', commit: 'def456' });
 
     setDb(false);
@@ -67,6 +68,10 @@ describe('resiliencePlugin', () => {
     const draining = await app.inject('/health/ready');
     expect(draining.statusCode).toBe(503);
     expect(draining.json()).toMatchObject({ status: 'shutting-down' });
+    // Once shutdown began every response ends its connection, so keep-alive clients cannot hold the drain open.
+    const during = await app.inject('/work');
+    expect(during.statusCode).toBe(200);
+    expect(during.headers.connection).toBe('close');
   });
 
   it('sheds load with 503 problem+json and Retry-After, but never on health or exempt routes', async () => {

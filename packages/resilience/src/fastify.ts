@@ -85,6 +85,13 @@ const plugin: FastifyPluginAsync<ResiliencePluginOptions> = async (fastify, opti
     });
   }
 
+  // Node keeps a connection alive after close() began if its response said keep-alive, and close() then waits
+  // for the keep-alive timeout. Saying `Connection: close` once shutdown began lets each connection end with
+  // its last in-flight response, so draining takes as long as the slowest request.
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (health.isShuttingDown()) reply.header('connection', 'close');
+  });
+
   fastify.get(`${prefix}/live`, { config: { loadShedding: false } }, async (_request, reply) => {
     const report = health.live();
     return reply.code(report.statusCode).header('cache-control', 'no-store').send(report.body);

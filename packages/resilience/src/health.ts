@@ -54,6 +54,8 @@ export interface Health {
   live(): LiveReport;
   /** Runs every check at once, each under its own timeout; concurrent callers share one run. */
   ready(): Promise<ReadyReport>;
+  /** What the `isShuttingDown` option says now (the Fastify plugin closes connections after each response then). */
+  isShuttingDown(): boolean;
 }
 
 export const HEALTH_DEFAULTS = { defaultTimeoutMs: 1_000 } as const;
@@ -136,6 +138,7 @@ export function createHealth(options: HealthOptions): Health {
   });
 
   return {
+    isShuttingDown: shuttingDown,
     live: () => ({ statusCode: 200, body: { status: 'ok', version, commit } }),
     ready() {
       if (shuttingDown()) return Promise.resolve(shuttingDownReport({}));
