@@ -36,6 +36,7 @@ export {
   type RateLimitRedisOptions,
   type RateLimitStore,
   type RedisStoreOptions,
+  waitForRedis,
 } from './redis-store.ts';
 export { negotiateLanguage, PROBLEM_LANGUAGES, type ProblemLanguage, problemTitle } from './titles.ts';
 export {

@@ -144,3 +144,25 @@ export function createRedisRateLimitStore(
     ...args: unknown[]
   ) => RateLimitStore;
 }
+
+/**
+ * Resolves true once the client is ready, false if it is not within `timeoutMs` (or gave up). With no offline
+ * queue, commands sent before the first connection fail, so start-up waits here briefly instead.
+ */
+export function waitForRedis(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const finish = (ready: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('end', onEnd);
+      resolve(ready);
+    };
+    const onReady = () => finish(true);
+    const onEnd = () => finish(false);
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    timer.unref();
+    redis.once('ready', onReady);
+    redis.once('end', onEnd);
+  });
+}

@@ -16,7 +16,7 @@ export interface TcpProxy {
   port: number;
   /** Destroys every open connection and refuses new ones (connection refused). */
   cut(): Promise<void>;
-  /** Keeps connections open but forwards nothing either way (a black hole). */
+  /** Keeps connections open but forwards nothing until restored (a hung network: bytes wait, like TCP). */
   stall(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -32,12 +32,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     server = createServer((client) => {
       const upstream = connect(target.port, target.host);
       sockets.add(client).add(upstream);
-      client.on('data', (chunk) => {
-        if (!stalled) upstream.write(chunk);
-      });
-      upstream.on('data', (chunk) => {
-        if (!stalled) client.write(chunk);
-      });
+      client.pipe(upstream);
+      upstream.pipe(client);
+      if (stalled) {
+        client.pause();
+        upstream.pause();
+      }
       const end = () => {
         client.destroy();
         upstream.destroy();
@@ -64,9 +64,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     cut: stop,
     stall() {
       stalled = true;
+      for (const socket of sockets) socket.pause();
     },
     async restore() {
       stalled = false;
+      for (const socket of sockets) socket.resume();
       if (!server.listening) await listen();
     },
     close: stop,

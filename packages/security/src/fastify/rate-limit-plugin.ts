@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { clientAddressKey, createClientAddressResolver } from '../client-address.ts';
 import { SecurityError } from '../errors.ts';
-import { createRedisRateLimitStore, type FailurePolicy } from '../redis-store.ts';
+import { createRedisRateLimitStore, type FailurePolicy, waitForRedis } from '../redis-store.ts';
 
 export interface RateLimitTier {
   max: number;
@@ -15,7 +15,7 @@ export interface RateLimitOptions extends Partial<RateLimitTier> {
   /** Named limits a route picks with `config: { rateLimitTier: 'name' }`. */
   tiers?: Readonly<Record<string, RateLimitTier>>;
   /** Share counters across instances through Redis (see createRateLimitRedis). Default: in memory. */
-  redis?: { client: Redis; prefix: string; failurePolicy: FailurePolicy };
+  redis?: { client: Redis; prefix: string; failurePolicy: FailurePolicy; readyTimeoutMs?: number };
   /** Most clients tracked by the in-memory store (LRU). */
   cacheSize?: number;
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs). Default none. */
@@ -85,6 +85,12 @@ const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
   });
 
   const log = app.log;
+  if (settings.redis) {
+    // Registration waits briefly for the first connection; if Redis is down the failure policy answers.
+    const ready = await waitForRedis(settings.redis.client, settings.redis.readyTimeoutMs ?? 2000);
+    if (!ready)
+      log.warn({ failurePolicy: settings.redis.failurePolicy }, 'rate limit store not ready at start-up');
+  }
   await app.register(rateLimit, {
     global: true,
     max: settings.max,

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serviceUrl, startTcpProxy, type TcpProxy } from '../../test/services.ts';
+import { createRateLimitRedis, type FailurePolicy, waitForRedis } from '../redis-store.ts';
+import { problemErrorsPlugin } from './errors-plugin.ts';
+import { securityHeadersPlugin } from './headers-plugin.ts';
+import { type RateLimitOptions, rateLimitPlugin } from './rate-limit-plugin.ts';
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function build(
+  options: RateLimitOptions,
+  strictRoute = options.tiers !== undefined,
+): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  cleanups.push(() => app.close());
+  await app.register(securityHeadersPlugin);
+  await app.register(problemErrorsPlugin);
+  await app.register(rateLimitPlugin, options);
+  app.get('/default', async () => ({ ok: true }));
+  if (strictRoute) app.get('/strict', { config: { rateLimitTier: 'strict' } }, async () => ({ ok: true }));
+  await app.ready();
+  return app;
+}
+
+const from = (remoteAddress: string, headers: Record<string, string> = {}) => ({
+  method: 'GET' as const,
+  url: '/default',
+  remoteAddress,
+  headers,
+});
+
+async function statuses(app: FastifyInstance, count: number, request = from('203.0.113.1')) {
+  const out: number[] = [];
+  for (let index = 0; index < count; index += 1) out.push((await app.inject(request)).statusCode);
+  return out;
+}
+
+describe('rateLimitPlugin in memory', () => {
+  it('lets max requests through, then 429 problem+json with RateLimit and Retry-After headers', async () => {
+    const app = await build({ max: 3, timeWindowMs: 60_000 });
+    const first = await app.inject(from('203.0.113.1'));
+    expect(first.headers).toMatchObject({ 'ratelimit-limit': '3', 'ratelimit-remaining': '2' });
+    expect(await statuses(app, 2)).toEqual([200, 200]);
+    const limited = await app.inject(from('203.0.113.1'));
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+    expect(limited.json().code).toBe('RAMPART_SECURITY_RATE_LIMITED');
+    expect(limited.headers).toMatchObject({ 'ratelimit-limit': '3', 'ratelimit-remaining': '0' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.headers['x-content-type-options']).toBe('nosniff');
+    // Another client is counted on its own.
+    expect((await app.inject(from('203.0.113.2'))).statusCode).toBe(200);
+  });
+
+  it('applies a named tier to its route only', async () => {
+    const app = await build({
+      max: 10,
+      timeWindowMs: 60_000,
+      tiers: { strict: { max: 1, timeWindowMs: 60_000 } },
+    });
+    const strict = { ...from('203.0.113.1'), url: '/strict' };
+    expect(await statuses(app, 2, strict)).toEqual([200, 429]);
+    expect(await statuses(app, 2)).toEqual([200, 200]);
+  });
+
+  it('fails registration on an unknown tier or bad limits', async () => {
+    await expect(build({ max: 10, timeWindowMs: 1000 }, true)).rejects.toMatchObject({
+      code: 'RAMPART_SECURITY_OPTIONS_INVALID',
+    });
+    await expect(build({ max: 0, tiers: { strict: { max: 1, timeWindowMs: 1 } } })).rejects.toMatchObject({
+      code: 'RAMPART_SECURITY_OPTIONS_INVALID',
+    });
+  });
+
+  it('groups IPv6 clients by /64: rotating inside the block buys nothing', async () => {
+    const app = await build({ max: 2, timeWindowMs: 60_000 });
+    expect((await app.inject(from('2001:db8:1:2::1'))).statusCode).toBe(200);
+    expect((await app.inject(from('2001:db8:1:2:ffff::7'))).statusCode).toBe(200);
+    expect((await app.inject(from('2001:db8:1:2:abcd::9'))).statusCode).toBe(429);
+    expect((await app.inject(from('2001:db8:1:3::1'))).statusCode).toBe(200);
+  });
+
+  it('believes X-Forwarded-For only from trusted proxies', async () => {
+    const app = await build({ max: 1, timeWindowMs: 60_000, trustedProxies: ['10.0.0.0/8'] });
+    expect((await app.inject(from('10.0.0.5', { 'x-forwarded-for': '198.51.100.1' }))).statusCode).toBe(200);
+    expect((await app.inject(from('10.0.0.5', { 'x-forwarded-for': '198.51.100.2' }))).statusCode).toBe(200);
+    expect((await app.inject(from('10.0.0.6', { 'x-forwarded-for': '198.51.100.1' }))).statusCode).toBe(429);
+    // An untrusted peer cannot pick its identity by sending the header.
+    expect((await app.inject(from('192.0.2.9', { 'x-forwarded-for': '198.51.100.3' }))).statusCode).toBe(200);
+    expect((await app.inject(from('192.0.2.9', { 'x-forwarded-for': '198.51.100.4' }))).statusCode).toBe(429);
+  });
+
+  it('stays bounded: the least recently seen client is evicted beyond cacheSize', async () => {
+    const app = await build({ max: 1, timeWindowMs: 60_000, cacheSize: 2 });
+    expect((await app.inject(from('198.51.100.1'))).statusCode).toBe(200);
+    expect((await app.inject(from('198.51.100.1'))).statusCode).toBe(429);
+    await app.inject(from('198.51.100.2'));
+    await app.inject(from('198.51.100.3'));
+    // .1 was pushed out of the 2-entry store, so it starts a fresh window.
+    expect((await app.inject(from('198.51.100.1'))).statusCode).toBe(200);
+  });
+});
+
+const redisUrl = serviceUrl('TEST_REDIS_URL');
+
+describe.skipIf(!redisUrl)('rateLimitPlugin on Redis', () => {
+  const target = () => {
+    const url = new URL(redisUrl!);
+    return { host: url.hostname, port: Number(url.port || 6379) };
+  };
+
+  function client(url: string, commandTimeoutMs = 200): Redis {
+    const redis = createRateLimitRedis({ url, commandTimeoutMs, connectTimeoutMs: 500 });
+    cleanups.push(() => redis.disconnect());
+    return redis;
+  }
+
+  async function instance(redis: Redis, prefix: string, failurePolicy: FailurePolicy, max = 5) {
+    return build({ max, timeWindowMs: 60_000, redis: { client: redis, prefix, failurePolicy } });
+  }
+
+  it('two instances sharing Redis let through exactly max requests per window between them', async () => {
+    const prefix = `rampart-security-test:${randomUUID()}`;
+    const max = 7;
+    const a = await instance(client(redisUrl!), prefix, 'closed', max);
+    const b = await instance(client(redisUrl!), prefix, 'closed', max);
+    const requests = Array.from({ length: 30 }, (_, index) =>
+      (index % 2 === 0 ? a : b).inject(from('198.51.100.7')),
+    );
+    const codes = (await Promise.all(requests)).map((response) => response.statusCode);
+    expect(codes.filter((code) => code === 200)).toHaveLength(max);
+    expect(codes.filter((code) => code === 429)).toHaveLength(30 - max);
+    const redis = client(redisUrl!);
+    await waitForRedis(redis, 2000);
+    await redis.del(...(await redis.keys(`${prefix}:*`)));
+  });
+
+  async function outage(policy: FailurePolicy, mode: 'cut' | 'stall') {
+    const proxy: TcpProxy = await startTcpProxy(target());
+    cleanups.push(() => proxy.close());
+    const redis = client(`redis://127.0.0.1:${proxy.port}`);
+    const app = await instance(redis, `rampart-security-test:${randomUUID()}`, policy, 100);
+    expect((await app.inject(from('198.51.100.8'))).statusCode).toBe(200);
+    if (mode === 'cut') await proxy.cut();
+    else proxy.stall();
+    const started = performance.now();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => app.inject(from('198.51.100.8'))));
+    const elapsedMs = performance.now() - started;
+    console.warn(`redis ${mode}, policy ${policy}: 10 requests answered in ${elapsedMs.toFixed(0)} ms`);
+    await proxy.restore();
+    return { responses, elapsedMs, app, redis };
+  }
+
+  const DRIVER_TEXT = /ECONNREFUSED|ECONNRESET|writeable|offline|timed out|ioredis|redis|Stream|Connection/i;
+
+  it.each([['cut'], ['stall']] as const)(
+    'fail-open: with Redis %s, requests pass and none is a 500',
+    async (mode) => {
+      const { responses, elapsedMs } = await outage('open', mode);
+      for (const response of responses) {
+        expect(response.statusCode).toBe(200);
+        expect(response.body).not.toMatch(DRIVER_TEXT);
+      }
+      expect(elapsedMs).toBeLessThan(5_000);
+    },
+  );
+
+  it.each([['cut'], ['stall']] as const)(
+    'fail-closed: with Redis %s, requests get 503 problem+json without driver text, then recover',
+    async (mode) => {
+      const { responses, app, redis } = await outage('closed', mode);
+      for (const response of responses) {
+        expect(response.statusCode).toBe(503);
+        expect(response.json()).toMatchObject({
+          code: 'RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE',
+          status: 503,
+        });
+        expect(response.body).not.toMatch(DRIVER_TEXT);
+        expect(response.headers['retry-after']).toBeDefined();
+      }
+      // Once the proxy is back, ioredis reconnects in the background and limits apply again.
+      await expect.poll(() => redis.status, { timeout: 5_000 }).toBe('ready');
+      expect((await app.inject(from('198.51.100.8'))).statusCode).toBe(200);
+    },
+  );
+});
