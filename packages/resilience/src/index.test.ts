@@ -48,10 +48,12 @@ describe('errors', () => {
   it('matches the README errors table, code for code and status for status', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const section = readme.slice(readme.indexOf('## Errors'));
-    const rows = [...section.matchAll(/^\| `(RAMPART_[A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [
-      m[1],
-      Number(m[2]),
-    ]);
+    // Cells are trimmed: the formatter pads table columns.
+    const rows = section
+      .split('\n')
+      .map((line) => line.split('|').map((cell) => cell.trim()))
+      .filter((cells) => /^`RAMPART_[A-Z_]+`$/.test(cells[1] ?? ''))
+      .map((cells) => [cells[1]?.replaceAll('`', ''), Number(cells[2])]);
     expect(rows).toEqual(errorCodes.map((code) => [code, ERRORS[code].status]));
   });
 
