@@ -1,5 +1,6 @@
 export {
   type ObservabilityPluginOptions,
   type ObservabilityRouteConfig,
-  observability,
-} from './fastify-plugin.ts';
+  PLUGIN_DEFAULTS,
+} from './fastify-options.ts';
+export { observability } from './fastify-plugin.ts';

@@ -39,17 +39,17 @@ export interface LoggerOptions {
 export const LOGGER_DEFAULTS = { level: 'info', censor: '[REDACTED]' } as const;
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-const NO_TRACE = Object.freeze({});
 
 /**
  * Adds `trace_id` and `span_id` of the active span to a log line. Lines written outside any request or
  * task (no valid span context) get nothing, so startup lines stay clean.
  */
 export function traceMixin(): object {
+  // pino merges the log call's object into what this returns, so it must be a fresh object each time.
   const span = trace.getSpan(context.active());
-  if (span === undefined) return NO_TRACE;
+  if (span === undefined) return {};
   const spanContext = span.spanContext();
-  if (spanContext.traceId === '00000000000000000000000000000000') return NO_TRACE;
+  if (spanContext.traceId === '00000000000000000000000000000000') return {};
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import Fastify, { LogController } from 'fastify';
 import { createLogger, DEFAULT_REDACT_PATHS } from '../src/logger.ts';
@@ -48,4 +49,16 @@ export function parseMetrics(
     rows.push({ name: match[1] as string, labels, value: Number(match[3]) });
   }
   return rows;
+}
+
+/**
+ * The promtool binary, or null (after printing the skip line) when it is not installed. With CI=true a
+ * missing promtool is a failure: CI must never skip silently.
+ */
+export function promtool(): string | null {
+  const found = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+  if (found.error === undefined && found.status === 0) return 'promtool';
+  if (process.env.CI === 'true') throw new Error('promtool is required in CI (Debian package "prometheus")');
+  console.log('SKIPPED TOOL: promtool not installed');
+  return null;
 }
