@@ -59,6 +59,6 @@ export function promtool(): string | null {
   const found = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
   if (found.error === undefined && found.status === 0) return 'promtool';
   if (process.env.CI === 'true') throw new Error('promtool is required in CI (Debian package "prometheus")');
-  console.log('SKIPPED TOOL: promtool not installed');
+  console.warn('SKIPPED TOOL: promtool not installed');
   return null;
 }
