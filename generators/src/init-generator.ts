@@ -40,7 +40,7 @@ export const initGenerator: GeneratorSpec = {
       .filter((path) => path && (TEXT.test(path) || path === 'pnpm-lock.yaml'));
     const changes: FileChange[] = [];
     // `@rampart/` and `"@rampart"` (the scope on its own, in package.json and changeset config).
-    const pattern = new RegExp(`${escape(from)}(?=/|")`, 'g');
+    const pattern = new RegExp(`${escapeRegExp(from)}(?=/|")`, 'g');
     for (const path of files) {
       let content: string;
       try {
@@ -55,6 +55,6 @@ export const initGenerator: GeneratorSpec = {
   },
 };
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

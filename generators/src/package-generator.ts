@@ -1,3 +1,4 @@
+import { descriptionQuestion } from './description.ts';
 import { camelCase, checkName, pascalCase } from './names.ts';
 import type { GeneratorSpec } from './spec.ts';
 import { renderTemplateTree } from './templates.ts';
@@ -20,14 +21,7 @@ export const packageGenerator: GeneratorSpec = {
         return undefined;
       },
     },
-    {
-      name: 'description',
-      message: 'One line on what it does',
-      required: false,
-      default: 'A Rampart package.',
-      validate: (value) =>
-        /["\\\n]/.test(value) ? 'description must be one line without quotes or backslashes' : undefined,
-    },
+    descriptionQuestion('A Rampart package.'),
   ],
   async plan(answers, workspace, render) {
     const name = answers.name!;

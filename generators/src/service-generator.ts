@@ -1,0 +1,97 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { descriptionQuestion } from './description.ts';
+import { checkName } from './names.ts';
+import type { GeneratorSpec } from './spec.ts';
+import { renderTemplateTree } from './templates.ts';
+import { readToolchainVersions } from './toolchain-versions.ts';
+import type { Workspace } from './workspace.ts';
+
+/** Bumped whenever the service templates change, so a later upgrade knows what a service was made from. */
+export const SERVICE_TEMPLATE_VERSION = 1;
+const FIRST_PORT = 3000;
+
+/** Ports the workspace's services already claim (from their rampart.json, else their env.ts default). */
+function portsInUse(workspace: Workspace): Set<number> {
+  const ports = new Set<number>();
+  for (const app of workspace.apps) {
+    const manifest = join(workspace.root, 'apps', app, 'rampart.json');
+    const env = join(workspace.root, 'apps', app, 'src/env.ts');
+    if (existsSync(manifest)) {
+      const port = Number(
+        (JSON.parse(readFileSync(manifest, 'utf8')) as { answers?: { port?: unknown } }).answers?.port,
+      );
+      if (Number.isInteger(port)) ports.add(port);
+    } else if (existsSync(env)) {
+      const match = /PORT: Type\.Integer\(\{[^}]*default: (\d+)/s.exec(readFileSync(env, 'utf8'));
+      if (match?.[1]) ports.add(Number(match[1]));
+    }
+  }
+  return ports;
+}
+
+function nextFreePort(workspace: Workspace): number {
+  const used = portsInUse(workspace);
+  let port = FIRST_PORT;
+  while (used.has(port)) port += 1;
+  return port;
+}
+
+/** `gen service <name>`: a Fastify service wired with the Rampart packages, its image and manifests. */
+export const serviceGenerator: GeneratorSpec = {
+  name: 'service',
+  description: 'a hardened Fastify service with its Dockerfile and Kubernetes manifests',
+  usage: 'gen service <name> [--port N] [--description "..."]',
+  questions: [
+    {
+      name: 'name',
+      message: 'Service name (kebab-case)',
+      position: 0,
+      required: true,
+      validate(value, workspace) {
+        const problem = checkName(value, 'service');
+        if (problem) return problem;
+        if (workspace.apps.includes(value)) return `apps/${value} already exists`;
+        if (workspace.packages.includes(value))
+          return `"${value}" is already a package name in this workspace`;
+        return undefined;
+      },
+    },
+    {
+      name: 'port',
+      message: 'Port it listens on by default',
+      required: false,
+      validate(value, workspace) {
+        const port = Number(value);
+        if (!/^\d+$/.test(value) || port < 1024 || port > 65535)
+          return `port "${value}" must be a whole number from 1024 to 65535`;
+        if (portsInUse(workspace).has(port))
+          return `port ${port} is already the default of another service in apps/`;
+        return undefined;
+      },
+    },
+    descriptionQuestion('A Rampart service.'),
+  ],
+  async plan(answers, workspace, render) {
+    const name = answers.name!;
+    const port = answers.port ? Number(answers.port) : nextFreePort(workspace);
+    const versions = readToolchainVersions(workspace.root);
+    const data = {
+      ...answers,
+      port,
+      scope: workspace.scope,
+      nodeVersion: versions.node,
+      pnpmVersion: versions.pnpm,
+      turboVersion: versions.turbo,
+      templateVersion: SERVICE_TEMPLATE_VERSION,
+    };
+    return {
+      changes: renderTemplateTree('service', data, render),
+      next: [
+        './rampart install',
+        `./rampart turbo run typecheck lint test --filter=${workspace.scope}/${name}`,
+        `./rampart turbo run build --filter=${workspace.scope}/${name}... && node apps/${name}/dist/server.js`,
+      ],
+    };
+  },
+};
