@@ -27,7 +27,7 @@ function walk(dir, out = []) {
 
 function workspaceDirs() {
   const dirs = [];
-  for (const group of ['packages', 'apps']) {
+  for (const group of ['packages', 'apps', 'tooling']) {
     const base = join(root, group);
     if (!existsSync(base)) continue;
     for (const name of readdirSync(base)) {

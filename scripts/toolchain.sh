@@ -50,7 +50,7 @@ rampart_install() {
   want="$(cd "$root" && node -e '
     const fs = require("node:fs"), path = require("node:path"), hash = require("node:crypto").createHash("sha256");
     const files = ["pnpm-lock.yaml", "pnpm-workspace.yaml", "package.json", "generators/package.json"];
-    for (const group of ["apps", "packages"]) {
+    for (const group of ["apps", "packages", "tooling"]) {
       if (fs.existsSync(group)) for (const name of fs.readdirSync(group).sort()) files.push(path.join(group, name, "package.json"));
     }
     for (const file of files) if (fs.existsSync(file)) hash.update(file + "\0" + fs.readFileSync(file));
