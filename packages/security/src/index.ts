@@ -1,3 +1,4 @@
+export { generateApiKey, type ParsedApiKey, parseApiKey } from './api-key-format.ts';
 export type { ApiKeyVerifier, AuthenticatedKey } from './api-key-types.ts';
 export {
   type ClientAddressOptions,
@@ -38,6 +39,7 @@ export {
   type RedisStoreOptions,
   waitForRedis,
 } from './redis-store.ts';
+export { type ApiKeyRow, apiKeys } from './schema.ts';
 export { negotiateLanguage, PROBLEM_LANGUAGES, type ProblemLanguage, problemTitle } from './titles.ts';
 export {
   createMemoryReplayStore,

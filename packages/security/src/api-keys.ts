@@ -1,0 +1,242 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Database } from '@rampart/db';
+import { asc, eq, sql } from 'drizzle-orm';
+import { API_KEY_ENV_PATTERN, generateApiKey, parseApiKey } from './api-key-format.ts';
+import type { ApiKeyVerifier, AuthenticatedKey } from './api-key-types.ts';
+import { SecurityError } from './errors.ts';
+import { type ApiKeyRow, apiKeys } from './schema.ts';
+
+/** A key as listed: everything but the hash. */
+export type ApiKeyRecord = Omit<ApiKeyRow, 'secretHash'>;
+
+export interface ApiKeysOptions {
+  // biome-ignore lint/suspicious/noExplicitAny: any drizzle schema; this module only touches its own table.
+  db: Database<any>;
+  /** Secret mixed into every hash (HMAC-SHA256 key), from config; at least 32 characters. */
+  pepper: string;
+  /** The environment keys are issued for and accepted in (`live`, `test`...). Default `live`. */
+  env?: string;
+  /** Verified keys kept in memory, and for how long (revocation elsewhere shows after at most this). */
+  cacheSize?: number;
+  cacheTtlMs?: number;
+  /** Last-used times are written in one batch this often (and on close), not once per request. */
+  lastUsedFlushMs?: number;
+  /** Told about background failures (a last-used flush that failed); they never throw. */
+  onError?: (error: Error) => void;
+  now?: () => Date;
+}
+
+export const API_KEYS_DEFAULTS = {
+  env: 'live',
+  cacheSize: 1_000,
+  cacheTtlMs: 10_000,
+  lastUsedFlushMs: 30_000,
+} as const;
+
+export interface CreateApiKeyInput {
+  name: string;
+  scopes?: readonly string[];
+  expiresAt?: Date;
+}
+
+export interface IssuedApiKey {
+  /** The full key. Shown once: only its hash is stored. */
+  key: string;
+  record: ApiKeyRecord;
+}
+
+export interface ApiKeys extends ApiKeyVerifier {
+  create(input: CreateApiKeyInput): Promise<IssuedApiKey>;
+  list(): Promise<ApiKeyRecord[]>;
+  /** Issues a successor with the same name and scopes; the old key keeps working for `overlapMs`. */
+  rotate(id: string, options?: { overlapMs?: number }): Promise<IssuedApiKey & { previous: ApiKeyRecord }>;
+  revoke(id: string): Promise<ApiKeyRecord>;
+  /** Writes pending last-used times now; resolves the number of keys written. */
+  flushLastUsed(): Promise<number>;
+  /** Stops the flush timer and writes what is pending. */
+  close(): Promise<void>;
+}
+
+const SCOPE = /^[A-Za-z0-9:._*-]{1,64}$/;
+const invalid = (detail: string) => new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail });
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw invalid(`${name} must be a positive integer`);
+  return value;
+}
+
+function record(row: ApiKeyRow): ApiKeyRecord {
+  const { secretHash: _hash, ...rest } = row;
+  return rest;
+}
+
+/**
+ * Managed API keys in the `rampart_api_keys` table (apply `migrationsFolder` first): create, list, rotate with
+ * overlap, revoke, and verify — a timing-safe comparison of fixed-length peppered hashes, with a small cache
+ * and last-used times written in batches.
+ *
+ * @example
+ * const keys = createApiKeys({ db, pepper: env.API_KEY_PEPPER });
+ * const { key } = await keys.create({ name: 'billing', scopes: ['invoices:read'] });
+ * await keys.verify(key); // { id, name, env: 'live', scopes: ['invoices:read'] }
+ */
+export function createApiKeys(options: ApiKeysOptions): ApiKeys {
+  const settings = { ...API_KEYS_DEFAULTS, ...options };
+  const { db, pepper } = settings;
+  if (typeof pepper !== 'string' || pepper.length < 32)
+    throw invalid('pepper must be at least 32 characters');
+  if (!API_KEY_ENV_PATTERN.test(settings.env)) throw invalid('env must be 1-16 lowercase letters or digits');
+  const cacheSize = positiveInteger('cacheSize', settings.cacheSize);
+  const cacheTtlMs = positiveInteger('cacheTtlMs', settings.cacheTtlMs);
+  const flushMs = positiveInteger('lastUsedFlushMs', settings.lastUsedFlushMs);
+  const now = settings.now ?? (() => new Date());
+
+  const hash = (secret: string) => createHmac('sha256', pepper).update(secret).digest();
+  // Compared against when the id is unknown, so a miss costs the same as a wrong secret.
+  const decoy = randomBytes(32);
+  const cache = new Map<string, { row: ApiKeyRow; until: number }>();
+  const pendingLastUsed = new Map<string, Date>();
+
+  async function load(id: string): Promise<ApiKeyRow | undefined> {
+    const at = Date.now();
+    const hit = cache.get(id);
+    if (hit && hit.until > at) {
+      cache.delete(id);
+      cache.set(id, hit);
+      return hit.row;
+    }
+    const [row] = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1);
+    if (row) {
+      cache.delete(id);
+      cache.set(id, { row, until: at + cacheTtlMs });
+      while (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+    }
+    return row;
+  }
+
+  function validateCreate(input: CreateApiKeyInput): string[] {
+    if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 200) {
+      throw invalid('name must be 1-200 characters');
+    }
+    const scopes = [...(input.scopes ?? [])];
+    for (const scope of scopes) if (!SCOPE.test(scope)) throw invalid(`scope "${scope}" is not valid`);
+    if (input.expiresAt !== undefined && !(input.expiresAt instanceof Date && input.expiresAt > now())) {
+      throw invalid('expiresAt must be a future date');
+    }
+    return [...new Set(scopes)];
+  }
+
+  async function insertKey(input: CreateApiKeyInput, scopes: string[], executor = db): Promise<IssuedApiKey> {
+    const generated = generateApiKey(settings.env);
+    const [row] = await executor
+      .insert(apiKeys)
+      .values({
+        id: generated.id,
+        name: input.name,
+        env: settings.env,
+        secretHash: hash(generated.secret).toString('hex'),
+        scopes,
+        createdAt: now(),
+        expiresAt: input.expiresAt ?? null,
+      })
+      .returning();
+    return { key: generated.key, record: record(row!) };
+  }
+
+  async function flushLastUsed(): Promise<number> {
+    if (pendingLastUsed.size === 0) return 0;
+    const entries = [...pendingLastUsed];
+    pendingLastUsed.clear();
+    const values = sql.join(
+      entries.map(([id, at]) => sql`(${id}::text, ${at.toISOString()}::timestamptz)`),
+      sql`, `,
+    );
+    try {
+      await db.execute(
+        sql`update ${apiKeys} set last_used_at = greatest(coalesce(${apiKeys.lastUsedAt}, v.at), v.at)
+            from (values ${values}) as v(id, at) where ${apiKeys.id} = v.id`,
+      );
+    } catch (error) {
+      for (const [id, at] of entries) if (!pendingLastUsed.has(id)) pendingLastUsed.set(id, at);
+      settings.onError?.(error as Error);
+      return 0;
+    }
+    return entries.length;
+  }
+
+  const timer = setInterval(() => void flushLastUsed(), flushMs);
+  timer.unref();
+
+  return {
+    async verify(presented) {
+      const parsed = parseApiKey(presented);
+      if (!parsed) return undefined;
+      const row = await load(parsed.id);
+      const stored = row && row.secretHash.length === 64 ? Buffer.from(row.secretHash, 'hex') : decoy;
+      const matches = timingSafeEqual(stored, hash(parsed.secret)) && row !== undefined;
+      if (!matches || !row) return undefined;
+      const at = now();
+      if (row.env !== settings.env || parsed.env !== row.env) return undefined;
+      if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= at)) return undefined;
+      pendingLastUsed.set(row.id, at);
+      const key: AuthenticatedKey = { id: row.id, name: row.name, env: row.env, scopes: row.scopes };
+      return key;
+    },
+
+    async create(input) {
+      return insertKey(input, validateCreate(input));
+    },
+
+    async list() {
+      const rows = await db.select().from(apiKeys).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+      return rows.map(record);
+    },
+
+    async rotate(id, rotateOptions = {}) {
+      const overlapMs = rotateOptions.overlapMs ?? 24 * 60 * 60 * 1000;
+      if (!Number.isInteger(overlapMs) || overlapMs < 0)
+        throw invalid('overlapMs must be a non-negative integer');
+      const result = await db.transaction(async (tx) => {
+        const [old] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
+        // A revoked or expired key cannot be rotated back to life.
+        if (!old || old.revokedAt !== null || (old.expiresAt !== null && old.expiresAt <= now())) {
+          throw new SecurityError('RAMPART_SECURITY_KEY_NOT_FOUND');
+        }
+        // The successor keeps the original expiry, if any: rotation changes the secret, not the policy.
+        const issued = await insertKey(
+          { name: old.name, ...(old.expiresAt ? { expiresAt: old.expiresAt } : {}) },
+          old.scopes,
+          tx as unknown as typeof db,
+        );
+        const overlapEnd = new Date(now().getTime() + overlapMs);
+        const expiresAt = old.expiresAt !== null && old.expiresAt < overlapEnd ? old.expiresAt : overlapEnd;
+        const [previous] = await tx
+          .update(apiKeys)
+          .set({ expiresAt, replacedBy: issued.record.id })
+          .where(eq(apiKeys.id, id))
+          .returning();
+        return { ...issued, previous: record(previous!) };
+      });
+      cache.delete(id);
+      return result;
+    },
+
+    async revoke(id) {
+      const [row] = await db
+        .update(apiKeys)
+        .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${now().toISOString()}::timestamptz)` })
+        .where(eq(apiKeys.id, id))
+        .returning();
+      cache.delete(id);
+      if (!row) throw new SecurityError('RAMPART_SECURITY_KEY_NOT_FOUND');
+      return record(row);
+    },
+
+    flushLastUsed,
+
+    async close() {
+      clearInterval(timer);
+      await flushLastUsed();
+    },
+  };
+}
