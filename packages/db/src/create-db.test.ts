@@ -1,0 +1,139 @@
+import { sql } from 'drizzle-orm';
+import { pgTable, text } from 'drizzle-orm/pg-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backends } from '../test/backends.ts';
+import { createDb } from './create-db.ts';
+import { isDbError } from './errors.ts';
+import type { QueryEvent } from './query-observer.ts';
+import { createTestDatabase, type TestDatabase } from './testing/test-database.ts';
+import { uuidv7PrimaryKey } from './uuidv7.ts';
+
+const notes = pgTable('notes', { id: uuidv7PrimaryKey(), body: text('body').notNull() });
+
+describe.each(backends)('createDb on $backend', ({ backend, skip }) => {
+  let database: TestDatabase | undefined;
+  afterEach(async () => {
+    await database?.close();
+    database = undefined;
+  });
+
+  it.skipIf(skip)('hands out the real drizzle database and reports every query to the observer', async () => {
+    const events: QueryEvent[] = [];
+    database = await createTestDatabase({ backend, observer: { onQuery: (event) => events.push(event) } });
+    const { db } = database;
+    await db.execute(sql`create table notes (id uuid primary key, body text not null)`);
+    events.length = 0;
+
+    const [inserted] = await db.insert(notes).values({ body: 'secret-value' }).returning();
+    expect(inserted?.id).toMatch(/^[0-9a-f-]{36}$/);
+    const rows = await db.select().from(notes);
+    expect(rows).toEqual([inserted]);
+    await expect(db.execute(sql`select * from no_such_table`)).rejects.toThrow();
+
+    const [insert, select, failed] = events;
+    expect(insert).toMatchObject({ system: backend, operation: 'insert', ok: true, slow: false });
+    expect(select).toMatchObject({ system: backend, operation: 'select', ok: true });
+    expect(failed).toMatchObject({ system: backend, operation: 'select', ok: false });
+    expect(failed?.error).toBeInstanceOf(Error);
+    for (const event of events) {
+      expect(event.durationMs).toBeGreaterThanOrEqual(0);
+      // Parameter values never reach the observer: only the statement text with placeholders.
+      expect(event.sql).not.toContain('secret-value');
+    }
+    expect(insert?.sql).toContain('$');
+  });
+
+  it.skipIf(skip)('observes statements inside transactions and flags slow ones', async () => {
+    const events: QueryEvent[] = [];
+    database = await createTestDatabase({
+      backend,
+      slowQueryMs: 0,
+      observer: { onQuery: (event) => events.push(event) },
+    });
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1 as one`);
+    });
+    const inside = events.find((event) => event.sql === 'select 1 as one');
+    expect(inside).toMatchObject({ ok: true, slow: true, operation: 'select' });
+  });
+
+  it.skipIf(skip)('keeps working when the observer throws', async () => {
+    database = await createTestDatabase({
+      backend,
+      observer: {
+        onQuery() {
+          throw new Error('observer bug');
+        },
+      },
+    });
+    const result = await database.db.execute(sql`select 2 as two`);
+    expect(result.rows).toEqual([{ two: 2 }]);
+  });
+
+  it.skipIf(skip)('pings, closes idempotently and refuses to ping once closed', async () => {
+    database = await createTestDatabase({ backend });
+    expect(database.system).toBe(backend);
+    await database.ping({ timeoutMs: 2_000 });
+    await database.close();
+    await database.close();
+    await expect(database.ping()).rejects.toMatchObject({ code: 'RAMPART_DB_CLOSED' });
+  });
+
+  it.skipIf(skip)('times a ping out while the database is busy', async () => {
+    database = await createTestDatabase({ backend: backend });
+    const { db } = database;
+    if (backend === 'pglite') {
+      // PGlite runs one statement at a time: a long transaction holds it.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const transaction = db.transaction(async () => {
+        await held;
+      });
+      await expect(database.ping({ timeoutMs: 50 })).rejects.toMatchObject({
+        code: 'RAMPART_DB_PING_TIMEOUT',
+      });
+      release();
+      await transaction;
+    } else {
+      // On PostgreSQL the ping waits for a pooled connection; hold all of them (the test pool has 4).
+      const pool = (db as unknown as { $client: import('pg').Pool }).$client;
+      const held = await Promise.all([1, 2, 3, 4].map(() => pool.connect()));
+      await expect(database.ping({ timeoutMs: 50 })).rejects.toMatchObject({
+        code: 'RAMPART_DB_PING_TIMEOUT',
+      });
+      for (const client of held) client.release();
+    }
+    await database.ping();
+  });
+});
+
+describe('createDb options', () => {
+  it.each([
+    [{ url: 'postgres://x', dataDir: '/tmp/x' }, 'not both'],
+    [{ poolSize: 0 }, 'poolSize'],
+    [{ connectTimeoutMs: 1.5 }, 'connectTimeoutMs'],
+    [{ statementTimeoutMs: -1 }, 'statementTimeoutMs'],
+    [{ url: '' }, 'url'],
+    [{ searchPath: 'x; drop table y' }, 'searchPath'],
+    [{ observer: {} }, 'observer'],
+  ])('rejects %j with RAMPART_DB_OPTIONS_INVALID', async (config, detail) => {
+    const error = await createDb(config as never).catch((caught: unknown) => caught);
+    expect(isDbError(error, 'RAMPART_DB_OPTIONS_INVALID')).toBe(true);
+    expect((error as Error).message).toContain(detail);
+  });
+
+  it('opens an in-memory PGlite when given neither url nor dataDir', async () => {
+    const database = await createDb();
+    try {
+      expect(database.system).toBe('pglite');
+      const result = await database.db.execute(
+        sql`select current_setting('server_version_num')::int >= 150000 as ok`,
+      );
+      expect(result.rows).toEqual([{ ok: true }]);
+    } finally {
+      await database.close();
+    }
+  });
+});

@@ -1,0 +1,22 @@
+export {
+  createDb,
+  type Database,
+  type DbSystem,
+  type Queryable,
+  type QueryResultHKT,
+  type QueryRows,
+  type RampartDb,
+  type Transaction,
+} from './create-db.ts';
+export { DB_ERRORS, DbError, type DbErrorCode, isDbError } from './errors.ts';
+export {
+  MIGRATE_DEFAULTS,
+  type MigrateOptions,
+  type MigrationStatus,
+  migrate,
+  migrationStatus,
+} from './migrate.ts';
+export { migrationsFolder, migrationsTable } from './migrations-folder.ts';
+export { DB_DEFAULTS, type DbConfig } from './options.ts';
+export { operationOf, type QueryEvent, type QueryObserver } from './query-observer.ts';
+export { uuidv7, uuidv7PrimaryKey, uuidv7Time } from './uuidv7.ts';

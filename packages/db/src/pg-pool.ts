@@ -1,0 +1,176 @@
+import pg from 'pg';
+import { DbError } from './errors.ts';
+import type { NormalizedDbConfig } from './options.ts';
+import type { QueryReport } from './query-observer.ts';
+
+/** The URL with its password masked, safe for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+function checkUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new DbError('RAMPART_DB_URL_INVALID', { detail: 'not a URL', cause: error });
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new DbError('RAMPART_DB_URL_INVALID', {
+      detail: `expected postgres:// or postgresql://, got ${parsed.protocol}//`,
+    });
+  }
+  if (!parsed.hostname && !parsed.searchParams.has('host')) {
+    throw new DbError('RAMPART_DB_URL_INVALID', { detail: 'no host' });
+  }
+  if (parsed.port !== '' && !(Number(parsed.port) > 0 && Number(parsed.port) < 65536)) {
+    throw new DbError('RAMPART_DB_URL_INVALID', { detail: `bad port ${parsed.port}` });
+  }
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EAI_AGAIN',
+]);
+
+/** Maps a connection failure of node-postgres to one of our codes; the URL's password never appears. */
+export function connectError(error: unknown, url: string): DbError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const where = redactUrl(url);
+  if (code === '28P01' || code === '28000') {
+    return new DbError('RAMPART_DB_AUTH_FAILED', { detail: where, cause: error });
+  }
+  if (typeof code === 'string' && UNREACHABLE.has(code)) {
+    return new DbError('RAMPART_DB_UNREACHABLE', { detail: `${where} (${code})`, cause: error });
+  }
+  if (/timeout/i.test(message)) {
+    return new DbError('RAMPART_DB_CONNECT_TIMEOUT', { detail: where, cause: error });
+  }
+  if (/terminated|closed|ended/i.test(message)) {
+    return new DbError('RAMPART_DB_UNREACHABLE', { detail: `${where} (connection closed)`, cause: error });
+  }
+  return new DbError('RAMPART_DB_OPEN_FAILED', {
+    detail: `${where}${typeof code === 'string' ? ` (${code})` : ''}`,
+    cause: error,
+  });
+}
+
+type QueryArgs = [unknown, ...unknown[]];
+
+/** A node-postgres Client class whose every query reports to `report` (callback and promise styles). */
+function observedClientClass(report: QueryReport): typeof pg.Client {
+  const original = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  class ObservedClient extends pg.Client {}
+  Object.defineProperty(ObservedClient.prototype, 'query', {
+    configurable: true,
+    writable: true,
+    value: function query(this: pg.Client, ...args: QueryArgs): unknown {
+      const first = args[0] as { text?: unknown; submit?: unknown } | string;
+      // Submittables (cursors, streams) report their own lifecycle; leave them alone.
+      if (typeof first === 'object' && first !== null && typeof first.submit === 'function') {
+        return original.apply(this, args);
+      }
+      const text = typeof first === 'string' ? first : typeof first?.text === 'string' ? first.text : '';
+      const startedAt = performance.now();
+      const last = args.length - 1;
+      const callback = args[last];
+      if (typeof callback === 'function') {
+        args[last] = (error: unknown, result: unknown) => {
+          report(text, startedAt, error ?? undefined);
+          (callback as (error: unknown, result: unknown) => void)(error, result);
+        };
+        return original.apply(this, args);
+      }
+      return (original.apply(this, args) as Promise<unknown>).then(
+        (result) => {
+          report(text, startedAt);
+          return result;
+        },
+        (error: unknown) => {
+          report(text, startedAt, error);
+          throw error;
+        },
+      );
+    },
+  });
+  return ObservedClient;
+}
+
+export interface OpenedPool {
+  pool: pg.Pool;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the pool and proves one connection works within the connect timeout, so a bad URL, wrong
+ * credentials or a dead server fail start-up with a coded error instead of the first request hanging.
+ */
+export async function openPool(
+  config: NormalizedDbConfig<Record<string, unknown>> & { url: string },
+  report: QueryReport | undefined,
+): Promise<OpenedPool> {
+  checkUrl(config.url);
+  const poolConfig: pg.PoolConfig = {
+    connectionString: config.url,
+    max: config.poolSize,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    idleTimeoutMillis: config.idleTimeoutMs,
+    application_name: config.applicationName,
+    allowExitOnIdle: true,
+  };
+  if (config.statementTimeoutMs > 0) poolConfig.statement_timeout = config.statementTimeoutMs;
+  if (config.searchPath !== undefined) poolConfig.options = `-c search_path=${config.searchPath}`;
+  if (report) poolConfig.Client = observedClientClass(report);
+
+  let pool: pg.Pool;
+  try {
+    pool = new pg.Pool(poolConfig);
+  } catch (error) {
+    throw new DbError('RAMPART_DB_URL_INVALID', { detail: redactUrl(config.url), cause: error });
+  }
+  pool.on('error', (error) => config.onError(error));
+
+  let ended: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    ended ??= pool.end().catch(() => {});
+    return ended;
+  };
+
+  // Belt and braces: connectionTimeoutMillis covers the TCP and auth phases, this timer covers anything
+  // else (a DNS lookup that never answers), so start-up is bounded by the connect timeout.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DbError('RAMPART_DB_CONNECT_TIMEOUT', { detail: redactUrl(config.url) })),
+      config.connectTimeoutMs + 250,
+    );
+    timer.unref();
+  });
+  const connecting = pool.connect();
+  try {
+    const client = await Promise.race([connecting, deadline]);
+    client.release();
+  } catch (error) {
+    // A connection that arrives after the deadline is destroyed rather than leaked in the pool.
+    connecting.then(
+      (late) => late.release(true),
+      () => {},
+    );
+    void close();
+    throw error instanceof DbError ? error : connectError(error, config.url);
+  } finally {
+    clearTimeout(timer);
+  }
+  return { pool, close };
+}

@@ -1,0 +1,160 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { openDb, type RampartDb } from '../create-db.ts';
+import { DbError } from '../errors.ts';
+import { type MigrateOptions, migrateWith } from '../migrate.ts';
+import { normalizeDbConfig } from '../options.ts';
+import type { QueryObserver } from '../query-observer.ts';
+import { testDatabaseUrl } from './service-gate.ts';
+
+export interface TestDatabaseOptions<TSchema extends Record<string, unknown> = Record<string, never>> {
+  /** Migration folders applied in order: a path (own tracking table derived from it) or full options. */
+  migrations?: ReadonlyArray<string | MigrateOptions>;
+  schema?: TSchema;
+  /** 'auto' (default): PostgreSQL when TEST_DATABASE_URL is set, else in-memory PGlite. */
+  backend?: 'auto' | 'pglite' | 'postgresql';
+  observer?: QueryObserver;
+  slowQueryMs?: number;
+  /** Environment to read TEST_DATABASE_URL and CI from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface TestDatabase<TSchema extends Record<string, unknown> = Record<string, never>>
+  extends RampartDb<TSchema> {
+  /** The per-test PostgreSQL schema (dropped by close()); undefined on PGlite. */
+  readonly schemaName: string | undefined;
+}
+
+function folderOptions(entry: string | MigrateOptions): MigrateOptions {
+  if (typeof entry !== 'string') return { ...entry, migrationsFolder: resolve(entry.migrationsFolder) };
+  const folder = resolve(entry);
+  const suffix = createHash('sha256').update(folder).digest('hex').slice(0, 10);
+  return { migrationsFolder: folder, migrationsTable: `__drizzle_migrations_${suffix}` };
+}
+
+function snapshotKey(folders: MigrateOptions[]): string {
+  const hash = createHash('sha256');
+  for (const folder of folders) {
+    hash.update(JSON.stringify(folder));
+    try {
+      const journal = readFileSync(join(folder.migrationsFolder, 'meta', '_journal.json'), 'utf8');
+      hash.update(journal);
+      for (const entry of (JSON.parse(journal) as { entries: Array<{ tag: string }> }).entries) {
+        hash.update(readFileSync(join(folder.migrationsFolder, `${entry.tag}.sql`)));
+      }
+    } catch {
+      // migrate() reports the missing folder with its own code
+    }
+  }
+  return hash.digest('hex');
+}
+
+// Migrated data directories, as tarballs (data, not clients): each test opens its own PGlite from one.
+const snapshots = new Map<string, Promise<Blob>>();
+
+async function migratedSnapshot(folders: MigrateOptions[]): Promise<Blob> {
+  const key = snapshotKey(folders);
+  let snapshot = snapshots.get(key);
+  if (!snapshot) {
+    snapshot = (async () => {
+      const seed = await openDb(normalizeDbConfig({}), {});
+      try {
+        for (const folder of folders) await migrateWith(seed, folder, {});
+        return await (
+          seed.db as unknown as { $client: { dumpDataDir(c: 'none'): Promise<Blob> } }
+        ).$client.dumpDataDir('none');
+      } finally {
+        await seed.close();
+      }
+    })();
+    snapshots.set(key, snapshot);
+    snapshot.catch(() => snapshots.delete(key));
+  }
+  return snapshot;
+}
+
+async function withAdmin<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A fresh migrated database for one test: in-memory PGlite opened from a migrated snapshot (migrations run
+ * once per set of folders), or its own schema on PostgreSQL when TEST_DATABASE_URL is set. Follows the
+ * service rule: under CI=true a missing TEST_DATABASE_URL fails instead of falling back.
+ *
+ * @example
+ * const { db, close } = await createTestDatabase({ migrations: [migrationsFolder] });
+ * afterEach(() => close());
+ */
+export async function createTestDatabase<TSchema extends Record<string, unknown> = Record<string, never>>(
+  options: TestDatabaseOptions<TSchema> = {},
+): Promise<TestDatabase<TSchema>> {
+  const env = options.env ?? process.env;
+  const backend = options.backend ?? 'auto';
+  const folders = (options.migrations ?? []).map(folderOptions);
+  const base = {
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
+    ...(options.slowQueryMs === undefined ? {} : { slowQueryMs: options.slowQueryMs }),
+  };
+
+  let url: string | undefined;
+  if (backend === 'postgresql') {
+    url = env.TEST_DATABASE_URL || undefined;
+    if (url === undefined) {
+      throw new DbError('RAMPART_DB_SERVICE_MISSING', {
+        detail: 'backend postgresql needs TEST_DATABASE_URL',
+      });
+    }
+  } else if (backend === 'auto') {
+    url = testDatabaseUrl(env);
+  }
+
+  if (url === undefined) {
+    const loadDataDir = await migratedSnapshot(folders);
+    const database = await openDb(normalizeDbConfig<TSchema>(base), { loadDataDir });
+    return { ...database, schemaName: undefined };
+  }
+
+  const schemaName = `t_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const adminUrl = url;
+  await withAdmin(adminUrl, (client) => client.query(`create schema "${schemaName}"`));
+  const dropSchema = () =>
+    withAdmin(adminUrl, (client) => client.query(`drop schema if exists "${schemaName}" cascade`));
+  let database: RampartDb<TSchema> | undefined;
+  try {
+    database = await openDb(
+      normalizeDbConfig<TSchema>({ ...base, url, searchPath: schemaName, poolSize: 4 }),
+      {},
+    );
+    for (const folder of folders) {
+      await migrateWith(
+        database,
+        { ...folder, migrationsSchema: schemaName },
+        { publicSchemaAs: schemaName },
+      );
+    }
+  } catch (error) {
+    await database?.close();
+    await dropSchema();
+    throw error;
+  }
+  const opened = database;
+  let closing: Promise<void> | undefined;
+  return {
+    ...opened,
+    schemaName,
+    close() {
+      closing ??= opened.close().finally(dropSchema);
+      return closing;
+    },
+  };
+}
