@@ -30,7 +30,7 @@ describe('gen init --scope', () => {
     expect(second.stdout).toContain('nothing to change');
     expect(scratch.status()).toBe(statusAfterFirst);
 
-    const rules = scratch.run(process.execPath, ['scripts/check-house-rules.mjs']);
+    const rules = scratch.run(process.execPath, ['tooling/house-rules/src/cli.ts']);
     expect(rules.output).not.toContain('deep import');
     expect(rules.output).not.toContain('rampart.scope');
   });

@@ -36,7 +36,7 @@ describe('gen package', () => {
       const step = scratch.run(command, [...args], pkg);
       expect(step.code, `${args.join(' ')}\n${step.output}`).toBe(0);
     }
-    const rules = scratch.run(process.execPath, ['scripts/check-house-rules.mjs']);
+    const rules = scratch.run(process.execPath, ['tooling/house-rules/src/cli.ts']);
     expect(rules.output).not.toContain('packages/ledger');
   });
 });
