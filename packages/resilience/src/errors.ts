@@ -25,16 +25,37 @@ export type ResilienceErrorCode = keyof typeof ERRORS;
 /** The codes above, in table order (the README's errors table lists the same). */
 export const errorCodes = Object.keys(ERRORS) as ResilienceErrorCode[];
 
+export interface ResilienceErrorOptions {
+  cause?: unknown;
+  /** The status the upstream answered (RAMPART_RESILIENCE_UPSTREAM_STATUS). */
+  upstreamStatus?: number;
+  /** How long the upstream asked us to wait (its Retry-After), read by the retry backoff. */
+  retryAfterMs?: number;
+  /** Read by the default `retryOn`. */
+  retryable?: boolean;
+  /** Read by the default breaker `failureOn`: true for failures that say nothing about the dependency's health. */
+  breakerIgnores?: boolean;
+}
+
 /** The one error class of this package; identify errors by `code`, not by class. */
 export class ResilienceError extends Error {
   readonly code: ResilienceErrorCode;
+  /** The HTTP status a service should answer with (not the upstream's: see `upstreamStatus`). */
   readonly status: number;
-  constructor(code: ResilienceErrorCode, detail?: string, options?: { cause?: unknown }) {
+  readonly upstreamStatus?: number;
+  readonly retryAfterMs?: number;
+  readonly retryable?: boolean;
+  readonly breakerIgnores?: boolean;
+  constructor(code: ResilienceErrorCode, detail?: string, options: ResilienceErrorOptions = {}) {
     const base = ERRORS[code];
-    super(detail ? `${base.message}: ${detail}` : base.message, { cause: options?.cause });
+    super(detail ? `${base.message}: ${detail}` : base.message, { cause: options.cause });
     this.name = 'ResilienceError';
     this.code = code;
     this.status = base.status;
+    if (options.upstreamStatus !== undefined) this.upstreamStatus = options.upstreamStatus;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.retryable !== undefined) this.retryable = options.retryable;
+    if (options.breakerIgnores !== undefined) this.breakerIgnores = options.breakerIgnores;
   }
 }
 

@@ -7,6 +7,8 @@ describe('public surface', () => {
     expect(Object.keys(await import('./index.ts')).sort()).toEqual(
       [
         'ERRORS',
+        'HTTP_CLIENT_DEFAULTS',
+        'createHttpClient',
         'HEALTH_DEFAULTS',
         'POLICY_DEFAULTS',
         'RETRY_BUDGET_DEFAULTS',

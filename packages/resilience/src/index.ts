@@ -5,6 +5,7 @@ export {
   isResilienceError,
   ResilienceError,
   type ResilienceErrorCode,
+  type ResilienceErrorOptions,
 } from './errors.ts';
 export {
   type BreakerSource,
@@ -19,6 +20,15 @@ export {
   type ReadyReport,
   redisCheck,
 } from './health.ts';
+export {
+  createHttpClient,
+  type Headers,
+  HTTP_CLIENT_DEFAULTS,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpRequest,
+  type HttpResponse,
+} from './http-client.ts';
 export type { PolicyEvent, PolicyObserver } from './observer.ts';
 export {
   type AttemptContext,

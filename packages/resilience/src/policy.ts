@@ -70,6 +70,8 @@ export interface AttemptContext {
   signal: AbortSignal;
   /** 0 for the first attempt. */
   attempt: number;
+  /** When this attempt gives up (epoch ms): the earlier of its timeout and the call's deadline. */
+  deadline: number;
 }
 
 export interface CallOptions<T> {
@@ -123,7 +125,8 @@ const NETWORK_CODES = new Set([
 /** The default `retryOn`: transient failures only. */
 export function isTransient(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  if ((error as { retryable?: unknown }).retryable === true) return true;
+  const retryable = (error as { retryable?: unknown }).retryable;
+  if (typeof retryable === 'boolean') return retryable;
   if (isResilienceError(error, 'RAMPART_RESILIENCE_TIMEOUT')) return true;
   if (isResilienceError(error, 'RAMPART_RESILIENCE_UPSTREAM_UNREACHABLE')) return true;
   const code = (error as { code?: unknown }).code;
@@ -297,7 +300,9 @@ export function createPolicy(options: PolicyOptions): Policy {
       try {
         return await timeout.execute(({ signal: attemptSignal }) => {
           if (attemptSignal.aborted) throw attemptSignal.reason;
-          return fn({ signal: attemptSignal, attempt: current });
+          const attemptEnds = Date.now() + attemptTimeoutMs;
+          const callEnds = deadlines.get(call.signal) ?? attemptEnds;
+          return fn({ signal: attemptSignal, attempt: current, deadline: Math.min(attemptEnds, callEnds) });
         }, signal);
       } catch (error) {
         const classified = classify(error);
