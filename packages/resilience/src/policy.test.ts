@@ -133,6 +133,25 @@ describe('createPolicy', () => {
     );
   });
 
+  it('answers an abort at once even while sleeping out a long Retry-After', async () => {
+    const policy = createPolicy({ name: 'dep', retry: { maxRetries: 3, budget: false } });
+    const caller = new AbortController();
+    let attempts = 0;
+    const pending = policy.execute(
+      () => {
+        attempts += 1;
+        throw Object.assign(new Error('busy'), { retryable: true, retryAfterMs: 10_000 });
+      },
+      { signal: caller.signal },
+    );
+    setTimeout(() => caller.abort(), 30);
+    const started = Date.now();
+    expect(await codeOf(pending)).toBe('RAMPART_RESILIENCE_ABORTED');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(attempts).toBe(1);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('rejects what does not fit in the bulkhead with a coded error and an event', async () => {
     const { observer, kinds } = recorder();
     const policy = createPolicy({ name: 'narrow', bulkhead: { limit: 1, queue: 0 }, observer });

@@ -325,13 +325,24 @@ export function createPolicy(options: PolicyOptions): Policy {
       ? (signal: AbortSignal) => bulkhead.execute(({ signal: inner }) => retried(inner), signal)
       : retried;
 
+    // cockatiel sleeps between retries without watching the signal: racing the call's own signal answers the
+    // caller at the moment it aborts or the deadline passes, not after a backoff (or a long Retry-After) ends.
+    // The abandoned loop then stops at its next attempt, which sees the aborted signal.
+    let onCallAbort: (() => void) | undefined;
+    const stopped = new Promise<never>((_resolve, reject) => {
+      onCallAbort = () => reject(call.signal.reason);
+      call.signal.addEventListener('abort', onCallAbort, { once: true });
+    });
+    const work = isolated(call.signal);
+    work.catch(() => {}); // when `stopped` wins, the loop's late rejection is the same failure
     try {
-      return await isolated(call.signal);
+      return await Promise.race([work, stopped]);
     } catch (error) {
       throw classify(error);
     } finally {
       if (timer) clearTimeout(timer);
       caller?.removeEventListener('abort', onCallerAbort);
+      if (onCallAbort) call.signal.removeEventListener('abort', onCallAbort);
       deadlines.delete(call.signal);
     }
   }
