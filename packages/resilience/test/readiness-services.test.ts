@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resiliencePlugin } from '../src/fastify.ts';
 import { createHealth, pgCheck, redisCheck } from '../src/index.ts';
+import { startServer } from './child.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 const databaseUrl = process.env.TEST_DATABASE_URL;
@@ -79,6 +80,27 @@ describe.skipIf(!databaseUrl)('readiness against PostgreSQL through a cuttable p
     expect(live.length).toBeGreaterThan(2);
     expect(new Set(live)).toEqual(new Set([200]));
   }, 30_000);
+});
+
+describe.skipIf(!databaseUrl)('a real server process with a pg pool', () => {
+  it('is ready with the database, then on SIGTERM runs http, tasks, db, exporters in order and exits 0', async () => {
+    const server = await startServer({ DATABASE_URL: databaseUrl as string, GRACE_MS: '5000' });
+    cleanups.push(() => {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    });
+    const ready = await fetch(`${server.address}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { db: { status: 'ok' } },
+      commit: 'fixture',
+    });
+    server.child.kill('SIGTERM');
+    const exit = await server.exited;
+    expect(exit.code).toBe(0);
+    const steps = server.lines.filter((line) => line.msg === 'shutdown: step done').map((line) => line.step);
+    expect(steps).toEqual(['http', 'tasks', 'db', 'exporters']);
+  }, 20_000);
 });
 
 describe.skipIf(!redisUrl)('readiness against Redis through a cuttable proxy', () => {
