@@ -300,6 +300,41 @@ describe('circuit breaker under fake timers', () => {
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
     expect(events.filter((e) => e.kind === 'call')).toHaveLength(10_000);
   });
+
+  it('leaks no listeners across 10k calls that keep tripping, probing and closing the breaker', async () => {
+    vi.useFakeTimers();
+    const caller = new AbortController();
+    const { events, observer } = recorder();
+    const policy = createPolicy({
+      name: 'cycling',
+      observer,
+      deadlineMs: 5_000,
+      retry: false,
+      breaker: { consecutiveFailures: 3, halfOpenAfterMs: 100 },
+    });
+    const outcomes: Record<string, number> = {};
+    for (let i = 0; i < 10_000; i++) {
+      const step = i % 100;
+      if (step === 4) await vi.advanceTimersByTimeAsync(100);
+      const code = await codeOf(
+        policy.execute(
+          () => {
+            if (step < 3) throw new Error('down');
+            return 'ok';
+          },
+          { signal: caller.signal },
+        ),
+      );
+      const key = String(code);
+      outcomes[key] = (outcomes[key] ?? 0) + 1;
+    }
+    // Per block of 100: 3 failures open it, 1 call is refused, then the probe closes it and 96 more succeed.
+    expect(outcomes).toEqual({ undefined: 300, RAMPART_RESILIENCE_CIRCUIT_OPEN: 100, resolved: 9_600 });
+    expect(events.filter((e) => e.kind === 'breaker-open')).toHaveLength(100);
+    expect(events.filter((e) => e.kind === 'breaker-closed')).toHaveLength(100);
+    expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
 
 describe('backoff', () => {
