@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { SecurityError } from '../errors.ts';
@@ -98,5 +99,30 @@ export function problemFrameworkErrors(options: ProblemErrorsOptions = {}) {
       reply,
       options.typeBase,
     );
+  };
+}
+
+/**
+ * For Fastify's `clientErrorHandler` option: requests Node's HTTP parser rejects (a request target that is not
+ * a path, malformed headers) get a 400 problem+json with the security headers, then the socket closes.
+ */
+export function problemClientErrorHandler(options: ProblemErrorsOptions = {}) {
+  const problem = toProblem(new SecurityError('RAMPART_SECURITY_REQUEST_INVALID'), {
+    ...(options.typeBase ? { typeBase: options.typeBase } : {}),
+  });
+  const body = JSON.stringify(problem.body);
+  const head = Object.entries({
+    ...securityHeaders(),
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'content-language': problem.language,
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  const response = `HTTP/1.1 400 Bad Request\r\n${head}\r\n${body}`;
+  return (_error: Error, socket: Socket) => {
+    if (socket.writable) socket.end(response);
+    else socket.destroy();
   };
 }
