@@ -96,6 +96,23 @@ describe('resiliencePlugin', () => {
     expect((await app.inject('/always')).statusCode).toBe(200);
   });
 
+  it('sheds on event-loop delay after the loop was blocked', async () => {
+    const { app } = await build({
+      loadShedding: { maxEventLoopDelayMs: 20, maxEventLoopUtilization: 0, sampleIntervalMs: 50 },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const until = Date.now() + 400;
+    while (Date.now() < until) {
+      // a request handler hogging the loop
+    }
+    // A timer due after the sampler's overdue one: the sampler runs first and records the delay.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const shed = await app.inject('/work');
+    expect(shed.statusCode).toBe(503);
+    expect(shed.json()).toMatchObject({ code: 'RAMPART_RESILIENCE_OVERLOADED' });
+    expect((await app.inject('/health/live')).statusCode).toBe(200);
+  });
+
   it('serves normally when not under pressure', async () => {
     const { app } = await build({ loadShedding: { sampleIntervalMs: 50 } });
     await new Promise((resolve) => setTimeout(resolve, 120));
