@@ -1,6 +1,7 @@
 export { type ApiKeyAuthOptions, apiKeyAuthPlugin, type RouteAuth } from './fastify/auth-plugin.ts';
 export {
   type ProblemErrorsOptions,
+  problemClientErrorHandler,
   problemErrorsPlugin,
   problemFrameworkErrors,
 } from './fastify/errors-plugin.ts';

@@ -1,6 +1,15 @@
 export { generateApiKey, type ParsedApiKey, parseApiKey } from './api-key-format.ts';
 export type { ApiKeyVerifier, AuthenticatedKey } from './api-key-types.ts';
 export {
+  API_KEYS_DEFAULTS,
+  type ApiKeyRecord,
+  type ApiKeys,
+  type ApiKeysOptions,
+  type CreateApiKeyInput,
+  createApiKeys,
+  type IssuedApiKey,
+} from './api-keys.ts';
+export {
   type ClientAddressOptions,
   clientAddressKey,
   createClientAddressResolver,
@@ -14,6 +23,7 @@ export {
   type FieldKey,
 } from './field-cipher.ts';
 export { SECURITY_HEADERS_DEFAULTS, type SecurityHeadersOptions, securityHeaders } from './headers.ts';
+export { migrationsFolder, migrationsTable } from './migrations-folder.ts';
 export {
   PROBLEM_CONTENT_TYPE,
   type Problem,
