@@ -25,7 +25,8 @@ import {
   type ObservabilityRouteConfig,
 } from './fastify-options.ts';
 import { createMetricsResponder, listenMetricsServer } from './metrics-endpoint.ts';
-import { createSeriesResolver, type Labels, type Series } from './route-series.ts';
+import type { RedSeries } from './red-metrics.ts';
+import { createSeriesResolver, type Series } from './route-series.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -50,9 +51,8 @@ type Slots = { [kSeries]: Series | null; [kError]: (Error & { code?: unknown }) 
 
 function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): void {
   const options = normalizePluginOptions(fastify, raw);
-  const { requests, duration } = options.metrics.http;
   const respond = createMetricsResponder(options.metrics.registry, options.metricsToken);
-  const resolve = createSeriesResolver();
+  const resolve = createSeriesResolver(options.metrics.http);
   const tracer = trace.getTracer('@rampart/observability');
   const idHeader = options.requestIdHeader;
 
@@ -110,9 +110,7 @@ function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): vo
     if (series === null) return next();
     const status = reply.statusCode;
     const ms = reply.elapsedTime;
-    const labels = series.labels[(status / 100) | 0] ?? (series.labels[0] as Labels);
-    requests.inc(labels);
-    duration.observe(labels, ms / 1000);
+    (series.red[(status / 100) | 0] ?? (series.red[0] as RedSeries)).observe(ms / 1000);
     const span = request.span;
     if (span.isRecording()) {
       span.setAttribute('http.response.status_code', status);

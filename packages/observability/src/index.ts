@@ -1,4 +1,12 @@
 export {
+  ALERT_RULES_DEFAULTS,
+  type AlertRulesOptions,
+  generateAlertRules,
+  type PrometheusRule,
+  type PrometheusRuleFile,
+} from './alert-rules.ts';
+export { type DashboardPanel, type GrafanaDashboard, generateDashboard } from './dashboard.ts';
+export {
   isObservabilityError,
   OBSERVABILITY_ERRORS,
   ObservabilityError,
@@ -20,6 +28,20 @@ export {
   type MetricsOptions,
 } from './metrics.ts';
 export {
+  createQueryObserver,
+  QUERY_OBSERVER_DEFAULTS,
+  type QueryEvent,
+  type QueryObserver,
+  type QueryObserverOptions,
+} from './query-observer.ts';
+export type { ServiceDescription } from './service-description.ts';
+export {
+  createTaskObserver,
+  type JobEvent,
+  type TaskObserver,
+  type TaskObserverOptions,
+} from './task-observer.ts';
+export {
   getTracing,
   startTracing,
   TRACING_DEFAULTS,
@@ -27,3 +49,5 @@ export {
   type TracingExporter,
   type TracingOptions,
 } from './tracing.ts';
+export { readTracingConfig, type TracingConfig } from './tracing-config.ts';
+export { toYaml } from './yaml.ts';

@@ -7,6 +7,8 @@ import { invalidOptions } from './errors.ts';
  * hands `createLogger` one list (usually these plus its own security package's list).
  */
 export const DEFAULT_REDACT_PATHS: readonly string[] = Object.freeze([
+  // Exact paths only: a wildcard path (`*.password`) makes every log line walk its object, which cost
+  // about 3 µs a line in bench/; list the places secrets really travel instead.
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
@@ -18,11 +20,10 @@ export const DEFAULT_REDACT_PATHS: readonly string[] = Object.freeze([
   'body.password',
   'body.token',
   'body.secret',
+  'body.apiKey',
   'query.token',
   'query.api_key',
-  '*.password',
-  '*.apiKey',
-  '*.secret',
+  'query.apiKey',
 ]);
 
 export interface LoggerOptions {
@@ -32,7 +33,10 @@ export interface LoggerOptions {
   level?: Level | 'silent';
   /** Paths to censor (pino redact syntax). Required: pass `DEFAULT_REDACT_PATHS` or your own list. */
   redact: readonly string[];
-  /** Where lines go; default stdout (pino.destination(1)). Tests pass a stream to read lines back. */
+  /**
+   * Where lines go; default stdout through a 4 KiB buffer (flushed on exit), since one write per line
+   * costs more than the line itself. Tests pass a stream to read lines back.
+   */
   destination?: DestinationStream;
 }
 
@@ -100,7 +104,7 @@ export function createLogger(options: LoggerOptions): Logger {
         redact: { paths: [...options.redact], censor: LOGGER_DEFAULTS.censor },
         serializers: { req: serializeRequest, res: serializeResponse, err: pino.stdSerializers.err },
       },
-      options.destination ?? pino.destination(1),
+      options.destination ?? pino.destination({ dest: 1, minLength: 4096, sync: false }),
     );
   } catch (error) {
     // pino rejects a malformed redact path when it compiles the list.

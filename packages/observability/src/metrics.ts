@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { invalidOptions } from './errors.ts';
+import { type RedMetrics, registerRedMetrics } from './red-metrics.ts';
 
 export interface MetricsOptions {
   /** Written as the `service` label on every series. */
@@ -39,14 +40,14 @@ const LINT_FAILING_DEFAULTS = [
   'nodejs_active_resources_total',
 ];
 
-type HttpLabels = 'method' | 'route' | 'status_class';
 type DbLabels = 'system' | 'operation' | 'outcome';
 
 /** One prom-client registry per service with the RED, query and job series this package feeds. */
 export interface Metrics {
   /** The real prom-client registry: register your own metrics on it. */
   registry: Registry;
-  http: { requests: Counter<HttpLabels>; duration: Histogram<HttpLabels> };
+  /** `http_server_requests_total` and `http_server_request_duration_seconds`, fed by the Fastify plugin. */
+  http: RedMetrics;
   db: {
     queries: Counter<DbLabels>;
     duration: Histogram<DbLabels>;
@@ -103,21 +104,11 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   return {
     registry,
-    http: {
-      requests: new Counter({
-        name: METRIC_NAMES.httpRequests,
-        help: 'HTTP requests served, by method, route template and status class.',
-        labelNames: ['method', 'route', 'status_class'],
-        registers,
-      }),
-      duration: new Histogram({
-        name: METRIC_NAMES.httpDuration,
-        help: 'HTTP request duration in seconds, by method, route template and status class.',
-        labelNames: ['method', 'route', 'status_class'],
-        buckets: httpBuckets,
-        registers,
-      }),
-    },
+    http: registerRedMetrics(
+      registry,
+      { requests: METRIC_NAMES.httpRequests, duration: METRIC_NAMES.httpDuration },
+      httpBuckets,
+    ),
     db: {
       queries: new Counter({
         name: METRIC_NAMES.dbQueries,

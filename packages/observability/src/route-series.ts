@@ -1,5 +1,4 @@
-/** Label values for one RED series. */
-export type Labels = { method: string; route: string; status_class: string };
+import type { RedMetrics, RedSeries } from './red-metrics.ts';
 
 /** Everything one (route, method) pair needs per request, built once on its first request. */
 export interface Series {
@@ -7,8 +6,8 @@ export interface Series {
   spanName: string;
   attributes: { 'http.request.method': string; 'http.route'?: string };
   accessLog: boolean;
-  /** Indexed by status / 100; index 0 holds anything outside 1xx..5xx. */
-  labels: Labels[];
+  /** RED series indexed by status / 100; index 0 takes anything outside 1xx..5xx. */
+  red: RedSeries[];
 }
 
 /** What the resolver reads from a request: fastify's own fields, nothing it must allocate for. */
@@ -22,7 +21,7 @@ export const UNMATCHED_ROUTE = 'unmatched';
 const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
-function seriesOf(method: string, route: string, accessLog: boolean): Series {
+function seriesOf(red: RedMetrics, method: string, route: string, accessLog: boolean): Series {
   const attributes: Series['attributes'] = { 'http.request.method': method };
   if (route !== UNMATCHED_ROUTE) attributes['http.route'] = route;
   return {
@@ -30,7 +29,7 @@ function seriesOf(method: string, route: string, accessLog: boolean): Series {
     spanName: route === UNMATCHED_ROUTE ? method : `${method} ${route}`,
     attributes,
     accessLog,
-    labels: STATUS_CLASSES.map((status_class) => ({ method, route, status_class })),
+    red: STATUS_CLASSES.map((statusClass) => red.series(method, route, statusClass)),
   };
 }
 
@@ -39,14 +38,14 @@ function seriesOf(method: string, route: string, accessLog: boolean): Series {
  * per standard method (anything else is `_OTHER`) for the rest, so random paths never add series.
  * Series are keyed by the route's own config object, a fixed set: memory does not grow with traffic.
  */
-export function createSeriesResolver(): (request: RouteLookup) => Series {
+export function createSeriesResolver(red: RedMetrics): (request: RouteLookup) => Series {
   const byRoute = new WeakMap<object, Record<string, Series>>();
   const unmatched: Record<string, Series> = Object.create(null);
   return (request) => {
     const method = request.method;
     if (request.is404) {
       const key = METHODS.has(method) ? method : '_OTHER';
-      unmatched[key] ??= seriesOf(key, UNMATCHED_ROUTE, true);
+      unmatched[key] ??= seriesOf(red, key, UNMATCHED_ROUTE, true);
       return unmatched[key];
     }
     const config = request.routeOptions.config;
@@ -56,6 +55,7 @@ export function createSeriesResolver(): (request: RouteLookup) => Series {
       byRoute.set(config, methods);
     }
     methods[method] ??= seriesOf(
+      red,
       method,
       config.url ?? UNMATCHED_ROUTE,
       config.observability?.accessLog !== false,
