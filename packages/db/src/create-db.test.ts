@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { pgTable, text } from 'drizzle-orm/pg-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backends } from '../test/backends.ts';
+import { backends, postgresUrl } from '../test/backends.ts';
 import { createDb } from './create-db.ts';
 import { isDbError } from './errors.ts';
 import type { QueryEvent } from './query-observer.ts';
@@ -132,6 +132,21 @@ describe('createDb options', () => {
         sql`select current_setting('server_version_num')::int >= 150000 as ok`,
       );
       expect(result.rows).toEqual([{ ok: true }]);
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+describe.skipIf(postgresUrl === undefined)('createDb on postgresql', () => {
+  it('enforces the configured statement timeout', async () => {
+    const database = await createDb({ url: postgresUrl!, statementTimeoutMs: 100, poolSize: 1 });
+    try {
+      const started = Date.now();
+      const error = await database.db.execute(sql`select pg_sleep(5)`).catch((caught: unknown) => caught);
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect((error as Error).cause).toMatchObject({ code: '57014' });
+      await database.ping();
     } finally {
       await database.close();
     }

@@ -1,8 +1,6 @@
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import type { Assume } from 'drizzle-orm/utils';
 import { DbError } from './errors.ts';
 import { type DbConfig, type NormalizedDbConfig, normalizeDbConfig } from './options.ts';
@@ -84,7 +82,9 @@ export async function openDb<TSchema extends Record<string, unknown>>(
   let closeClient: () => Promise<void>;
   if (config.url !== undefined) {
     const opened = await openPool({ ...config, url: config.url }, report);
-    db = drizzleNodePg({ client: opened.pool, ...drizzleConfig }) as unknown as Database<TSchema>;
+    // Drivers load on demand: importing @rampart/db never pulls in the driver it does not use.
+    const { drizzle } = await import('drizzle-orm/node-postgres');
+    db = drizzle({ client: opened.pool, ...drizzleConfig }) as unknown as Database<TSchema>;
     closeClient = opened.close;
   } else {
     const opened = await openPglite({
@@ -93,7 +93,8 @@ export async function openDb<TSchema extends Record<string, unknown>>(
       report,
       ...internals,
     });
-    db = drizzlePglite({ client: opened.client, ...drizzleConfig }) as unknown as Database<TSchema>;
+    const { drizzle } = await import('drizzle-orm/pglite');
+    db = drizzle({ client: opened.client, ...drizzleConfig }) as unknown as Database<TSchema>;
     closeClient = opened.close;
   }
 

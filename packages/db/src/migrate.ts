@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { DrizzleQueryError, sql } from 'drizzle-orm';
 import { type MigrationMeta, readMigrationFiles } from 'drizzle-orm/migrator';
-import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import type { PgDialect, PgSession } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import type { Database, RampartDb } from './create-db.ts';
@@ -220,7 +219,8 @@ export async function migrateWith(
     const key = `rampart-db:migrate:${normalized.migrationsSchema}.${normalized.migrationsTable}`;
     await withAdvisoryLock(client, key, normalized.lockTimeoutMs, async (connection) => {
       // One connection for the whole run: the lock is held by this session and the migration uses it.
-      const single = drizzleNodePg({ client: connection }) as unknown as AnyDatabase;
+      const { drizzle } = await import('drizzle-orm/node-postgres');
+      const single = drizzle({ client: connection }) as unknown as AnyDatabase;
       await applyFolder(single, folder, normalized);
     });
     return;

@@ -1,0 +1,102 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { postgresUrl } from '../test/backends.ts';
+import { createDb } from './create-db.ts';
+import { isDbError } from './errors.ts';
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await Promise.all(servers.splice(0).map((server) => new Promise((done) => server.close(done))));
+});
+
+async function listen(onConnection: (socket: Socket) => void): Promise<number> {
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    onConnection(socket);
+  });
+  servers.push(server);
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  return address.port;
+}
+
+async function freePort(): Promise<number> {
+  const port = await listen(() => {});
+  const server = servers.pop()!;
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+async function startupError(url: string, connectTimeoutMs = 1_000) {
+  const started = Date.now();
+  const error = await createDb({ url, connectTimeoutMs }).then(
+    async (database) => {
+      await database.close();
+      throw new Error('connected unexpectedly');
+    },
+    (caught: unknown) => caught,
+  );
+  return { error: error as Error & { code?: string }, elapsedMs: Date.now() - started };
+}
+
+describe('start-up faults give a coded error within the connect timeout', () => {
+  it.each([
+    ['not a url', 'RAMPART_DB_URL_INVALID'],
+    ['mysql://127.0.0.1/db', 'RAMPART_DB_URL_INVALID'],
+    ['postgres://', 'RAMPART_DB_URL_INVALID'],
+    ['postgres://127.0.0.1:99999/db', 'RAMPART_DB_URL_INVALID'],
+  ])('malformed URL %j -> %s', async (url, code) => {
+    const { error } = await startupError(url);
+    expect(isDbError(error, code as 'RAMPART_DB_URL_INVALID')).toBe(true);
+  });
+
+  it('unreachable server (nothing listens) -> RAMPART_DB_UNREACHABLE', async () => {
+    const port = await freePort();
+    const { error, elapsedMs } = await startupError(`postgres://u:hunter2@127.0.0.1:${port}/db`);
+    expect(error.code).toBe('RAMPART_DB_UNREACHABLE');
+    expect(error.message).not.toContain('hunter2');
+    expect(error.cause).toBeDefined();
+    expect(elapsedMs).toBeLessThan(1_000 + 2_000);
+  });
+
+  it('a server that accepts and never answers -> RAMPART_DB_CONNECT_TIMEOUT, not a hang', async () => {
+    const port = await listen(() => {});
+    const { error, elapsedMs } = await startupError(`postgres://u:hunter2@127.0.0.1:${port}/db`, 300);
+    expect(error.code).toBe('RAMPART_DB_CONNECT_TIMEOUT');
+    expect(error.message).not.toContain('hunter2');
+    expect(elapsedMs).toBeGreaterThanOrEqual(250);
+    expect(elapsedMs).toBeLessThan(300 + 2_000);
+  });
+
+  it('a server that hangs up during start-up -> RAMPART_DB_UNREACHABLE', async () => {
+    const port = await listen((socket) => socket.once('data', () => socket.destroy()));
+    const { error } = await startupError(`postgres://u@127.0.0.1:${port}/db`);
+    expect(error.code).toBe('RAMPART_DB_UNREACHABLE');
+  });
+
+  it.skipIf(postgresUrl === undefined)(
+    'wrong credentials (unknown role) -> RAMPART_DB_AUTH_FAILED',
+    async () => {
+      const url = new URL(postgresUrl!);
+      url.username = 'rampart_no_such_role';
+      url.password = 'hunter2';
+      const { error } = await startupError(url.toString(), 3_000);
+      expect(error.code).toBe('RAMPART_DB_AUTH_FAILED');
+      expect(error.message).not.toContain('hunter2');
+    },
+  );
+
+  it.skipIf(postgresUrl === undefined)(
+    'a missing database -> RAMPART_DB_OPEN_FAILED naming the code',
+    async () => {
+      const url = new URL(postgresUrl!);
+      url.pathname = '/rampart_no_such_database';
+      const { error } = await startupError(url.toString(), 3_000);
+      expect(error.code).toBe('RAMPART_DB_OPEN_FAILED');
+      expect(error.message).toContain('3D000');
+    },
+  );
+});
