@@ -14,6 +14,7 @@ export {
   clientAddressKey,
   createClientAddressResolver,
 } from './client-address.ts';
+export { encryptedColumn, type SealedField, sealField } from './encrypted-column.ts';
 export { isSecurityError, SECURITY_ERRORS, SecurityError, type SecurityErrorCode } from './errors.ts';
 export {
   createFieldCipher,
@@ -49,6 +50,12 @@ export {
   type RedisStoreOptions,
   waitForRedis,
 } from './redis-store.ts';
+export {
+  countStaleValues,
+  type ReencryptOptions,
+  type ReencryptResult,
+  reencryptColumn,
+} from './reencrypt.ts';
 export { type ApiKeyRow, apiKeys } from './schema.ts';
 export { negotiateLanguage, PROBLEM_LANGUAGES, type ProblemLanguage, problemTitle } from './titles.ts';
 export {
