@@ -3,10 +3,14 @@ import { describe, expect, it } from 'vitest';
 describe('public surface', () => {
   it('pins the export names of each entry', async () => {
     expect(Object.keys(await import('./index.ts')).sort()).toEqual([
+      'AUDIT_GENESIS_HASH',
       'DB_DEFAULTS',
       'DB_ERRORS',
       'DbError',
       'MIGRATE_DEFAULTS',
+      'TRANSACTION_DEFAULTS',
+      'audit',
+      'auditLog',
       'createDb',
       'isDbError',
       'migrate',
@@ -14,9 +18,13 @@ describe('public surface', () => {
       'migrationsFolder',
       'migrationsTable',
       'operationOf',
+      'paginate',
+      'sqlState',
+      'transaction',
       'uuidv7',
       'uuidv7PrimaryKey',
       'uuidv7Time',
+      'verifyAuditChain',
     ]);
     expect(Object.keys(await import('./testing.ts')).sort()).toEqual([
       'createTestDatabase',

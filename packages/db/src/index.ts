@@ -1,4 +1,14 @@
 export {
+  AUDIT_GENESIS_HASH,
+  type AuditChainResult,
+  type AuditEntry,
+  type AuditOutcome,
+  type AuditRecord,
+  audit,
+  type VerifyAuditChainOptions,
+  verifyAuditChain,
+} from './audit.ts';
+export {
   createDb,
   type Database,
   type DbSystem,
@@ -18,5 +28,8 @@ export {
 } from './migrate.ts';
 export { migrationsFolder, migrationsTable } from './migrations-folder.ts';
 export { DB_DEFAULTS, type DbConfig } from './options.ts';
+export { type Page, type PageOptions, paginate } from './paginate.ts';
 export { operationOf, type QueryEvent, type QueryObserver } from './query-observer.ts';
+export { auditLog } from './schema.ts';
+export { sqlState, TRANSACTION_DEFAULTS, type TransactionOptions, transaction } from './transaction.ts';
 export { uuidv7, uuidv7PrimaryKey, uuidv7Time } from './uuidv7.ts';
