@@ -14,8 +14,9 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const serverFile = here('./server.ts');
 const register = here('../dist/bin/register.js');
 const autocannon = here('../node_modules/autocannon/autocannon.js');
-const SECONDS = Number(process.argv[2] ?? 3);
-const ROUNDS = Number(process.argv[3] ?? 3);
+const coldOnly = process.argv.includes('--cold');
+const SECONDS = 3;
+const ROUNDS = 3;
 const CONNECTIONS = 32;
 const COLD_RUNS = 5;
 
@@ -123,60 +124,65 @@ async function stats(port: number): Promise<{ cpu: NodeJS.CpuUsage; served: numb
   return (await response.json()) as { cpu: NodeJS.CpuUsage; served: number };
 }
 
-print(
-  `observability bench: ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS}s per config, GET /users/:id`,
-);
-// All servers up at once, loaded one at a time, round after round: drift on a shared machine hits every
-// config alike, and each round's ratios are taken against that round's bare run.
-const servers = [];
-for (const config of configs) {
-  const server = start(config);
-  servers.push({
-    config,
-    child: server.child,
-    port: await server.port,
-    rps: [] as number[],
-    cpu: [] as number[],
-    p99: [] as number[],
-    errors: 0,
-  });
-}
-for (let round = 0; round < ROUNDS; round++) {
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+if (!coldOnly) {
+  print(
+    `observability bench: ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS}s per config, GET /users/:id`,
+  );
+  // All servers up at once, loaded one at a time, round after round: drift on a shared machine hits every
+  // config alike, and each round's ratios are taken against that round's bare run.
+  const servers = [];
+  for (const config of configs) {
+    const server = start(config);
+    servers.push({
+      config,
+      child: server.child,
+      port: await server.port,
+      rps: [] as number[],
+      cpu: [] as number[],
+      p99: [] as number[],
+      errors: 0,
+    });
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const server of servers) {
+      await load(server.port, 1); // warm-up: JIT, keep-alive sockets
+      const before = await stats(server.port);
+      const result = await load(server.port, SECONDS);
+      const after = await stats(server.port);
+      const cpuMicros = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
+      server.rps.push(result.rps);
+      server.p99.push(result.p99);
+      server.cpu.push(cpuMicros / Math.max(1, after.served - before.served));
+      server.errors += result.errors;
+    }
+  }
+  for (const server of servers) await stop(server.child);
+
+  const bareRun = servers[0];
+  const ratio = (values: number[], base: number[]) =>
+    median(values.map((value, i) => value / (base[i] ?? 1)));
+  print('\nthroughput: req/s (median of rounds), ratio to bare (median of per-round ratios), p99 latency');
   for (const server of servers) {
-    await load(server.port, 1); // warm-up: JIT, keep-alive sockets
-    const before = await stats(server.port);
-    const result = await load(server.port, SECONDS);
-    const after = await stats(server.port);
-    const cpuMicros = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
-    server.rps.push(result.rps);
-    server.p99.push(result.p99);
-    server.cpu.push(cpuMicros / Math.max(1, after.served - before.served));
-    server.errors += result.errors;
+    print(
+      `  ${server.config.name.padEnd(46)} ${median(server.rps).toFixed(0).padStart(6)} req/s  ratio ${ratio(server.rps, bareRun?.rps ?? []).toFixed(2)}  p99 ${median(server.p99)} ms${server.errors ? `  ERRORS ${server.errors}` : ''}`,
+    );
+  }
+  print('\nserver CPU per request (µs, user+system, median of rounds) and what the plugin adds to bare');
+  for (const server of servers) {
+    const cpu = median(server.cpu);
+    const base = median(bareRun?.cpu ?? []);
+    print(
+      `  ${server.config.name.padEnd(46)} ${cpu.toFixed(1).padStart(6)} µs  ratio ${(cpu / base).toFixed(2)}${server === bareRun ? '' : `  +${(cpu - base).toFixed(1)} µs`}`,
+    );
   }
 }
-for (const server of servers) await stop(server.child);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-const bareRun = servers[0];
-const ratio = (values: number[], base: number[]) => median(values.map((value, i) => value / (base[i] ?? 1)));
-print('\nthroughput: req/s (median of rounds), ratio to bare (median of per-round ratios), p99 latency');
-for (const server of servers) {
-  print(
-    `  ${server.config.name.padEnd(46)} ${median(server.rps).toFixed(0).padStart(6)} req/s  ratio ${ratio(server.rps, bareRun?.rps ?? []).toFixed(2)}  p99 ${median(server.p99)} ms${server.errors ? `  ERRORS ${server.errors}` : ''}`,
-  );
-}
-print('\nserver CPU per request (µs, user+system, median of rounds) and what the plugin adds to bare');
-for (const server of servers) {
-  const cpu = median(server.cpu);
-  const base = median(bareRun?.cpu ?? []);
-  print(
-    `  ${server.config.name.padEnd(46)} ${cpu.toFixed(1).padStart(6)} µs  ratio ${(cpu / base).toFixed(2)}${server === bareRun ? '' : `  +${(cpu - base).toFixed(1)} µs`}`,
-  );
-}
-
-// Cold start, alternating bare and hooked runs so machine noise hits both alike; median of 7.
+// Cold start, alternating the configs so machine noise hits them alike so machine noise hits both alike; median of 7.
 const coldConfigs: Config[] = [
   configs[0] as Config,
+  configs[2] as Config,
   configs[4] as Config,
   {
     ...(configs[4] as Config),
@@ -193,11 +199,14 @@ for (let run = 0; run < COLD_RUNS; run++) {
   }
 }
 const bareCold = median(samples.get(configs[0]?.name ?? '') ?? []);
-print(`\ncold start: spawn to first 200 (median of ${COLD_RUNS}, ms; goal: hooked <= 1.3x bare)`);
+const unhooked = median(samples.get(configs[2]?.name ?? '') ?? []);
+print(
+  `\ncold start: spawn to first 200 (median of ${COLD_RUNS}, ms; goal: hooked <= 1.3x bare). "hook" = ratio to the same app without the register hook`,
+);
 for (const [name, values] of samples) {
-  print(
-    `  ${name.padEnd(46)} ${median(values).toFixed(0).padStart(5)} ms  ratio ${(median(values) / bareCold).toFixed(2)}`,
-  );
+  const ms = median(values);
+  const hook = name.includes('register') ? `  hook ${(ms / unhooked).toFixed(2)}` : '';
+  print(`  ${name.padEnd(46)} ${ms.toFixed(0).padStart(5)} ms  ratio ${(ms / bareCold).toFixed(2)}${hook}`);
 }
 sink.close();
 print(`\nOTLP sink received ${exported} export requests`);

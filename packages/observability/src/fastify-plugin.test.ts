@@ -141,13 +141,19 @@ describe('observability plugin', () => {
     const { app, metrics, logs } = buildApp();
     await app.register(observability, { metrics });
     app.get('/hop', async (request) => {
+      // The process's first outbound request installs the undici instrumentation (its traceparent is
+      // injected by hand); the second one is fully instrumented, with a client span.
+      await (await fetch(`http://127.0.0.1:${port}/first`)).text();
       const answer = await fetch(`http://127.0.0.1:${port}/downstream?token=abc`);
       request.log.info('after fetch');
       return { status: answer.status };
     });
     const response = await app.inject({ url: '/hop', headers: { traceparent } });
     expect(response.json()).toEqual({ status: 200 });
-    expect(seen[0]?.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
+    expect(seen).toHaveLength(2);
+    for (const headers of seen) {
+      expect(headers.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
+    }
     expect(logs.lines.find((line) => line.msg === 'after fetch')).toMatchObject({ trace_id: TRACE_ID });
     const client = spans().find((span) => span.kind === SpanKind.CLIENT);
     expect(client?.spanContext().traceId).toBe(TRACE_ID);

@@ -28,7 +28,10 @@ describe('a canary secret', () => {
     await app.register(observability, { metrics });
     app.post('/echo', async (request) => {
       request.log.info({ headers: request.headers, body: request.body, query: request.query }, 'handling');
-      await fetch(`http://127.0.0.1:${port}/out?token=${CANARY}`);
+      // Twice: the process's first outbound request installs the undici instrumentation, the second
+      // gets a client span, whose url.full must lose the query.
+      await (await fetch(`http://127.0.0.1:${port}/out?token=${CANARY}`)).text();
+      await (await fetch(`http://127.0.0.1:${port}/out?token=${CANARY}`)).text();
       return { ok: true };
     });
     app.post('/fail', async (request) => {
@@ -81,6 +84,7 @@ describe('a canary secret', () => {
       })),
     );
     expect(emitted).toContain('/echo');
+    expect(emitted).toContain('"url.query":"[REDACTED]"');
     expect(emitted.split(CANARY)).toHaveLength(1);
   });
 });
