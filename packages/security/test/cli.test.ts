@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createDb } from '@rampart/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKeys } from '../src/api-keys.ts';
+import { PEPPER } from './app.ts';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rampart-security-cli-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, RAMPART_DATA_DIR: join(dir, 'db'), RAMPART_API_KEY_PEPPER: PEPPER },
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+async function verifyInDirectory(presented: string[]) {
+  const database = await createDb({ dataDir: join(dir, 'db') });
+  const keys = createApiKeys({ db: database.db, pepper: PEPPER });
+  try {
+    return await Promise.all(presented.map((key) => keys.verify(key)));
+  } finally {
+    await keys.close();
+    await database.close();
+  }
+}
+
+describe('rampart-security keys (a real child process on a PGlite directory)', () => {
+  it('creates, lists, rotates and revokes keys; the secret is printed once and never listed', async () => {
+    const created = await cli('keys', 'create', '--name', 'ci', '--scopes', 'orders:read, orders:write');
+    expect(created.code).toBe(0);
+    const { key, record } = JSON.parse(created.stdout);
+    expect(key).toMatch(/^rk_live_[A-Za-z0-9]{16}_[A-Za-z0-9]{43}$/);
+    expect(record.scopes).toEqual(['orders:read', 'orders:write']);
+
+    const listed = await cli('keys', 'list');
+    expect(JSON.parse(listed.stdout).map((row: { id: string }) => row.id)).toEqual([record.id]);
+    expect(listed.stdout).not.toContain(key.split('_').at(-1));
+
+    const rotated = JSON.parse((await cli('keys', 'rotate', record.id, '--overlap-hours', '0')).stdout);
+    expect(rotated.previous.replacedBy).toBe(rotated.record.id);
+    expect(await verifyInDirectory([key, rotated.key])).toEqual([
+      undefined,
+      expect.objectContaining({ id: rotated.record.id }),
+    ]);
+
+    const revoked = JSON.parse((await cli('keys', 'revoke', rotated.record.id)).stdout);
+    expect(revoked.revokedAt).toEqual(expect.any(String));
+  });
+
+  it('exits 1 with a coded message for an unknown id and 2 with usage for bad arguments', async () => {
+    const missing = await cli('keys', 'revoke', 'nope');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('RAMPART_SECURITY_KEY_NOT_FOUND');
+    const usage = await cli('keys', 'create');
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('create needs --name');
+    expect((await cli('keys', 'create', '--name', 'x', '--expires-in-days', '-1')).code).toBe(2);
+  });
+});
