@@ -79,11 +79,16 @@ function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): vo
     const span = tracer.startSpan(series.spanName, SERVER_SPAN, parent);
     // Attributes only on spans that are kept: an unsampled request pays for ids and nothing else.
     if (span.isRecording()) span.setAttributes(series.attributes);
-    const active = trace.setSpan(parent, span);
     (request as unknown as Slots)[kSeries] = series;
     request.span = span;
-    request.traceContext = active;
     if (idHeader !== false) reply.header(idHeader, request.id);
+    // Without tracing the span has no ids: there is no context worth entering, so skip that cost.
+    if (!trace.isSpanContextValid(span.spanContext())) {
+      request.traceContext = parent;
+      return next();
+    }
+    const active = trace.setSpan(parent, span);
+    request.traceContext = active;
     context.with(active, next);
   });
 

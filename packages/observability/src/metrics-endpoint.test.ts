@@ -20,7 +20,10 @@ describe('/metrics', () => {
     expect(rows.some((row) => row.name === 'process_cpu_seconds_total')).toBe(true);
     expect(rows.some((row) => row.name === 'nodejs_eventloop_lag_p99_seconds')).toBe(true);
     expect(rows.find((row) => row.name === 'http_server_requests_total')?.labels.route).toBe('/ping');
-    expect(logs.lines.filter((line) => line.msg === 'request completed')).toHaveLength(1);
+    const access = logs.lines.filter((line) => line.msg === 'request completed');
+    expect(access).toHaveLength(1);
+    // No tracing started in this file: no ids, rather than all-zero ones.
+    expect(access[0]).not.toHaveProperty('trace_id');
 
     const bin = promtool();
     if (bin !== null) {
