@@ -75,11 +75,13 @@ export async function runRelease(options: ReleaseOptions): Promise<ReleaseResult
       const before = workspace.packages.find((old) => old.name === pkg.name);
       return before && before.version !== pkg.version;
     });
-    await gitCommitAll(
-      root,
-      'release: version packages',
-      bumped.map((pkg) => `${pkg.name}@${pkg.version}`).join('\n') || 'changelogs only',
-    );
+    if ((await gitChanges(root)).length > 0) {
+      await gitCommitAll(
+        root,
+        'release: version packages',
+        bumped.map((pkg) => `${pkg.name}@${pkg.version}`).join('\n') || 'changelogs only',
+      );
+    }
   }
 
   if (!plan.packages.some((pkg) => pkg.action === 'publish')) {

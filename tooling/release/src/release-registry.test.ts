@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkPackages, formatCheck } from './check-packages.ts';
 import { type LocalRegistry, startLocalRegistry } from './local-registry.ts';
 import { type CommandResult, runCommand } from './run-command.ts';
 import { copyWorkspace } from './scratch-workspace.ts';
@@ -56,7 +57,7 @@ describe('pnpm release against a local registry', { tags: ['slow'] }, () => {
     expect((await fetch(new URL(CHANGED.replace('/', '%2f'), url))).status).toBe(404);
   });
 
-  it('versions, publishes and tags every publishable package; a fresh project installs and imports them', async () => {
+  it('versions, publishes and tags every package, publint and attw pass, a fresh project installs and imports them', async () => {
     const url = registry!.url;
     const before = new Map(publishable.map((pkg) => [pkg.name, pkg.version]));
     const dependents = publishable.filter((pkg) => pkg.manifest.dependencies?.[CHANGED] !== undefined);
@@ -66,6 +67,11 @@ describe('pnpm release against a local registry', { tags: ['slow'] }, () => {
 
     const release = await run('pnpm', ['release', '--registry', url], workspaceDir);
     expect(release.stdout).toContain('release: published');
+
+    // publint and attw pass on each package as built and versioned for this release.
+    const checks = await checkPackages({ root: workspaceDir, build: false, log: () => {} });
+    expect(checks.map((check) => check.name).sort()).toEqual(publishable.map((pkg) => pkg.name).sort());
+    expect(checks.filter((check) => !check.ok).map(formatCheck)).toEqual([]);
 
     // The version bump is committed and each published name@version is tagged on that commit.
     expect((await run('git', ['status', '--porcelain'], workspaceDir)).stdout).toBe('');

@@ -66,11 +66,12 @@ export function runCommand(
         resolvePromise(result);
         return;
       }
-      const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n');
+      // Output already streamed through onOutput is not repeated; otherwise its tail says what went wrong.
+      const tail = options.onOutput ? '' : `${stdout}\n${stderr}`.trim().split('\n').slice(-15).join('\n');
       reject(
         new ReleaseError(
           options.failWith,
-          `\`${[command, ...args].join(' ')}\` exited ${signal ?? result.code} in ${options.cwd}\n${tail}`,
+          `\`${[command, ...args].join(' ')}\` exited ${signal ?? result.code} in ${options.cwd}${tail ? `\n${tail}` : ''}`,
           { cause: result },
         ),
       );
