@@ -1,8 +1,13 @@
 import { createRequire } from 'node:module';
-import { context, propagation, type Tracer, trace } from '@opentelemetry/api';
+import { context, propagation, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
-import type { InMemorySpanExporter, Sampler, SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import type {
+  InMemorySpanExporter,
+  TracerProvider as SdkTracerProvider,
+  SpanExporter,
+} from '@opentelemetry/sdk-trace';
 import { invalidOptions, ObservabilityError } from './errors.ts';
+import { idOnlyTracerProvider } from './id-tracer.ts';
 import { instrumentUndiciOnFirstUse } from './outbound-propagation.ts';
 
 export type TracingExporter =
@@ -25,7 +30,7 @@ export interface TracingOptions {
   parentBased?: boolean;
   /**
    * Where spans go; default 'none': ids are still made and propagated (logs carry them) but nothing is
-   * recorded, so tracing costs almost nothing until an exporter is chosen.
+   * recorded and the SDK is not even loaded, so tracing costs almost nothing until an exporter is chosen.
    */
   exporter?: TracingExporter;
   /** Outbound fetch/undici spans and traceparent injection (default true); pg client spans (default false). */
@@ -53,6 +58,7 @@ export const TRACING_DEFAULTS = {
 
 /** The running tracing setup: the real provider and tracer, plus a bounded shutdown. */
 export interface Tracing {
+  /** The SDK provider, or with `exporter: 'none'` the ids-only one (no SDK loaded). */
   provider: TracerProvider;
   tracer: Tracer;
   /** Set when `exporter` is 'memory': read finished spans in tests. */
@@ -194,31 +200,22 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
   // The CommonJS builds: the SDK is dozens of small files, which load about a third faster through
   // require than as ES modules (bench/ cold start). @opentelemetry/api keeps its state on a global,
   // so these share it with the ESM copy the rest of the package imports.
-  const sdk = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
   const core = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
-  const resources = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
   const hooks =
     require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
 
-  let exporter: SpanExporter | undefined;
   let memoryExporter: InMemorySpanExporter | undefined;
-  if (config.exporter === 'memory') exporter = memoryExporter = new sdk.InMemorySpanExporter();
-  else if (config.exporter === 'console') exporter = new sdk.ConsoleSpanExporter();
-  else if (typeof config.exporter === 'object')
-    exporter = lazyOtlpExporter(config.exporter.otlp, core.ExportResultCode.FAILED);
+  let sdkProvider: SdkTracerProvider | undefined;
+  if (config.exporter !== 'none') {
+    const sdk = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
+    const resources = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+    let exporter: SpanExporter;
+    if (config.exporter === 'memory') exporter = memoryExporter = new sdk.InMemorySpanExporter();
+    else if (config.exporter === 'console') exporter = new sdk.ConsoleSpanExporter();
+    else exporter = lazyOtlpExporter(config.exporter.otlp, core.ExportResultCode.FAILED);
 
-  let sampler: Sampler;
-  if (exporter === undefined) {
-    // Nothing would receive the spans: keep ids flowing, record nothing.
-    sampler = new sdk.AlwaysOffSampler();
-  } else {
     const root = new sdk.TraceIdRatioBasedSampler(config.sampleRatio);
-    sampler = config.parentBased ? new sdk.ParentBasedSampler({ root }) : root;
-  }
-
-  const processors = [];
-  if (exporter !== undefined) {
-    processors.push(
+    const processor =
       config.exporter === 'memory'
         ? new sdk.SimpleSpanProcessor({ exporter })
         : new sdk.BatchSpanProcessor({
@@ -227,19 +224,20 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
             maxExportBatchSize: config.batch.maxExportBatchSize,
             scheduledDelayMillis: config.batch.scheduledDelayMs,
             exportTimeoutMillis: config.batch.exportTimeoutMs,
-          }),
-    );
+          });
+    const attributes: Record<string, string> = {
+      ...config.resourceAttributes,
+      'service.name': config.service,
+    };
+    if (config.serviceVersion) attributes['service.version'] = config.serviceVersion;
+    if (config.environment) attributes['deployment.environment.name'] = config.environment;
+    sdkProvider = new sdk.TracerProvider({
+      sampler: config.parentBased ? new sdk.ParentBasedSampler({ root }) : root,
+      resource: resources.resourceFromAttributes(attributes),
+      spanProcessors: [processor],
+    });
   }
-
-  const attributes: Record<string, string> = { ...config.resourceAttributes, 'service.name': config.service };
-  if (config.serviceVersion) attributes['service.version'] = config.serviceVersion;
-  if (config.environment) attributes['deployment.environment.name'] = config.environment;
-
-  const provider = new sdk.TracerProvider({
-    sampler,
-    resource: resources.resourceFromAttributes(attributes),
-    spanProcessors: processors,
-  });
+  const provider: TracerProvider = sdkProvider ?? idOnlyTracerProvider;
   const contextManager = new hooks.AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
@@ -263,7 +261,9 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     provider,
     tracer: provider.getTracer('@rampart/observability'),
     memoryExporter,
-    forceFlush: () => provider.forceFlush(),
+    forceFlush: async () => {
+      await sdkProvider?.forceFlush();
+    },
     shutdown() {
       stopped ??= (async () => {
         let timer: NodeJS.Timeout | undefined;
@@ -271,7 +271,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
           timer = setTimeout(resolve, config.shutdownTimeoutMs, 'timeout');
           timer.unref();
         });
-        const flushed = provider.shutdown().then(
+        const flushed = (sdkProvider?.shutdown() ?? Promise.resolve()).then(
           () => 'done' as const,
           () => 'done' as const,
         );

@@ -1,0 +1,68 @@
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { trace } from '@opentelemetry/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../test/support.ts';
+import { observability } from './fastify-plugin.ts';
+import { startTracing, type Tracing } from './tracing.ts';
+
+let tracing: Tracing;
+beforeAll(async () => {
+  tracing = await startTracing({ service: 'test-svc' }); // exporter 'none', the default
+});
+afterAll(async () => {
+  await tracing.shutdown();
+});
+
+describe("exporter 'none'", () => {
+  it('records nothing but makes and propagates ids, keeping the caller sampling flag', async () => {
+    expect(tracing.memoryExporter).toBeUndefined();
+    const seen: IncomingHttpHeaders[] = [];
+    const upstream = createServer((request, response) => {
+      seen.push(request.headers);
+      response.end('ok');
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const { app, metrics, logs } = buildApp();
+    await app.register(observability, { metrics });
+    app.get('/hop', async (request) => {
+      expect(request.span.isRecording()).toBe(false);
+      request.log.info('inside');
+      await (await fetch(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}/`)).text();
+      return 'ok';
+    });
+
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    await app.inject({ url: '/hop', headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    await app.inject({ url: '/hop' });
+    await app.close();
+    upstream.close();
+
+    const [inherited, fresh] = logs.lines.filter((line) => line.msg === 'request completed');
+    expect(inherited).toMatchObject({ trace_id: traceId, span_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(inherited?.span_id).not.toBe('00f067aa0ba902b7');
+    expect(fresh?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(fresh?.trace_id).not.toBe(traceId);
+    expect(logs.lines.filter((line) => line.msg === 'inside').map((line) => line.trace_id)).toEqual([
+      traceId,
+      fresh?.trace_id,
+    ]);
+    expect(seen[0]?.traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+    expect(seen[1]?.traceparent).toMatch(new RegExp(`^00-${fresh?.trace_id}-[0-9a-f]{16}-00$`));
+  });
+
+  it('supports startActiveSpan in all its forms', () => {
+    const tracer = trace.getTracer('t');
+    const outer = tracer.startActiveSpan('outer', (span) => {
+      const inner = tracer.startActiveSpan('inner', { attributes: { a: 1 } }, (child) => child.spanContext());
+      expect(inner.traceId).toBe(span.spanContext().traceId);
+      expect(inner.spanId).not.toBe(span.spanContext().spanId);
+      return span.spanContext();
+    });
+    const root = tracer.startSpan('root', { root: true });
+    expect(root.spanContext().traceId).not.toBe(outer.traceId);
+    expect(trace.isSpanContextValid(root.spanContext())).toBe(true);
+  });
+});
