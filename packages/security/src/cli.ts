@@ -84,8 +84,6 @@ async function main(argv: string[]): Promise<unknown> {
       case 'list':
         return await keys.list();
       case 'rotate': {
-        const hours =
-          values['overlap-hours'] === '0' ? 0 : positive('overlap-hours', values['overlap-hours']);
         return await keys.rotate(
           id!,
           hours === undefined ? {} : { overlapMs: Math.round(hours * 3_600_000) },

@@ -5,23 +5,26 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createDb } from '@rampart/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApiKeys } from '../src/api-keys.ts';
 import { PEPPER } from './app.ts';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+// Each test gets its own PGlite directory. Every command is a fresh process opening PGlite, which takes seconds
+// on two busy cores, hence the long per-test timeout.
 let dir: string;
-beforeAll(async () => {
+beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rampart-security-cli-'));
 });
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterEach(() => rm(dir, { recursive: true, force: true }));
+const SLOW = { timeout: 120_000 };
 
 async function cli(...args: string[]) {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
       env: { PATH: process.env.PATH, RAMPART_DATA_DIR: join(dir, 'db'), RAMPART_API_KEY_PEPPER: PEPPER },
-      timeout: 30_000,
+      timeout: 60_000,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -42,29 +45,33 @@ async function verifyInDirectory(presented: string[]) {
 }
 
 describe('rampart-security keys (a real child process on a PGlite directory)', () => {
-  it('creates, lists, rotates and revokes keys; the secret is printed once and never listed', async () => {
-    const created = await cli('keys', 'create', '--name', 'ci', '--scopes', 'orders:read, orders:write');
-    expect(created.code).toBe(0);
-    const { key, record } = JSON.parse(created.stdout);
-    expect(key).toMatch(/^rk_live_[A-Za-z0-9]{16}_[A-Za-z0-9]{43}$/);
-    expect(record.scopes).toEqual(['orders:read', 'orders:write']);
+  it(
+    'creates, lists, rotates and revokes keys; the secret is printed once and never listed',
+    SLOW,
+    async () => {
+      const created = await cli('keys', 'create', '--name', 'ci', '--scopes', 'orders:read, orders:write');
+      expect(created.code).toBe(0);
+      const { key, record } = JSON.parse(created.stdout);
+      expect(key).toMatch(/^rk_live_[A-Za-z0-9]{16}_[A-Za-z0-9]{43}$/);
+      expect(record.scopes).toEqual(['orders:read', 'orders:write']);
 
-    const listed = await cli('keys', 'list');
-    expect(JSON.parse(listed.stdout).map((row: { id: string }) => row.id)).toEqual([record.id]);
-    expect(listed.stdout).not.toContain(key.split('_').at(-1));
+      const listed = await cli('keys', 'list');
+      expect(JSON.parse(listed.stdout).map((row: { id: string }) => row.id)).toEqual([record.id]);
+      expect(listed.stdout).not.toContain(key.split('_').at(-1));
 
-    const rotated = JSON.parse((await cli('keys', 'rotate', record.id, '--overlap-hours', '0')).stdout);
-    expect(rotated.previous.replacedBy).toBe(rotated.record.id);
-    expect(await verifyInDirectory([key, rotated.key])).toEqual([
-      undefined,
-      expect.objectContaining({ id: rotated.record.id }),
-    ]);
+      const rotated = JSON.parse((await cli('keys', 'rotate', record.id, '--overlap-hours', '0')).stdout);
+      expect(rotated.previous.replacedBy).toBe(rotated.record.id);
+      expect(await verifyInDirectory([key, rotated.key])).toEqual([
+        undefined,
+        expect.objectContaining({ id: rotated.record.id }),
+      ]);
 
-    const revoked = JSON.parse((await cli('keys', 'revoke', rotated.record.id)).stdout);
-    expect(revoked.revokedAt).toEqual(expect.any(String));
-  });
+      const revoked = JSON.parse((await cli('keys', 'revoke', rotated.record.id)).stdout);
+      expect(revoked.revokedAt).toEqual(expect.any(String));
+    },
+  );
 
-  it('exits 1 with a coded message for an unknown id and 2 with usage for bad arguments', async () => {
+  it('exits 1 with a coded message for an unknown id and 2 with usage for bad arguments', SLOW, async () => {
     const missing = await cli('keys', 'revoke', 'nope');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('RAMPART_SECURITY_KEY_NOT_FOUND');
