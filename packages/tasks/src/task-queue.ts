@@ -1,0 +1,402 @@
+import { createHash } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { fromDrizzle, fromPglite, type Job, PgBoss } from 'pg-boss';
+import type { Static, TSchema } from 'typebox';
+import type { Task } from './define-task.ts';
+import { TasksError } from './errors.ts';
+import { jobIdForKey } from './job-id.ts';
+import { injectCarrier, report, type TaskObserver } from './observer.ts';
+
+/** What a job's `data` holds: the payload plus what the worker needs to run it. */
+export interface JobEnvelope {
+  payload: unknown;
+  /** The enqueue's idempotency key, when one was given. */
+  key?: string;
+  /** The observer's trace carrier captured at enqueue. */
+  carrier?: Record<string, string>;
+}
+
+/** A drizzle database or transaction (`db.transaction(async (tx) => ...)`): anything with `execute`. */
+export interface Executor {
+  execute(query: ReturnType<typeof sql>): PromiseLike<unknown>;
+}
+
+/** A `RampartDb` from @rampart/db (structurally): its drizzle database and which system is underneath. */
+export interface DatabaseHandle {
+  readonly system: 'pglite' | 'postgresql';
+  /** The drizzle database; its `$client` (PGlite or pg Pool) is read at runtime. */
+  readonly db: object;
+}
+
+export interface TaskQueueOptions {
+  /** Every task this queue can enqueue and its workers can run. */
+  tasks: ReadonlyArray<Task<TSchema>>;
+  /**
+   * The service's database (a `RampartDb`). On PGlite pg-boss shares the instance; on PostgreSQL it opens
+   * its own small pool on the same server (`connectionString`, else the pool's own connection string).
+   */
+  database?: DatabaseHandle;
+  /** PostgreSQL connection string for pg-boss's pool; needed without `database`. */
+  connectionString?: string;
+  /** Connections in pg-boss's PostgreSQL pool (LISTEN takes one more). */
+  poolSize?: number;
+  /** Schema pg-boss installs into: lowercase letters, digits and `_`. */
+  schema?: string;
+  observer?: TaskObserver;
+  /** Fail jobs whose worker died (past their expiration) and run maintenance in this process. */
+  supervise?: boolean;
+  superviseIntervalSeconds?: number;
+  /** Create the jobs of cron schedules from this process (pg-boss coordinates several instances). */
+  runSchedules?: boolean;
+  /** Background errors (pg-boss `error` events, failed settlements): logged and counted, never thrown. */
+  onError?: (error: Error) => void;
+}
+
+export const TASK_QUEUE_DEFAULTS = {
+  poolSize: 4,
+  schema: 'rampart_tasks',
+  supervise: true,
+  superviseIntervalSeconds: 30,
+  runSchedules: true,
+} as const;
+
+export interface EnqueueOptions {
+  /** Enqueue inside this drizzle transaction: the job exists if and only if the transaction commits. */
+  tx?: Executor;
+  /** Deduplicates: a second enqueue of the same task with the same key adds no job (while the first is kept). */
+  idempotencyKey?: string;
+  /** Milliseconds before the job may start. */
+  delay?: number;
+}
+
+export interface EnqueueResult {
+  jobId: string;
+  /** False when the idempotency key matched a job that already exists. */
+  created: boolean;
+}
+
+/** A job that exhausted its retries, as its dead letter queue holds it. */
+export interface DeadLetter {
+  id: string;
+  /** The failed job's id in the task's own queue. */
+  sourceId: string | null;
+  payload: unknown;
+  idempotencyKey: string | undefined;
+  /** Attempts the job had before it was dead-lettered. */
+  attempts: number;
+  /** What the last attempt failed with (`{ name, message, code? }`). */
+  error: unknown;
+  createdOn: Date;
+}
+
+export interface TaskQueue {
+  /** The real pg-boss instance, for anything this package does not cover (dashboards, redrive, stats). */
+  readonly boss: PgBoss;
+  readonly schema: string;
+  readonly tasks: ReadonlyMap<string, Task<TSchema>>;
+  readonly observer: TaskObserver | undefined;
+  /** Installs or migrates pg-boss's schema, creates each task's queue and dead letter queue, and its schedule. */
+  start(): Promise<void>;
+  /** Stops pg-boss and closes its pool (never the caller's PGlite). Stop workers first. */
+  stop(): Promise<void>;
+  enqueue<S extends TSchema>(
+    task: Task<S>,
+    payload: Static<S>,
+    options?: EnqueueOptions,
+  ): Promise<EnqueueResult>;
+  /** The jobs in a task's dead letter queue, oldest first. */
+  deadLetters(task: Task<TSchema>, options?: { limit?: number }): Promise<DeadLetter[]>;
+  /**
+   * Calls `listener(taskName)` whenever jobs may be ready: a NOTIFY from any process, or a local enqueue.
+   * Workers use it to start jobs without polling. Returns the unsubscribe function.
+   */
+  onJobsAvailable(listener: (task: string | undefined) => void): () => void;
+  /** Reports a background error to `onError`. */
+  reportError(error: unknown): void;
+}
+
+const SCHEMA = /^[a-z_][a-z0-9_]{0,47}$/;
+const MAX_KEY_LENGTH = 512;
+const MAX_DELAY_MS = 366 * 24 * 60 * 60 * 1000;
+const SCHEDULE_KEY = 'rampart';
+
+function optionsInvalid(detail: string): never {
+  throw new TasksError('RAMPART_TASKS_OPTIONS_INVALID', { detail });
+}
+
+function positiveInteger(value: number, name: string, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    optionsInvalid(`${name} must be an integer from 1 to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** pg-boss's NOTIFY channel for a schema (plans.notifyChannelSql, evaluated here for a lowercase schema). */
+export function notifyChannel(schema: string): string {
+  return `pgboss_${createHash('sha224').update(schema).digest('hex').slice(0, 24)}`;
+}
+
+function connectionStringOf(database: DatabaseHandle | undefined, explicit: string | undefined) {
+  if (explicit !== undefined) return explicit;
+  const client = (database?.db as { $client?: { options?: { connectionString?: unknown } } } | undefined)
+    ?.$client;
+  const options = client?.options;
+  return typeof options?.connectionString === 'string' ? options.connectionString : undefined;
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Creates the task queue over pg-boss: `enqueue` (in the caller's transaction when given one), each
+ * task's queue and dead letter queue, its cron schedule, and the wake-up seam workers listen on.
+ *
+ * @example
+ * const database = await createDb({ dataDir: '.data/app' });
+ * const queue = createTaskQueue({ database, tasks: [sendWebhook] });
+ * await queue.start();
+ * await database.db.transaction(async (tx) => {
+ *   await tx.insert(orders).values(order);
+ *   await queue.enqueue(sendWebhook, { url, body }, { tx, idempotencyKey: `order-${order.id}` });
+ * });
+ */
+export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
+  if (typeof options !== 'object' || options === null) optionsInvalid('options must be an object');
+  const schema = options.schema ?? TASK_QUEUE_DEFAULTS.schema;
+  if (typeof schema !== 'string' || !SCHEMA.test(schema)) {
+    optionsInvalid(`schema must match ${SCHEMA}, got ${JSON.stringify(schema)}`);
+  }
+  if (!Array.isArray(options.tasks) || options.tasks.length === 0)
+    optionsInvalid('tasks must list at least one task');
+  const tasks = new Map<string, Task<TSchema>>();
+  for (const task of options.tasks) {
+    if (typeof task?.check !== 'function') optionsInvalid('tasks must be made with defineTask()');
+    if (tasks.has(task.name)) optionsInvalid(`two tasks are named ${task.name}`);
+    tasks.set(task.name, task);
+  }
+  for (const task of tasks.values()) {
+    if (task.deadLetter && tasks.has(task.deadLetter)) {
+      optionsInvalid(`task ${task.deadLetter} collides with the dead letter queue of ${task.name}`);
+    }
+  }
+  const poolSize = positiveInteger(options.poolSize ?? TASK_QUEUE_DEFAULTS.poolSize, 'poolSize', 100);
+  const superviseIntervalSeconds = positiveInteger(
+    options.superviseIntervalSeconds ?? TASK_QUEUE_DEFAULTS.superviseIntervalSeconds,
+    'superviseIntervalSeconds',
+    3600,
+  );
+  const common = {
+    schema,
+    supervise: options.supervise ?? TASK_QUEUE_DEFAULTS.supervise,
+    superviseIntervalSeconds,
+    schedule: options.runSchedules ?? TASK_QUEUE_DEFAULTS.runSchedules,
+    // The observer carries trace context in the job itself; pg-boss's own spans would duplicate ours.
+    openTelemetry: { enabled: false },
+  };
+  let boss: PgBoss;
+  if (options.database?.system === 'pglite') {
+    const client = (options.database.db as { $client: Parameters<typeof fromPglite>[0] }).$client;
+    boss = new PgBoss({ ...common, db: fromPglite(client), backend: 'pglite' });
+  } else {
+    const connectionString = connectionStringOf(options.database, options.connectionString);
+    if (connectionString === undefined) {
+      optionsInvalid('PostgreSQL needs connectionString (or a database whose pool has one)');
+    }
+    boss = new PgBoss({
+      ...common,
+      connectionString,
+      max: poolSize,
+      application_name: 'rampart-tasks',
+    });
+  }
+
+  const observer = options.observer;
+  const listeners = new Set<(task: string | undefined) => void>();
+  let listenHandle: { close(): Promise<void> } | undefined;
+  let state: 'created' | 'starting' | 'started' | 'stopped' = 'created';
+  let starting: Promise<void> | undefined;
+
+  const reportError = (error: unknown) => {
+    try {
+      options.onError?.(toError(error));
+    } catch {
+      // the error callback must not become a crash
+    }
+  };
+  // pg-boss emits `error` for background failures; an EventEmitter with no listener would throw them.
+  boss.on('error', reportError);
+
+  const wake = (task: string | undefined) => {
+    for (const listener of listeners) {
+      try {
+        listener(task);
+      } catch (error) {
+        reportError(error);
+      }
+    }
+  };
+
+  async function ensureQueues(): Promise<void> {
+    for (const task of tasks.values()) {
+      if (task.deadLetter) {
+        await boss.createQueue(task.deadLetter, { retryLimit: 0 });
+      }
+      const backoff = task.retry.backoff;
+      const queueOptions = {
+        notify: true,
+        retryLimit: task.retry.limit,
+        retryDelay: backoff.delaySeconds,
+        retryBackoff: backoff.type === 'exponential',
+        ...(backoff.type === 'exponential' && 'maxDelaySeconds' in backoff
+          ? { retryDelayMax: backoff.maxDelaySeconds }
+          : {}),
+        // Only a dead worker's jobs reach this: a live worker fails its own at `timeout`.
+        expireInSeconds: Math.ceil(task.timeout / 1000) + 1,
+      };
+      await boss.createQueue(task.name, {
+        ...queueOptions,
+        ...(task.deadLetter ? { deadLetter: task.deadLetter } : {}),
+      });
+      // createQueue leaves an existing queue alone; bring its policy up to date with the definition.
+      await boss.updateQueue(task.name, { ...queueOptions, deadLetter: task.deadLetter ?? null });
+      if (task.schedule) {
+        const envelope: JobEnvelope = { payload: task.schedule.payload };
+        await boss.schedule(task.name, task.schedule.cron, envelope, {
+          key: SCHEDULE_KEY,
+          ...(task.schedule.tz ? { tz: task.schedule.tz } : {}),
+        });
+      } else {
+        await boss.unschedule(task.name, SCHEDULE_KEY);
+      }
+    }
+  }
+
+  async function doStart(): Promise<void> {
+    try {
+      await boss.start();
+      await ensureQueues();
+      const db = boss.getDb();
+      if (typeof db.listen === 'function') {
+        listenHandle = await db.listen(
+          notifyChannel(schema),
+          (payload) => wake(payload),
+          () => wake(undefined),
+        );
+      }
+      state = 'started';
+    } catch (error) {
+      state = 'stopped';
+      await boss.stop({ graceful: false }).catch(() => {});
+      throw new TasksError('RAMPART_TASKS_START_FAILED', { detail: toError(error).message, cause: error });
+    }
+  }
+
+  function taskOf<S extends TSchema>(task: Task<S>): Task<TSchema> {
+    const known = tasks.get(task?.name);
+    if (!known || known !== (task as unknown as Task<TSchema>)) {
+      throw new TasksError('RAMPART_TASKS_TASK_UNKNOWN', { detail: String(task?.name) });
+    }
+    return known;
+  }
+
+  return {
+    boss,
+    schema,
+    tasks,
+    observer,
+    start() {
+      if (state === 'started') return Promise.resolve();
+      if (state === 'stopped')
+        return Promise.reject(new TasksError('RAMPART_TASKS_NOT_STARTED', { detail: 'stopped' }));
+      state = 'starting';
+      starting ??= doStart();
+      return starting;
+    },
+    async stop() {
+      if (state === 'stopped') return;
+      await starting?.catch(() => {});
+      state = 'stopped';
+      const handle = listenHandle;
+      listenHandle = undefined;
+      await handle?.close().catch(reportError);
+      await boss.stop({ graceful: false, close: true }).catch(reportError);
+    },
+
+    async enqueue(task, payload, enqueueOptions = {}) {
+      if (state !== 'started') throw new TasksError('RAMPART_TASKS_NOT_STARTED');
+      const known = taskOf(task);
+      const problems = known.check(payload);
+      if (problems.length > 0) {
+        throw new TasksError('RAMPART_TASKS_PAYLOAD_INVALID', {
+          detail: `${known.name}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+          details: problems,
+        });
+      }
+      const { tx, idempotencyKey: key, delay = 0 } = enqueueOptions;
+      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH)) {
+        throw new TasksError('RAMPART_TASKS_ENQUEUE_OPTIONS_INVALID', {
+          detail: `idempotencyKey must be a string of 1 to ${MAX_KEY_LENGTH} characters`,
+        });
+      }
+      if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0 || delay > MAX_DELAY_MS) {
+        throw new TasksError('RAMPART_TASKS_ENQUEUE_OPTIONS_INVALID', {
+          detail: `delay must be a number of milliseconds from 0 to ${MAX_DELAY_MS}`,
+        });
+      }
+      if (tx !== undefined && typeof tx?.execute !== 'function') {
+        throw new TasksError('RAMPART_TASKS_ENQUEUE_OPTIONS_INVALID', {
+          detail: 'tx must be a drizzle database or transaction',
+        });
+      }
+      const carrier = injectCarrier(observer);
+      const envelope: JobEnvelope = {
+        payload,
+        ...(key === undefined ? {} : { key }),
+        ...(carrier === undefined ? {} : { carrier }),
+      };
+      const id = key === undefined ? undefined : jobIdForKey(known.name, key);
+      let sent: string | null;
+      try {
+        sent = await boss.send(known.name, envelope as unknown as object, {
+          ...(id === undefined ? {} : { id }),
+          ...(delay > 0 ? { startAfter: delay / 1000 } : {}),
+          ...(tx === undefined ? {} : { db: fromDrizzle(tx as Parameters<typeof fromDrizzle>[0], sql) }),
+        });
+      } catch (error) {
+        throw new TasksError('RAMPART_TASKS_ENQUEUE_FAILED', { detail: known.name, cause: error });
+      }
+      if (sent === null) return { jobId: id as string, created: false };
+      report(observer, { task: known.name, jobId: sent, kind: 'queued' });
+      // A job enqueued in a transaction is announced by its NOTIFY at commit; this one is visible now.
+      if (tx === undefined) {
+        if (delay > 0) setTimeout(() => wake(known.name), delay).unref();
+        else wake(known.name);
+      }
+      return { jobId: sent, created: true };
+    },
+
+    async deadLetters(task, listOptions = {}) {
+      const known = taskOf(task);
+      if (!known.deadLetter) return [];
+      const jobs = (await boss.findJobs(known.deadLetter, {
+        limit: listOptions.limit ?? 1000,
+      })) as unknown as Array<Job<JobEnvelope> & Record<string, unknown>>;
+      return jobs.map((job) => ({
+        id: job.id,
+        sourceId: (job.sourceId as string | null | undefined) ?? null,
+        payload: job.data?.payload,
+        idempotencyKey: job.data?.key,
+        attempts: Number(job.sourceRetryCount ?? 0) + 1,
+        error: job.sourceOutput ?? null,
+        createdOn: job.createdOn as Date,
+      }));
+    },
+
+    onJobsAvailable(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    reportError,
+  };
+}

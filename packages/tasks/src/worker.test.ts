@@ -1,0 +1,259 @@
+import { sql } from 'drizzle-orm';
+import Type from 'typebox';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backends, type Harness, openHarness, until } from '../test/harness.ts';
+import { defineTask, type JobContext } from './define-task.ts';
+import { isTasksError } from './errors.ts';
+import type { JobEvent } from './observer.ts';
+
+const Payload = Type.Object({ n: Type.Number() });
+
+describe.each(backends())('worker on %s', (backend) => {
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  it('runs a job with its payload, key and attempt; rejects bad payloads; deduplicates by key', async () => {
+    const seen: Array<{ payload: unknown; context: JobContext }> = [];
+    const carriers: Array<Record<string, string>> = [];
+    const events: JobEvent[] = [];
+    const echo = defineTask({
+      name: 'echo',
+      schema: Payload,
+      handler: async (payload, context) => {
+        seen.push({ payload, context });
+      },
+    });
+    harness = await openHarness(backend, [echo], {
+      observer: {
+        inject: () => ({ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }),
+        runJob: (job, run) => {
+          carriers.push(job.carrier);
+          return run();
+        },
+        onJob: (event) => events.push(event),
+      },
+    });
+    harness.worker().start();
+
+    const bad = await harness.queue.enqueue(echo, { n: 'one' } as never).catch((error: unknown) => error);
+    expect(isTasksError(bad, 'RAMPART_TASKS_PAYLOAD_INVALID')).toBe(true);
+    expect((bad as { details: unknown }).details).toEqual([expect.objectContaining({ path: '/n' })]);
+
+    const first = await harness.queue.enqueue(echo, { n: 1 }, { idempotencyKey: 'order-1' });
+    const again = await harness.queue.enqueue(echo, { n: 2 }, { idempotencyKey: 'order-1' });
+    expect(first.created).toBe(true);
+    expect(again).toEqual({ jobId: first.jobId, created: false });
+    await until(() => events.some((event) => event.kind === 'completed'), 'the job to complete');
+
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.payload).toEqual({ n: 1 });
+    expect(seen[0]!.context).toMatchObject({
+      task: 'echo',
+      jobId: first.jobId,
+      idempotencyKey: 'order-1',
+      attempt: 1,
+    });
+    expect(carriers).toEqual([{ traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }]);
+    expect(events.map((event) => event.kind)).toEqual(['queued', 'active', 'completed']);
+    expect(events[2]).toMatchObject({ task: 'echo', jobId: first.jobId, attempt: 1 });
+    expect(events[2]!.durationMs).toBeGreaterThanOrEqual(0);
+    expect(harness.errors).toEqual([]);
+  });
+
+  it('stores a job enqueued in a transaction only if the transaction commits', async () => {
+    const ran: number[] = [];
+    const task = defineTask({ name: 'tx-task', schema: Payload, handler: async ({ n }) => void ran.push(n) });
+    harness = await openHarness(backend, [task]);
+    const { db } = harness.database;
+    const { queue } = harness;
+    await db.execute(sql`create table orders (id int primary key)`);
+
+    const rolledBack = await db
+      .transaction(async (tx) => {
+        await tx.execute(sql`insert into orders values (1)`);
+        await queue.enqueue(task, { n: 1 }, { tx });
+        throw new Error('abort the order');
+      })
+      .catch((error: Error) => error.message);
+    expect(rolledBack).toBe('abort the order');
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`insert into orders values (2)`);
+      await queue.enqueue(task, { n: 2 }, { tx });
+    });
+
+    harness.worker().start();
+    await until(() => ran.length === 1, 'the committed job');
+    // The rolled-back job would have been fetched first (it was enqueued first): give it every chance.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ran).toEqual([2]);
+    const orders = await db.execute(sql`select id from orders`);
+    expect(orders.rows).toEqual([{ id: 2 }]);
+    const stored = await queue.boss.findJobs('tx-task');
+    expect(stored).toHaveLength(1);
+  });
+
+  it('dead-letters a handler that always throws after its retry limit, attempts visible', async () => {
+    const events: JobEvent[] = [];
+    let calls = 0;
+    const task = defineTask({
+      name: 'always-fails',
+      schema: Payload,
+      retry: { limit: 2, backoff: { type: 'fixed', delaySeconds: 0 } },
+      handler: async () => {
+        calls += 1;
+        throw Object.assign(new Error(`boom ${calls}`), { code: 'E_BOOM' });
+      },
+    });
+    harness = await openHarness(backend, [task], { observer: { onJob: (event) => events.push(event) } });
+    harness.worker({ pollIntervalMs: 100 }).start();
+    const { jobId } = await harness.queue.enqueue(task, { n: 7 }, { idempotencyKey: 'k7' });
+    await until(() => events.some((event) => event.kind === 'dead-lettered'), 'the dead letter');
+
+    expect(calls).toBe(3);
+    expect(events.filter((e) => e.kind === 'failed').map((e) => e.attempt)).toEqual([1, 2, 3]);
+    expect(events.filter((e) => e.kind === 'retried').map((e) => e.attempt)).toEqual([1, 2]);
+    await until(async () => (await harness!.queue.deadLetters(task)).length === 1, 'the dead letter row');
+    const [dead] = await harness.queue.deadLetters(task);
+    expect(dead).toMatchObject({
+      sourceId: jobId,
+      payload: { n: 7 },
+      idempotencyKey: 'k7',
+      attempts: 3,
+      error: { name: 'Error', message: 'boom 3', code: 'E_BOOM' },
+    });
+  });
+
+  it('aborts a handler past its timeout and retries it', async () => {
+    const reasons: unknown[] = [];
+    let attempts = 0;
+    const task = defineTask({
+      name: 'slow',
+      schema: Payload,
+      timeout: 100,
+      retry: { limit: 1, backoff: { type: 'fixed', delaySeconds: 0 } },
+      handler: async (_payload, { signal, attempt }) => {
+        attempts = attempt;
+        if (attempt === 2) return;
+        await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+        reasons.push(signal.reason);
+      },
+    });
+    const events: JobEvent[] = [];
+    harness = await openHarness(backend, [task], { observer: { onJob: (event) => events.push(event) } });
+    harness.worker({ pollIntervalMs: 100 }).start();
+    await harness.queue.enqueue(task, { n: 1 });
+    await until(() => events.some((event) => event.kind === 'completed'), 'the retry to complete');
+    expect(attempts).toBe(2);
+    expect(isTasksError(reasons[0], 'RAMPART_TASKS_JOB_TIMEOUT')).toBe(true);
+    const failed = events.find((event) => event.kind === 'failed');
+    expect(isTasksError(failed?.error, 'RAMPART_TASKS_JOB_TIMEOUT')).toBe(true);
+  });
+
+  it('keeps to the concurrency limit and drains on stop: finishes within grace, aborts past it', async () => {
+    let active = 0;
+    let peak = 0;
+    const finished: number[] = [];
+    const aborted: number[] = [];
+    const task = defineTask({
+      name: 'drain',
+      schema: Payload,
+      concurrency: 3,
+      handler: async ({ n }, { signal }) => {
+        active += 1;
+        peak = Math.max(peak, active);
+        try {
+          // n < 100: short jobs that finish within the grace period; n >= 100 wait for the abort.
+          await new Promise<void>((resolve, reject) => {
+            const timer = n < 100 ? setTimeout(resolve, 30) : undefined;
+            signal.addEventListener(
+              'abort',
+              () => {
+                clearTimeout(timer);
+                reject(signal.reason);
+              },
+              { once: true },
+            );
+          });
+          finished.push(n);
+        } catch (error) {
+          aborted.push(n);
+          throw error;
+        } finally {
+          active -= 1;
+        }
+      },
+    });
+    harness = await openHarness(backend, [task]);
+    for (let n = 0; n < 9; n += 1) await harness.queue.enqueue(task, { n });
+    const worker = harness.worker({ shutdownGraceMs: 200 });
+    worker.start();
+    await until(() => finished.length === 9, 'nine short jobs');
+    expect(peak).toBe(3);
+
+    await harness.queue.enqueue(task, { n: 100 });
+    await until(() => worker.running === 1, 'the long job to start');
+    await worker.stop();
+    expect(aborted).toEqual([100]);
+    const [job] = await harness.queue.boss.findJobs('drain', { data: { payload: { n: 100 } } });
+    // Failed as a shutdown, so it runs again on the next worker (the attempt counts toward the limit).
+    expect(job).toMatchObject({ state: 'retry' });
+    expect((job as unknown as { output: { code: string } }).output.code).toBe('RAMPART_TASKS_SHUTDOWN');
+  });
+
+  it('fails a fetched job whose payload breaks the schema without calling the handler', async () => {
+    let calls = 0;
+    const events: JobEvent[] = [];
+    const task = defineTask({
+      name: 'strict',
+      schema: Payload,
+      retry: { limit: 0 },
+      handler: async () => void (calls += 1),
+    });
+    harness = await openHarness(backend, [task], { observer: { onJob: (event) => events.push(event) } });
+    harness.worker().start();
+    // Written by something that skipped enqueue's validation.
+    await harness.queue.boss.send('strict', { payload: { n: 'not a number' } });
+    await until(() => events.some((event) => event.kind === 'dead-lettered'), 'the dead letter');
+    expect(calls).toBe(0);
+    expect(
+      isTasksError(events.find((e) => e.kind === 'failed')?.error, 'RAMPART_TASKS_JOB_PAYLOAD_INVALID'),
+    ).toBe(true);
+  });
+
+  it('holds a delayed job until its delay has passed', async () => {
+    const startedAt: number[] = [];
+    const task = defineTask({
+      name: 'later',
+      schema: Payload,
+      handler: async () => void startedAt.push(Date.now()),
+    });
+    harness = await openHarness(backend, [task]);
+    harness.worker({ pollIntervalMs: 100 }).start();
+    const enqueuedAt = Date.now();
+    await harness.queue.enqueue(task, { n: 1 }, { delay: 700 });
+    await until(() => startedAt.length === 1, 'the delayed job');
+    expect(startedAt[0]! - enqueuedAt).toBeGreaterThanOrEqual(600);
+  });
+
+  it('registers cron schedules for the tasks that have one', async () => {
+    const task = defineTask({
+      name: 'nightly',
+      schema: Payload,
+      schedule: { cron: '0 3 * * *', payload: { n: 0 }, tz: 'Europe/Paris' },
+      handler: async () => {},
+    });
+    harness = await openHarness(backend, [task]);
+    const schedules = await harness.queue.boss.getSchedules('nightly');
+    expect(schedules).toEqual([
+      expect.objectContaining({
+        name: 'nightly',
+        cron: '0 3 * * *',
+        timezone: 'Europe/Paris',
+        data: { payload: { n: 0 } },
+      }),
+    ]);
+  });
+});

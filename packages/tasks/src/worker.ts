@@ -1,0 +1,349 @@
+import type { Job } from 'pg-boss';
+import type { TSchema } from 'typebox';
+import type { JobContext, Task } from './define-task.ts';
+import { TasksError } from './errors.ts';
+import { report } from './observer.ts';
+import type { JobEnvelope, TaskQueue } from './task-queue.ts';
+
+export interface WorkerOptions {
+  queue: TaskQueue;
+  /** Names of the tasks this worker runs; default every task of the queue. */
+  tasks?: readonly string[];
+  /** After stop(), how long running handlers may take before their signal is aborted. */
+  shutdownGraceMs?: number;
+  /**
+   * Backstop poll while idle. New jobs start on a NOTIFY (or a local enqueue) without waiting for it; the
+   * poll only bounds how late a delayed or retried job can start, and covers a lost notification.
+   */
+  pollIntervalMs?: number;
+  /** Most jobs one fetch claims (also bounded by the task's free concurrency). */
+  maxBatch?: number;
+}
+
+export const WORKER_DEFAULTS = {
+  shutdownGraceMs: 10_000,
+  pollIntervalMs: 1_000,
+  maxBatch: 50,
+} as const;
+
+export interface Worker {
+  /** Starts fetching. The queue must be started. */
+  start(): void;
+  /**
+   * Stops fetching, waits up to the grace period for running handlers, aborts the rest (their jobs are
+   * failed so they run again), and waits until every outcome is stored. Idempotent.
+   */
+  stop(): Promise<void>;
+  /** Handlers running now. */
+  readonly running: number;
+}
+
+interface RunningJob {
+  readonly controller: AbortController;
+  /** Settles when the handler itself settles (a handler that ignores its signal keeps its slot). */
+  readonly done: Promise<void>;
+}
+
+function serializeError(error: Error): { name: string; message: string; code?: string } {
+  const code = (error as { code?: unknown }).code;
+  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Completions are stored in batches: one statement for everything finished since the last one. */
+function createSettler(queue: TaskQueue, name: string) {
+  let pending: Job[] = [];
+  let flushing: Promise<void> | undefined;
+  const flush = async () => {
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      try {
+        await queue.boss.complete(name, batch);
+      } catch (error) {
+        // The jobs stay active and are retried after expiring: at least once, never lost.
+        queue.reportError(error);
+      }
+    }
+    flushing = undefined;
+  };
+  return {
+    complete(job: Job) {
+      pending.push(job);
+      flushing ??= flush();
+    },
+    async drain() {
+      while (flushing) await flushing;
+    },
+  };
+}
+
+function createTaskLoop(
+  queue: TaskQueue,
+  task: Task<TSchema>,
+  options: Required<Omit<WorkerOptions, 'queue' | 'tasks'>>,
+) {
+  const running = new Map<string, RunningJob>();
+  const failures = new Set<Promise<unknown>>();
+  const settler = createSettler(queue, task.name);
+  const observer = queue.observer;
+  let stopping = false;
+  let woken = false;
+  let wakeUp: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+
+  const wake = () => {
+    woken = true;
+    wakeUp?.();
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = ms === Number.POSITIVE_INFINITY ? undefined : setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  const fail = (job: Job, error: Error) => {
+    const settled = queue.boss
+      .fail(task.name, job, serializeError(error))
+      .catch((cause: unknown) => queue.reportError(cause))
+      .finally(() => failures.delete(settled));
+    failures.add(settled);
+    return settled;
+  };
+
+  async function execute(job: Job<JobEnvelope>): Promise<void> {
+    const attempt = job.retryCount + 1;
+    const started = performance.now();
+    const envelope = job.data as Partial<JobEnvelope> | null;
+    const problems =
+      envelope && typeof envelope === 'object' && 'payload' in envelope
+        ? task.check(envelope.payload)
+        : [{ path: '/', message: 'job data is not a @rampart/tasks envelope' }];
+    report(observer, { task: task.name, jobId: job.id, kind: 'active', attempt });
+
+    let error: Error | undefined;
+    if (problems.length > 0) {
+      error = new TasksError('RAMPART_TASKS_JOB_PAYLOAD_INVALID', {
+        detail: `${task.name} ${job.id}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+        details: problems,
+      });
+    } else {
+      error = await runHandler(job, envelope as JobEnvelope, attempt);
+    }
+    const durationMs = performance.now() - started;
+    if (error === undefined) {
+      settler.complete(job);
+      report(observer, { task: task.name, jobId: job.id, kind: 'completed', attempt, durationMs });
+      return;
+    }
+    await fail(job, error);
+    report(observer, { task: task.name, jobId: job.id, kind: 'failed', attempt, durationMs, error });
+    if (attempt <= task.retry.limit) {
+      report(observer, { task: task.name, jobId: job.id, kind: 'retried', attempt, error });
+      // A retry due now (or soon) is picked up by this worker without waiting for the backstop poll.
+      const delayMs = task.retry.backoff.delaySeconds * 1000;
+      if (delayMs === 0) wake();
+      else if (task.retry.backoff.type === 'fixed') setTimeout(wake, delayMs + 50).unref();
+    } else if (task.deadLetter) {
+      report(observer, { task: task.name, jobId: job.id, kind: 'dead-lettered', attempt, error });
+    }
+  }
+
+  function runHandler(
+    job: Job<JobEnvelope>,
+    envelope: JobEnvelope,
+    attempt: number,
+  ): Promise<Error | undefined> {
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new TasksError('RAMPART_TASKS_JOB_TIMEOUT', {
+            detail: `${task.name} ${job.id} after ${task.timeout} ms`,
+          }),
+        ),
+      task.timeout,
+    );
+    const context: JobContext = {
+      task: task.name,
+      jobId: job.id,
+      idempotencyKey: envelope.key ?? job.id,
+      attempt,
+      signal: controller.signal,
+    };
+    const call = () => Promise.resolve().then(() => task.handler(envelope.payload as never, context));
+    let handler: Promise<unknown>;
+    if (observer?.runJob) {
+      const carrier = envelope.carrier ?? {};
+      handler = Promise.resolve().then(() =>
+        observer.runJob!({ task: task.name, jobId: job.id, carrier }, call),
+      );
+    } else {
+      handler = call();
+    }
+    const done = handler.then(
+      () => undefined,
+      () => undefined,
+    );
+    running.set(job.id, { controller, done });
+    const aborted = new Promise<Error>((resolve) => {
+      controller.signal.addEventListener('abort', () => resolve(toError(controller.signal.reason)), {
+        once: true,
+      });
+    });
+    const outcome = Promise.race([handler.then(() => undefined, toError), aborted]);
+    void outcome.finally(() => clearTimeout(timer));
+    void done.finally(() => {
+      clearTimeout(timer);
+      running.delete(job.id);
+      // A slot is free: fetch more if the loop is waiting for one.
+      wakeUp?.();
+    });
+    return outcome;
+  }
+
+  async function run(): Promise<void> {
+    while (!stopping) {
+      const free = task.concurrency - running.size;
+      if (free <= 0) {
+        await sleep(Number.POSITIVE_INFINITY);
+        continue;
+      }
+      const wanted = Math.min(free, options.maxBatch);
+      woken = false;
+      let jobs: Job<JobEnvelope>[];
+      try {
+        jobs = await queue.boss.fetch<JobEnvelope>(task.name, { batchSize: wanted });
+      } catch (error) {
+        queue.reportError(error);
+        if (!stopping) await sleep(options.pollIntervalMs);
+        continue;
+      }
+      if (stopping) {
+        // Claimed while stop() began: hand them straight back (failed as a shutdown, so they run again).
+        for (const job of jobs) void fail(job, new TasksError('RAMPART_TASKS_SHUTDOWN'));
+        break;
+      }
+      for (const job of jobs) {
+        void execute(job).catch((error: unknown) => queue.reportError(error));
+      }
+      if (jobs.length === wanted || woken) continue;
+      await sleep(options.pollIntervalMs);
+    }
+  }
+
+  return {
+    name: task.name,
+    wake,
+    get running() {
+      return running.size;
+    },
+    start() {
+      loop = run();
+    },
+    async stop(graceMs: number) {
+      stopping = true;
+      wakeUp?.();
+      await loop;
+      if (running.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        });
+        await Promise.race([Promise.all([...running.values()].map((job) => job.done)), grace]);
+        clearTimeout(timer);
+        for (const job of running.values()) {
+          job.controller.abort(new TasksError('RAMPART_TASKS_SHUTDOWN'));
+        }
+      }
+      // Give aborted handlers' outcomes a turn to be recorded, then wait for every write.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (failures.size > 0) await Promise.allSettled([...failures]);
+      await settler.drain();
+    },
+  };
+}
+
+/**
+ * Runs the queue's tasks in this process: per-task concurrency, no polling floor (a NOTIFY or a local
+ * enqueue starts an idle worker at once), handler timeouts through an AbortSignal, retries and dead
+ * letters through pg-boss, and a draining stop.
+ *
+ * Delivery is at least once: a handler may run again for the same job after a crash, timeout or
+ * shutdown, so make side effects idempotent on `context.idempotencyKey`.
+ *
+ * @example
+ * const worker = createWorker({ queue });
+ * worker.start();
+ * process.once('SIGTERM', async () => { await worker.stop(); await queue.stop(); });
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const queue = options?.queue;
+  if (typeof queue?.onJobsAvailable !== 'function') {
+    throw new TasksError('RAMPART_TASKS_OPTIONS_INVALID', {
+      detail: 'queue must come from createTaskQueue()',
+    });
+  }
+  const settings = {
+    shutdownGraceMs: options.shutdownGraceMs ?? WORKER_DEFAULTS.shutdownGraceMs,
+    pollIntervalMs: options.pollIntervalMs ?? WORKER_DEFAULTS.pollIntervalMs,
+    maxBatch: options.maxBatch ?? WORKER_DEFAULTS.maxBatch,
+  };
+  for (const [name, value, min, max] of [
+    ['shutdownGraceMs', settings.shutdownGraceMs, 0, 3_600_000],
+    ['pollIntervalMs', settings.pollIntervalMs, 10, 3_600_000],
+    ['maxBatch', settings.maxBatch, 1, 1000],
+  ] as const) {
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new TasksError('RAMPART_TASKS_OPTIONS_INVALID', {
+        detail: `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+      });
+    }
+  }
+  const names = options.tasks ?? [...queue.tasks.keys()];
+  const loops = names.map((name) => {
+    const task = queue.tasks.get(name);
+    if (!task) throw new TasksError('RAMPART_TASKS_TASK_UNKNOWN', { detail: name });
+    return createTaskLoop(queue, task, settings);
+  });
+  const byName = new Map(loops.map((loop) => [loop.name, loop]));
+
+  let state: 'created' | 'running' | 'stopped' = 'created';
+  let unsubscribe: (() => void) | undefined;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    start() {
+      if (state === 'running') throw new TasksError('RAMPART_TASKS_WORKER_RUNNING');
+      if (state === 'stopped')
+        throw new TasksError('RAMPART_TASKS_NOT_STARTED', { detail: 'worker was stopped' });
+      state = 'running';
+      unsubscribe = queue.onJobsAvailable((name) => {
+        if (name === undefined) for (const loop of loops) loop.wake();
+        else byName.get(name)?.wake();
+      });
+      for (const loop of loops) loop.start();
+    },
+    stop() {
+      if (state !== 'running') {
+        state = 'stopped';
+        return stopping ?? Promise.resolve();
+      }
+      state = 'stopped';
+      unsubscribe?.();
+      stopping = Promise.all(loops.map((loop) => loop.stop(settings.shutdownGraceMs))).then(() => undefined);
+      return stopping;
+    },
+    get running() {
+      return loops.reduce((sum, loop) => sum + loop.running, 0);
+    },
+  };
+}
