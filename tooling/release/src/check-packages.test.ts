@@ -13,6 +13,7 @@ const manifest = (name: string, exports: unknown) =>
     license: 'MIT',
     sideEffects: false,
     engines: { node: '>=22.12.0' },
+    repository: { type: 'git', url: 'git+https://example.invalid/fixture.git' },
     files: ['dist'],
     exports,
   });
@@ -26,9 +27,15 @@ const FILES: Record<string, string> = {
   'packages/good/dist/index.d.ts': 'export declare const answer: number;\n',
   // `default` before `types` (publint: types must come first, TypeScript never sees them) and a subpath
   // whose declaration file was never built (attw: the ESM import resolves to no types).
-  'packages/bad/package.json': manifest('@fixture/bad', {
-    '.': { default: './dist/index.js', types: './dist/index.d.ts' },
-    './extra': { types: './dist/extra.d.ts', default: './dist/extra.js' },
+  'packages/bad/package.json': JSON.stringify({
+    ...JSON.parse(
+      manifest('@fixture/bad', {
+        '.': { default: './dist/index.js', types: './dist/index.d.ts' },
+        './extra': { types: './dist/extra.d.ts', default: './dist/extra.js' },
+      }),
+    ),
+    // and no license: every published package states one.
+    license: undefined,
   }),
   'packages/bad/dist/index.js': 'export const answer = 42;\n',
   'packages/bad/dist/index.d.ts': 'export declare const answer: number;\n',
@@ -84,7 +91,7 @@ describe('checkPackages', () => {
     };
     expect(await main(['--no-build', '--root', root], io)).toBe(1);
     expect(stderr).toBe(
-      'RAMPART_RELEASE_PACKAGE_CHECK_FAILED: publint or attw found problems in a package: @fixture/bad\n',
+      'RAMPART_RELEASE_PACKAGE_CHECK_FAILED: a package misses a required field, or publint or attw found problems in it: @fixture/bad\n',
     );
     expect(await main(['--bogus'], io)).toBe(1);
     expect(stderr).toContain('RAMPART_RELEASE_BAD_ARGUMENTS');

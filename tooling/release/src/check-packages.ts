@@ -15,7 +15,7 @@ import { publishablePackages, readWorkspace, type WorkspacePackage } from './wor
 
 /** One finding, already worded for a person. */
 export interface Finding {
-  tool: 'publint' | 'attw';
+  tool: 'manifest' | 'publint' | 'attw';
   /** publint: `error` / `warning` / `suggestion`; attw: always `error` (the profile decides what counts). */
   severity: 'error' | 'warning' | 'suggestion';
   code: string;
@@ -45,7 +45,7 @@ export async function checkPackage(pkg: WorkspacePackage, scratchDir: string): P
     cwd: pkg.dir,
     failWith: 'RAMPART_RELEASE_COMMAND_FAILED',
   });
-  const findings = [...(await runPublint(tarball)), ...(await runAttw(tarball))];
+  const findings = [...manifestFindings(pkg), ...(await runPublint(tarball)), ...(await runAttw(tarball))];
   return {
     name: pkg.name,
     path: pkg.path,
@@ -92,6 +92,50 @@ export function formatCheck(check: PackageCheck): string {
     lines.push(`       ${finding.tool} ${finding.severity} ${finding.code}: ${finding.text}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The fields every published package must set (issue 10): what platform teams' tooling and registries read
+ * and publint does not insist on.
+ */
+export const REQUIRED_FIELDS = [
+  'type',
+  'exports',
+  'files',
+  'engines',
+  'license',
+  'repository',
+  'sideEffects',
+] as const;
+
+function manifestFindings(pkg: WorkspacePackage): Finding[] {
+  const manifest = pkg.manifest as unknown as Record<string, unknown>;
+  const findings: Finding[] = REQUIRED_FIELDS.filter((field) => manifest[field] === undefined).map(
+    (field) => ({
+      tool: 'manifest',
+      severity: 'error',
+      code: 'MISSING_FIELD',
+      text: `package.json has no "${field}"`,
+    }),
+  );
+  if (manifest.type !== undefined && manifest.type !== 'module') {
+    findings.push({
+      tool: 'manifest',
+      severity: 'error',
+      code: 'NOT_ESM',
+      text: 'package.json "type" is not "module"',
+    });
+  }
+  const engines = manifest.engines as { node?: unknown } | undefined;
+  if (engines && typeof engines.node !== 'string') {
+    findings.push({
+      tool: 'manifest',
+      severity: 'error',
+      code: 'MISSING_FIELD',
+      text: 'package.json has no "engines.node"',
+    });
+  }
+  return findings;
 }
 
 async function runPublint(tarball: string): Promise<Finding[]> {

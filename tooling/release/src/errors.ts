@@ -21,7 +21,7 @@ export const RELEASE_ERRORS = {
   RAMPART_RELEASE_REGISTRY_UNREACHABLE: { status: 502, message: 'the registry could not be queried' },
   RAMPART_RELEASE_PACKAGE_CHECK_FAILED: {
     status: 422,
-    message: 'publint or attw found problems in a package',
+    message: 'a package misses a required field, or publint or attw found problems in it',
   },
   RAMPART_RELEASE_REGISTRY_START_FAILED: { status: 500, message: 'the local registry did not start' },
 } as const;

@@ -32,6 +32,7 @@ describe('public entries', () => {
     expect(Object.keys(await import('./release-flow.ts')).sort()).toEqual(['formatPlan', 'runRelease']);
     expect(Object.keys(await import('./check-packages.ts')).sort()).toEqual([
       'ATTW_PROFILE',
+      'REQUIRED_FIELDS',
       'checkPackage',
       'checkPackages',
       'formatCheck',
