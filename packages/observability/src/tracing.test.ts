@@ -96,6 +96,41 @@ describe('startTracing', () => {
     await tracing.shutdown();
   });
 
+  it('samples by the parent flag first, then by ratio, and records only sampled spans', async () => {
+    const tracing = await startTracing({ service: 'test-svc', exporter: 'memory', sampleRatio: 0 });
+    const { app, metrics, logs } = buildApp();
+    await app.register(observability, { metrics });
+    app.get('/x', async () => 'ok');
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    await app.inject({ url: '/x' }); // a new trace at ratio 0: not recorded
+    await app.inject({ url: '/x', headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` } });
+    await app.inject({ url: '/x', headers: { traceparent: `00-${traceId}-b7ad6b7169203331-00` } });
+    await app.close();
+    const spans = tracing.memoryExporter?.getFinishedSpans() ?? [];
+    expect(spans.map((span) => [span.name, span.spanContext().traceId])).toEqual([['GET /x', traceId]]);
+    const lines = logs.lines.filter((line) => line.msg === 'request completed');
+    expect(lines.map((line) => line.trace_id)).toEqual([
+      expect.stringMatching(/^[0-9a-f]{32}$/),
+      traceId,
+      traceId,
+    ]);
+    await tracing.shutdown();
+
+    const always = await startTracing({
+      service: 'test-svc',
+      exporter: 'memory',
+      sampleRatio: 1,
+      parentBased: false,
+    });
+    const second = buildApp();
+    await second.app.register(observability, { metrics: second.metrics });
+    second.app.get('/x', async () => 'ok');
+    await second.app.inject({ url: '/x', headers: { traceparent: `00-${traceId}-b7ad6b7169203331-00` } });
+    await second.app.close();
+    expect(always.memoryExporter?.getFinishedSpans()).toHaveLength(1); // the ratio overrides the parent
+    await always.shutdown();
+  });
+
   it('keeps serving while the collector hangs, and shutdown gives up at its deadline', async () => {
     // A collector that accepts connections and never answers: the worst case for an exporter.
     const sockets = new Set<Socket>();

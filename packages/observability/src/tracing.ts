@@ -9,6 +9,7 @@ import type {
 import { invalidOptions, ObservabilityError } from './errors.ts';
 import { idOnlyTracerProvider } from './id-tracer.ts';
 import { instrumentUndiciOnFirstUse } from './outbound-propagation.ts';
+import { samplingTracerProvider } from './sampling-tracer.ts';
 
 export type TracingExporter =
   | 'none'
@@ -214,7 +215,6 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     else if (config.exporter === 'console') exporter = new sdk.ConsoleSpanExporter();
     else exporter = lazyOtlpExporter(config.exporter.otlp, core.ExportResultCode.FAILED);
 
-    const root = new sdk.TraceIdRatioBasedSampler(config.sampleRatio);
     const processor =
       config.exporter === 'memory'
         ? new sdk.SimpleSpanProcessor({ exporter })
@@ -232,12 +232,15 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     if (config.serviceVersion) attributes['service.version'] = config.serviceVersion;
     if (config.environment) attributes['deployment.environment.name'] = config.environment;
     sdkProvider = new sdk.TracerProvider({
-      sampler: config.parentBased ? new sdk.ParentBasedSampler({ root }) : root,
+      // samplingTracerProvider decides; whatever reaches the SDK is recorded.
+      sampler: new sdk.AlwaysOnSampler(),
       resource: resources.resourceFromAttributes(attributes),
       spanProcessors: [processor],
     });
   }
-  const provider: TracerProvider = sdkProvider ?? idOnlyTracerProvider;
+  const provider: TracerProvider = sdkProvider
+    ? samplingTracerProvider(sdkProvider, config.sampleRatio, config.parentBased)
+    : idOnlyTracerProvider;
   const contextManager = new hooks.AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
   propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
