@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { SecurityError } from './errors.ts';
+import { toProblem } from './problem.ts';
+import { negotiateLanguage } from './titles.ts';
+
+describe('toProblem', () => {
+  it('keeps our client errors with their code and catalog text', () => {
+    const problem = toProblem(new SecurityError('RAMPART_SECURITY_SCOPE_MISSING', { detail: 'needs admin' }));
+    expect(problem).toMatchObject({ status: 403, language: 'en' });
+    expect(problem.body).toEqual({
+      type: 'urn:rampart:problem:security_scope_missing',
+      title: 'Insufficient scope',
+      status: 403,
+      detail: 'the API key lacks a required scope',
+      code: 'RAMPART_SECURITY_SCOPE_MISSING',
+    });
+  });
+
+  it('hides every server-side failure behind RAMPART_SECURITY_INTERNAL, whatever it says', () => {
+    for (const error of [
+      new Error('connect ECONNREFUSED 10.0.0.5:5432'),
+      Object.assign(new Error('duplicate key value violates unique constraint "users_email"'), {
+        code: '23505',
+      }),
+      new SecurityError('RAMPART_SECURITY_CIPHERTEXT_INVALID'),
+      { statusCode: 502, message: 'upstream' },
+      'a string',
+      null,
+      undefined,
+    ]) {
+      const { body, status } = toProblem(error);
+      expect(status).toBe(500);
+      expect(body.code).toBe('RAMPART_SECURITY_INTERNAL');
+      expect(body.detail).toBe('internal server error');
+    }
+  });
+
+  it('keeps the 503 of an unavailable rate-limit store', () => {
+    expect(toProblem(new SecurityError('RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE')).status).toBe(503);
+  });
+
+  it("passes another package's coded client error through with a generic detail", () => {
+    const error = Object.assign(new Error('row 42 of table secrets missing'), {
+      code: 'RAMPART_DB_NOT_FOUND',
+      statusCode: 404,
+    });
+    const { body } = toProblem(error, { acceptLanguage: 'de' });
+    expect(body).toMatchObject({ code: 'RAMPART_DB_NOT_FOUND', status: 404, title: 'Nicht gefunden' });
+    expect(JSON.stringify(body)).not.toContain('secrets');
+  });
+
+  it('maps unknown 4xx framework errors to RAMPART_SECURITY_REQUEST_INVALID with their status', () => {
+    const { body } = toProblem({ code: 'FST_ERR_SOMETHING', statusCode: 431, message: 'x' });
+    expect(body).toMatchObject({ code: 'RAMPART_SECURITY_REQUEST_INVALID', status: 431 });
+  });
+
+  it('caps validation detail and never echoes rejected values', () => {
+    const validation = Array.from({ length: 50 }, (_, index) => ({
+      instancePath: `/items/${index}`,
+      message: 'must be integer',
+      data: 'SECRET-VALUE',
+    }));
+    const { body } = toProblem({ validation, validationContext: 'body', statusCode: 400 });
+    expect(body.errors).toHaveLength(20);
+    expect(JSON.stringify(body)).not.toContain('SECRET-VALUE');
+  });
+});
+
+describe('negotiateLanguage', () => {
+  it.each([
+    [undefined, 'en'],
+    ['', 'en'],
+    ['de', 'de'],
+    ['fr-CA;q=0.4, es;q=0.9', 'es'],
+    ['xx, fr;q=0.1', 'fr'],
+    ['de;q=0', 'en'],
+    ['x'.repeat(1000), 'en'],
+  ])('%s -> %s', (header, language) => {
+    expect(negotiateLanguage(header)).toBe(language);
+  });
+});
