@@ -1,7 +1,8 @@
 // The release flow end to end, as a platform team runs it: a copy of this workspace (as it is on disk,
 // committed or not) gets a changeset, `pnpm release` publishes it to a real verdaccio with no uplinks, and a
 // project outside the workspace installs every @rampart package from that registry and imports each entry.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,9 +39,13 @@ describe('pnpm release against a local registry', { tags: ['slow'] }, () => {
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    await registry?.stop();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
+    try {
+      await registry?.stop();
+    } finally {
+      // The scratch copy holds a whole installed workspace: removing it takes seconds on a loaded machine.
+      if (scratch) await rm(scratch, { recursive: true, force: true });
+    }
+  }, SETUP_TIMEOUT_MS);
 
   it('--dry-run prints the plan and changes nothing, locally or in the registry', async () => {
     const url = registry!.url;
