@@ -190,6 +190,8 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
     schema,
     supervise: options.supervise ?? TASK_QUEUE_DEFAULTS.supervise,
     superviseIntervalSeconds,
+    // Expiry of a dead worker's jobs runs in the monitor pass, which pg-boss gates on this interval.
+    monitorIntervalSeconds: superviseIntervalSeconds,
     schedule: options.runSchedules ?? TASK_QUEUE_DEFAULTS.runSchedules,
     // The observer carries trace context in the job itself; pg-boss's own spans would duplicate ours.
     openTelemetry: { enabled: false },

@@ -210,7 +210,9 @@ describe.each(backends())('worker on %s', (backend) => {
       name: 'strict',
       schema: Payload,
       retry: { limit: 0 },
-      handler: async () => void (calls += 1),
+      handler: async () => {
+        calls += 1;
+      },
     });
     harness = await openHarness(backend, [task], { observer: { onJob: (event) => events.push(event) } });
     harness.worker().start();

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// rampart-tasks-worker: runs a service's tasks in a process of its own.
+//   DATABASE_URL=postgres://... rampart-tasks-worker ./dist/tasks.js
+// The module's exports that are tasks (made with defineTask) are run. Optional environment:
+// TASKS_SCHEMA, TASKS_POOL_SIZE, TASKS_SHUTDOWN_GRACE_MS, TASKS_POLL_INTERVAL_MS,
+// TASKS_SUPERVISE_INTERVAL_SECONDS.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { TSchema } from 'typebox';
+import type { Task } from './define-task.ts';
+import { runWorker } from './run-worker.ts';
+
+function fail(message: string): never {
+  console.error(`rampart-tasks-worker: ${message}`);
+  process.exit(2);
+}
+
+function integer(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) fail(`${name} must be an integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+const modulePath = process.argv[2];
+if (!modulePath) fail('usage: rampart-tasks-worker <module exporting tasks>');
+const connectionString = process.env.DATABASE_URL;
+if (!connectionString) fail('DATABASE_URL is not set (a worker process needs PostgreSQL)');
+
+const loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+const tasks = Object.values(loaded).filter(
+  (value): value is Task<TSchema> =>
+    typeof value === 'object' && value !== null && typeof (value as Task).check === 'function',
+);
+if (tasks.length === 0) fail(`${modulePath} exports no tasks`);
+
+const options = {
+  connectionString,
+  tasks,
+  schema: process.env.TASKS_SCHEMA || undefined,
+  poolSize: integer('TASKS_POOL_SIZE'),
+  shutdownGraceMs: integer('TASKS_SHUTDOWN_GRACE_MS'),
+  pollIntervalMs: integer('TASKS_POLL_INTERVAL_MS'),
+  superviseIntervalSeconds: integer('TASKS_SUPERVISE_INTERVAL_SECONDS'),
+  onError: (error: Error) => console.error(`rampart-tasks-worker: ${error.message}`),
+};
+const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+try {
+  await runWorker(defined as unknown as Parameters<typeof runWorker>[0]);
+} catch (error) {
+  fail((error as Error).message);
+}
+process.stdout.write(`rampart-tasks-worker: running ${tasks.map((task) => task.name).join(', ')}\n`);
