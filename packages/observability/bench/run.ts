@@ -1,6 +1,6 @@
 // Per-request cost of the observability plugin against bare Fastify, and cold start with the register
 // hook, measured in one run. Each server is its own process, the load generator (autocannon) another.
-// Run with `pnpm bench` (builds dist first). Bounded: about 75 s in all.
+// Run with `pnpm bench` (builds dist first). Bounded: about 90 s in all.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, request } from 'node:http';
@@ -15,7 +15,7 @@ const serverFile = here('./server.ts');
 const register = here('../dist/bin/register.js');
 const autocannon = here('../node_modules/autocannon/autocannon.js');
 const coldOnly = process.argv.includes('--cold');
-const SECONDS = 3;
+const SECONDS = 2;
 const ROUNDS = 3;
 const CONNECTIONS = 32;
 const COLD_RUNS = 9;
