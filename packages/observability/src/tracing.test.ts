@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type IncomingHttpHeaders } from 'node
 import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../test/support.ts';
 import { observability } from './fastify-plugin.ts';
@@ -157,6 +158,14 @@ describe('startTracing', () => {
       instrumentations: { undici: false },
     });
     const connected = once(blackhole, 'connection');
+    // The SDK reports through diag when the bounded queue starts dropping: read that, not the heap.
+    const diagnostics: string[] = [];
+    const record = (message: string) => diagnostics.push(message);
+    diag.setLogger(
+      { error: record, warn: record, info: record, debug: record, verbose: record },
+      DiagLogLevel.DEBUG,
+    );
+    cleanups.push(() => diag.disable());
     const { app, metrics } = buildApp();
     await app.register(observability, { metrics });
     app.get('/ok', async () => 'ok');
@@ -166,6 +175,7 @@ describe('startTracing', () => {
     }
     await app.close();
     await connected; // the exporter did reach the collector, which will never answer
+    expect(diagnostics).toContain('maxQueueSize reached, dropping spans');
     await expect(tracing.shutdown()).resolves.toEqual({ timedOut: true });
   });
 });
