@@ -53,6 +53,9 @@ describe('pnpm release against a local registry', { tags: ['slow'] }, () => {
     const result = await run('pnpm', ['release', '--dry-run', '--registry', url], workspaceDir);
 
     expect(result.stdout).toContain(`would publish ${CHANGED}@${minorBump(changed.version)}`);
+    for (const pkg of publishable.filter((candidate) => candidate.manifest.dependencies?.[CHANGED])) {
+      expect(result.stdout).toContain(`would publish ${pkg.name}@${patchBump(pkg.version)}`);
+    }
     for (const pkg of publishable) expect(result.stdout).toMatch(new RegExp(`would publish ${pkg.name}@`));
     expect(result.stdout).not.toMatch(/would publish @rampart\/(api|generators|release-tooling)@/);
     expect(result.stdout).toContain('nothing was versioned, committed, published or tagged');
@@ -138,6 +141,15 @@ describe('pnpm release against a local registry', { tags: ['slow'] }, () => {
     const boot = await run(process.execPath, ['boot.mjs'], consumer);
     expect(boot.stdout.trim().split('\n').at(-1)).toBe('OK');
     for (const specifier of specifiers) expect(boot.stdout).toContain(`imported ${specifier} `);
+
+    // Running the release again (as after a publish that failed part-way) publishes nothing twice.
+    const again = await run('pnpm', ['release', '--registry', url], workspaceDir);
+    expect(again.stdout).toContain(
+      'every publishable version is already in the registry; nothing to publish',
+    );
+    expect((await run('git', ['log', '-1', '--format=%s'], workspaceDir)).stdout.trim()).toBe(
+      'release: version packages',
+    );
   });
 });
 
