@@ -1,10 +1,10 @@
 // Per-request cost of the observability plugin against bare Fastify, and cold start with the register
 // hook, measured in one run. Each server is its own process, the load generator (autocannon) another.
-// Run with `pnpm bench` (builds dist first). Bounded: about 90 s in all.
+// Run with `pnpm bench` (builds dist first). Bounded: about 100 s in all.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const print = (line: string): void => {
@@ -18,7 +18,7 @@ const coldOnly = process.argv.includes('--cold');
 const SECONDS = 2;
 const ROUNDS = 3;
 const CONNECTIONS = 32;
-const COLD_RUNS = 9;
+const COLD_RUNS = 7;
 
 // An OTLP sink standing in for a collector: it reads each export and answers 200.
 let exported = 0;
@@ -46,6 +46,16 @@ const otlp = (ratio: string) => ({
   OTEL_TRACES_SAMPLER_ARG: ratio,
   OTEL_BSP_SCHEDULE_DELAY: '1000',
 });
+// A collector that accepts connections and never answers.
+const held = new Set<Socket>();
+const blackhole = createNetServer((socket) => {
+  held.add(socket);
+  socket.on('error', () => {});
+});
+blackhole.listen(0, '127.0.0.1');
+await once(blackhole, 'listening');
+const deadUrl = `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}`;
+
 const configs: Config[] = [
   { name: 'bare fastify', mode: 'bare', hook: false },
   { name: 'plugin, no tracing, logger silent', mode: 'plugin-quiet', hook: false },
@@ -58,6 +68,12 @@ const configs: Config[] = [
   },
   { name: 'plugin + register, OTLP, 10% sampled', mode: 'plugin', hook: true, env: otlp('0.1') },
   { name: 'plugin + register, OTLP, 100% sampled', mode: 'plugin', hook: true, env: otlp('1') },
+  {
+    name: 'same, collector hangs (never answers)',
+    mode: 'plugin',
+    hook: true,
+    env: { ...otlp('1'), OTEL_EXPORTER_OTLP_ENDPOINT: deadUrl },
+  },
 ];
 
 function start(config: Config): {
@@ -225,4 +241,6 @@ for (const name of samples.keys()) {
   print(`  ${name.padEnd(46)} ${cells.join('   ')}`);
 }
 sink.close();
+for (const socket of held) socket.destroy();
+blackhole.close();
 print(`\nOTLP sink received ${exported} export requests`);

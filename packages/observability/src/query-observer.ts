@@ -32,30 +32,11 @@ export interface QueryObserverOptions {
 export const QUERY_OBSERVER_DEFAULTS = { maxSqlLength: 2000 } as const;
 
 // A closed set keeps the operation label bounded whatever SQL arrives.
-const OPERATIONS = new Set([
-  'select',
-  'insert',
-  'update',
-  'delete',
-  'with',
-  'begin',
-  'commit',
-  'rollback',
-  'savepoint',
-  'release',
-  'create',
-  'alter',
-  'drop',
-  'truncate',
-  'set',
-  'show',
-  'copy',
-  'lock',
-  'listen',
-  'notify',
-  'vacuum',
-  'analyze',
-]);
+const OPERATIONS = new Set(
+  'select insert update delete with begin commit rollback savepoint release create alter drop truncate set show copy lock grant revoke do explain listen notify unlisten vacuum analyze start end'.split(
+    ' ',
+  ),
+);
 
 /** The pg SQLSTATE or error name: a driver's message can quote the values that failed. */
 function errorType(error: Error | undefined): string {

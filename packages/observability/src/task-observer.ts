@@ -49,7 +49,7 @@ const KINDS = new Set(['queued', 'active', 'completed', 'failed', 'retried', 'de
  * counters by task and kind, a run-time histogram and an in-flight gauge.
  *
  * @example
- * const tasks = createTasks({ ..., observer: createTaskObserver({ metrics, logger }) });
+ * const queue = createTaskQueue({ ..., observer: createTaskObserver({ metrics, logger }) });
  */
 export function createTaskObserver(options: TaskObserverOptions): Required<TaskObserver> {
   if (!options?.metrics?.tasks)
