@@ -1,6 +1,6 @@
 // Per-request cost of the observability plugin against bare Fastify, and cold start with the register
 // hook, measured in one run. Each server is its own process, the load generator (autocannon) another.
-// Run with `pnpm bench` (builds dist first). Bounded: about 100 s in all.
+// Run with `pnpm bench` (builds dist first). Bounded: about 80 s in all.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, request } from 'node:http';
@@ -125,11 +125,23 @@ async function stop(child: ChildProcess): Promise<void> {
   await once(child, 'exit');
 }
 
-async function load(port: number, seconds: number): Promise<{ rps: number; p99: number; errors: number }> {
+/** `limit`: '-d', seconds (a measured run) or '-a', a request count (a warm-up). */
+async function load(
+  port: number,
+  limit: ['-d' | '-a', number],
+): Promise<{ rps: number; p99: number; errors: number }> {
   // Not execFileSync: the OTLP sink lives in this process and must keep answering during the load.
   const child = spawn(
     process.execPath,
-    [autocannon, '-j', '-c', String(CONNECTIONS), '-d', String(seconds), `http://127.0.0.1:${port}/users/42`],
+    [
+      autocannon,
+      '-j',
+      '-c',
+      String(CONNECTIONS),
+      limit[0],
+      String(limit[1]),
+      `http://127.0.0.1:${port}/users/42`,
+    ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   let out = '';
@@ -174,9 +186,9 @@ if (!coldOnly) {
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const server of servers) {
-      await load(server.port, 1); // warm-up: JIT, keep-alive sockets
+      await load(server.port, ['-a', 3000]); // warm-up: JIT, keep-alive sockets
       const before = await stats(server.port);
-      const result = await load(server.port, SECONDS);
+      const result = await load(server.port, ['-d', SECONDS]);
       const after = await stats(server.port);
       const cpuMicros = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
       server.rps.push(result.rps);

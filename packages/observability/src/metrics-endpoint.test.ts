@@ -70,6 +70,19 @@ describe('/metrics', () => {
     await expect(fetch(`${base}/metrics`)).rejects.toThrow();
   });
 
+  it('rejects a malformed per-route setting when the route is added', async () => {
+    const { app, metrics } = buildApp();
+    await app.register(observability, { metrics });
+    expect(() =>
+      app.get(
+        '/x',
+        { config: { observability: { accessLog: 'no' as unknown as boolean } } },
+        async () => 'x',
+      ),
+    ).toThrow(expect.objectContaining({ code: 'RAMPART_OBSERVABILITY_OPTIONS_INVALID' }));
+    await app.close();
+  });
+
   it('rejects bad options at register time with a coded error', async () => {
     for (const bad of [{ metricsToken: 'short' }, { metricsPort: 70_000 }, { metricsPath: 'metrics' }]) {
       const { app, metrics } = buildApp();
