@@ -1,4 +1,4 @@
-import type { FastifyPluginCallback, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiKeyVerifier, AuthenticatedKey } from '../api-key-types.ts';
 import { SecurityError } from '../errors.ts';
@@ -34,6 +34,7 @@ export interface ApiKeyAuthOptions {
   failedAuth?: { max: number; timeWindowMs: number };
 }
 
+const AUTH_HOOK = Symbol('rampart.auth');
 const QUERY_KEY_NAMES = /(?:^|&)(?:api[-_]?key|key|access[-_]?token|token)=/i;
 
 function presentedKey(request: FastifyRequest): string | undefined {
@@ -93,16 +94,7 @@ const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) =>
     });
   }
 
-  app.decorateRequest('apiKey', null);
-  app.addHook('onRoute', validateDecision);
-
-  app.addHook('onRequest', async (request, reply) => {
-    const auth = request.is404
-      ? protectNotFound
-        ? { scopes: [] }
-        : 'public'
-      : request.routeOptions.config.auth;
-    if (auth === 'public') return;
+  async function authenticate(request: FastifyRequest, reply: FastifyReply, scopes: readonly string[]) {
     if (keyInQuery(request.url)) throw new SecurityError('RAMPART_SECURITY_KEY_IN_QUERY');
     if (limiter) {
       const state = await limiter(request, { increment: false });
@@ -120,11 +112,36 @@ const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) =>
       );
     }
     request.apiKey = key;
-    const required = auth?.scopes ?? [];
-    if (!required.every((scope) => key.scopes.includes(scope))) {
+    if (!scopes.every((scope) => key.scopes.includes(scope))) {
       throw new SecurityError('RAMPART_SECURITY_SCOPE_MISSING');
     }
+  }
+
+  app.decorateRequest('apiKey', null);
+  // The decision is read once per route, here, and closed over: nothing is looked up per request. The hook
+  // goes first among the route's hooks so the rate limiter (a route hook too) can key by the key id.
+  app.addHook('onRoute', (route) => {
+    validateDecision(route);
+    const auth = route.config?.auth;
+    if (auth === 'public' || auth === undefined) return;
+    const existing = route.onRequest === undefined ? [] : [route.onRequest].flat();
+    // Fastify copies a GET's options (hooks included) into its HEAD route: add the hook once.
+    if (existing.some((hook) => AUTH_HOOK in hook)) return;
+    const scopes = [...auth.scopes];
+    const hook = Object.assign(
+      (request: FastifyRequest, reply: FastifyReply) => authenticate(request, reply, scopes),
+      {
+        [AUTH_HOOK]: true,
+      },
+    );
+    route.onRequest = [hook, ...existing] as RouteOptions['onRequest'];
   });
+  if (protectNotFound) {
+    app.addHook('onRequest', (request, reply, next) => {
+      if (!request.is404) return next();
+      authenticate(request, reply, []).then(() => next(), next);
+    });
+  }
   done();
 };
 
