@@ -36,6 +36,7 @@ describe('generateAlertRules', () => {
         'RouteErrorRatioHigh',
         'RouteLatencyHigh',
         'EventLoopSaturated',
+        'DependencyBreakerOpen',
         'TaskJobsDeadLettered',
         'TaskFailureRatioHigh',
       ]),
@@ -66,7 +67,7 @@ describe('generateAlertRules', () => {
     const file = join(dir, 'rules.yml');
     writeFileSync(file, toYaml(rules as never));
     const result = spawnSync(bin, ['check', 'rules', file], { encoding: 'utf8' });
-    expect(result.stdout + result.stderr).toContain('SUCCESS: 18 rules found');
+    expect(result.stdout + result.stderr).toContain('SUCCESS: 19 rules found');
     expect(result.status).toBe(0);
   });
 

@@ -170,6 +170,17 @@ export function generateAlertRules(options: AlertRulesOptions): PrometheusRuleFi
     },
   });
 
+  alerts.push({
+    alert: 'DependencyBreakerOpen',
+    expr: `max by (policy) (${METRIC_NAMES.breakerState}${sel()}) == 2`,
+    for: '5m',
+    labels: { service, severity: 'ticket' },
+    annotations: {
+      summary: `${service}'s circuit breaker for {{ $labels.policy }} has stayed open`,
+      description: 'Calls to {{ $labels.policy }} fail fast or fall back while the breaker is open.',
+    },
+  });
+
   if ((options.tasks ?? []).length > 0) {
     alerts.push(
       {

@@ -4,6 +4,7 @@ import { generateAlertRules } from './alert-rules.ts';
 import { generateDashboard } from './dashboard.ts';
 import { observability } from './fastify-plugin.ts';
 import { createMetrics } from './metrics.ts';
+import { createPolicyObserver } from './policy-observer.ts';
 import { createQueryObserver } from './query-observer.ts';
 import { createTaskObserver } from './task-observer.ts';
 
@@ -35,6 +36,7 @@ describe('generateDashboard', () => {
       'POST /orders',
       'Saturation',
       'Database',
+      'Dependencies (resilience policies)',
       'Task send-email',
       'Task charge-card',
     ]);
@@ -65,6 +67,10 @@ describe('generateDashboard', () => {
       ok: true,
       slow: true,
     });
+    const policies = createPolicyObserver({ metrics });
+    policies.onEvent({ policy: 'payments-api', kind: 'retry' });
+    policies.onEvent({ policy: 'payments-api', kind: 'success', durationMs: 12 });
+    policies.onEvent({ policy: 'payments-api', kind: 'breaker-open' });
     const tasks = createTaskObserver({ metrics });
     tasks.onJob({ task: 'send-email', jobId: '1', kind: 'active' });
     tasks.onJob({ task: 'send-email', jobId: '1', kind: 'completed', durationMs: 5 });

@@ -138,6 +138,22 @@ export function generateDashboard(description: ServiceDescription): GrafanaDashb
     [`sum by (operation) (rate(${METRIC_NAMES.dbSlowQueries}${sel()}[$__rate_interval]))`, '{{operation}}'],
   ]);
 
+  row('Dependencies (resilience policies)');
+  panel('Policy events', 'ops', [
+    [
+      `sum by (policy, kind) (rate(${METRIC_NAMES.policyEvents}${sel(', kind!="call"')}[$__rate_interval]))`,
+      '{{policy}} {{kind}}',
+    ],
+  ]);
+  panel(
+    'Call duration p95',
+    's',
+    quantiles(METRIC_NAMES.policyDuration, ', outcome="success"', 'policy').slice(1, 2),
+  );
+  panel('Breaker state (0 closed, 1 half-open, 2 open)', 'short', [
+    [`max by (policy) (${METRIC_NAMES.breakerState}${sel()})`, '{{policy}}'],
+  ]);
+
   for (const task of description.tasks ?? []) {
     const filter = `, task=${promString(task)}`;
     row(`Task ${task}`);

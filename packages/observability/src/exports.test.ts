@@ -16,6 +16,7 @@ describe('public surface', () => {
       'TRACING_DEFAULTS',
       'createLogger',
       'createMetrics',
+      'createPolicyObserver',
       'createQueryObserver',
       'createTaskObserver',
       'generateAlertRules',

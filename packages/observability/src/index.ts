@@ -28,6 +28,12 @@ export {
   type MetricsOptions,
 } from './metrics.ts';
 export {
+  createPolicyObserver,
+  type PolicyEvent,
+  type PolicyObserver,
+  type PolicyObserverOptions,
+} from './policy-observer.ts';
+export {
   createQueryObserver,
   QUERY_OBSERVER_DEFAULTS,
   type QueryEvent,

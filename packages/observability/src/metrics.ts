@@ -13,6 +13,8 @@ export interface MetricsOptions {
   dbBuckets?: readonly number[];
   /** Upper bounds in seconds of the job duration histogram. */
   taskBuckets?: readonly number[];
+  /** Upper bounds in seconds of the resilience policy call histogram. */
+  policyBuckets?: readonly number[];
 }
 
 export const METRICS_DEFAULTS = {
@@ -20,6 +22,7 @@ export const METRICS_DEFAULTS = {
   httpBuckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   dbBuckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
   taskBuckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
+  policyBuckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 } as const;
 
 /** The metric names this package writes; dashboards and alert rules are generated against these. */
@@ -32,6 +35,9 @@ export const METRIC_NAMES = {
   taskJobs: 'tasks_jobs_total',
   taskDuration: 'tasks_job_duration_seconds',
   taskActive: 'tasks_jobs_active',
+  policyEvents: 'resilience_policy_events_total',
+  policyDuration: 'resilience_policy_call_duration_seconds',
+  breakerState: 'resilience_breaker_state',
 } as const;
 
 const LINT_FAILING_DEFAULTS = [
@@ -57,6 +63,12 @@ export interface Metrics {
     jobs: Counter<'task' | 'kind'>;
     duration: Histogram<'task' | 'outcome'>;
     active: Gauge<'task'>;
+  };
+  resilience: {
+    events: Counter<'policy' | 'kind'>;
+    duration: Histogram<'policy' | 'outcome'>;
+    /** 0 closed, 1 half-open, 2 open. */
+    breaker: Gauge<'policy'>;
   };
 }
 
@@ -91,6 +103,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const httpBuckets = buckets('httpBuckets', options.httpBuckets, METRICS_DEFAULTS.httpBuckets);
   const dbBuckets = buckets('dbBuckets', options.dbBuckets, METRICS_DEFAULTS.dbBuckets);
   const taskBuckets = buckets('taskBuckets', options.taskBuckets, METRICS_DEFAULTS.taskBuckets);
+  const policyBuckets = buckets('policyBuckets', options.policyBuckets, METRICS_DEFAULTS.policyBuckets);
 
   const registry = new Registry();
   registry.setDefaultLabels({ service: options.service });
@@ -148,6 +161,27 @@ export function createMetrics(options: MetricsOptions): Metrics {
         name: METRIC_NAMES.taskActive,
         help: 'Background jobs running now in this process, by task.',
         labelNames: ['task'],
+        registers,
+      }),
+    },
+    resilience: {
+      events: new Counter({
+        name: METRIC_NAMES.policyEvents,
+        help: 'Resilience policy events (call, success, failure, retry, timeout, breaker-*, bulkhead-rejected, fallback), by policy and kind.',
+        labelNames: ['policy', 'kind'],
+        registers,
+      }),
+      duration: new Histogram({
+        name: METRIC_NAMES.policyDuration,
+        help: 'Duration in seconds of calls through a resilience policy, by policy and outcome.',
+        labelNames: ['policy', 'outcome'],
+        buckets: policyBuckets,
+        registers,
+      }),
+      breaker: new Gauge({
+        name: METRIC_NAMES.breakerState,
+        help: 'Circuit breaker state by policy: 0 closed, 1 half-open, 2 open.',
+        labelNames: ['policy'],
         registers,
       }),
     },

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { logSink, parseMetrics } from '../test/support.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { createPolicyObserver } from './policy-observer.ts';
 import { createQueryObserver } from './query-observer.ts';
 import { createTaskObserver } from './task-observer.ts';
 import { startTracing, type Tracing } from './tracing.ts';
@@ -172,5 +173,50 @@ describe('createTaskObserver', () => {
       level: 50,
       attempt: 3,
     });
+  });
+});
+
+describe('createPolicyObserver', () => {
+  it('counts policy events, times calls, tracks breaker state and marks the request span', async () => {
+    const { logs, logger, metrics } = setup();
+    const observer = createPolicyObserver({ metrics, logger });
+    await trace.getTracer('t').startActiveSpan('GET /pay', async (span) => {
+      observer.onEvent({ policy: 'payments-api', kind: 'call' });
+      observer.onEvent({ policy: 'payments-api', kind: 'retry' });
+      observer.onEvent({ policy: 'payments-api', kind: 'failure', durationMs: 40 });
+      observer.onEvent({ policy: 'payments-api', kind: 'breaker-open' });
+      span.end();
+    });
+    observer.onEvent({ policy: 'payments-api', kind: 'bogus' as 'call' });
+    const rows = parseMetrics(await metrics.registry.metrics());
+    const events = rows.filter((row) => row.name === 'resilience_policy_events_total');
+    expect(events.map((row) => [row.labels.kind, row.value])).toEqual([
+      ['call', 1],
+      ['retry', 1],
+      ['failure', 1],
+      ['breaker-open', 1],
+    ]);
+    expect(rows.find((row) => row.name === 'resilience_breaker_state')?.value).toBe(2);
+    expect(
+      rows.find(
+        (row) =>
+          row.name === 'resilience_policy_call_duration_seconds_sum' && row.labels.outcome === 'failure',
+      )?.value,
+    ).toBeCloseTo(0.04);
+    const span = spans().find((s) => s.name === 'GET /pay');
+    expect(span?.events.map((event) => event.name)).toEqual([
+      'resilience.retry',
+      'resilience.failure',
+      'resilience.breaker-open',
+    ]);
+    expect(logs.lines.find((line) => line.msg === 'circuit breaker opened')).toMatchObject({
+      level: 40,
+      policy: 'payments-api',
+    });
+    observer.onEvent({ policy: 'payments-api', kind: 'breaker-closed' });
+    expect(
+      parseMetrics(await metrics.registry.metrics()).find((row) => row.name === 'resilience_breaker_state')
+        ?.value,
+    ).toBe(0);
   });
 });
