@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { buildApp, parseMetrics, promtool } from '../test/support.ts';
 import { observability } from './fastify-plugin.ts';
@@ -68,6 +71,16 @@ describe('/metrics', () => {
     expect(await scraped.text()).toContain('route="/ping"');
     await app.close();
     await expect(fetch(`${base}/metrics`)).rejects.toThrow();
+  });
+
+  it('fails ready() with a coded error when the metrics port is taken', async () => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const { app, metrics } = buildApp();
+    await app.register(observability, { metrics, metricsPort: (taken.address() as AddressInfo).port });
+    await expect(app.ready()).rejects.toMatchObject({ code: 'RAMPART_OBSERVABILITY_METRICS_LISTEN_FAILED' });
+    taken.close();
   });
 
   it('rejects a malformed per-route setting when the route is added', async () => {
