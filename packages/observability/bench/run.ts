@@ -18,7 +18,7 @@ const coldOnly = process.argv.includes('--cold');
 const SECONDS = 2;
 const ROUNDS = 3;
 const CONNECTIONS = 32;
-const COLD_RUNS = 7;
+const COLD_RUNS = 5;
 
 // An OTLP sink standing in for a collector: it reads each export and answers 200.
 let exported = 0;
@@ -35,7 +35,7 @@ const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 
 interface Config {
   name: string;
-  mode: 'bare' | 'plugin' | 'plugin-quiet';
+  mode: 'bare' | 'logger-quiet' | 'plugin' | 'plugin-quiet';
   hook: boolean;
   env?: Record<string, string>;
 }
@@ -58,6 +58,7 @@ const deadUrl = `http://127.0.0.1:${(blackhole.address() as AddressInfo).port}`;
 
 const configs: Config[] = [
   { name: 'bare fastify', mode: 'bare', hook: false },
+  { name: 'fastify + our logger (silent), no plugin', mode: 'logger-quiet', hook: false },
   { name: 'plugin, no tracing, logger silent', mode: 'plugin-quiet', hook: false },
   { name: 'plugin: metrics + access log, no tracing', mode: 'plugin', hook: false },
   {
@@ -221,10 +222,10 @@ if (!coldOnly) {
 // Cold start, alternating the configs so machine noise hits them alike so machine noise hits both alike; median of 7.
 const coldConfigs: Config[] = [
   configs[0] as Config,
-  configs[2] as Config,
-  configs[4] as Config,
+  configs[3] as Config,
+  configs[5] as Config,
   {
-    ...(configs[4] as Config),
+    ...(configs[5] as Config),
     name: 'plugin + register, OTLP + pg instrumentation',
     env: { ...otlp('0.1'), OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'undici,pg' },
   },
@@ -247,7 +248,7 @@ print(
 for (const name of samples.keys()) {
   const cells = (['wall', 'cpu'] as const).map((key) => {
     const ms = coldOf(name, key);
-    const hook = name.includes('register') ? ` hook ${(ms / coldOf(configs[2]?.name, key)).toFixed(2)}` : '';
+    const hook = name.includes('register') ? ` hook ${(ms / coldOf(configs[3]?.name, key)).toFixed(2)}` : '';
     return `${key} ${ms.toFixed(0).padStart(4)} ms ratio ${(ms / coldOf(configs[0]?.name, key)).toFixed(2)}${hook}`;
   });
   print(`  ${name.padEnd(46)} ${cells.join('   ')}`);

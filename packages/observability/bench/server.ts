@@ -1,4 +1,5 @@
-// One benchmark server process. argv[2]: 'bare' (Fastify, no logger, no plugin), 'plugin' (our logger
+// One benchmark server process. argv[2]: 'bare' (Fastify, no logger, no plugin), 'logger-quiet' (our
+// logger, silent, and no plugin: what fastify's per-request logger costs by itself), 'plugin' (our logger
 // with the access line, RED metrics, server spans) or 'plugin-quiet' (the same with the logger silent,
 // to separate the access line's cost). Tracing comes from the register hook when it is loaded. Uses the
 // built dist/, as a service would. Prints "listening <port>"; GET /__stats reports CPU time and requests.
@@ -14,14 +15,15 @@ const app: FastifyInstance =
     : (Fastify({
         loggerInstance: createLogger({
           service: 'bench',
-          level: mode === 'plugin-quiet' ? 'silent' : 'info',
+          level: mode === 'plugin' ? 'info' : 'silent',
           redact: DEFAULT_REDACT_PATHS,
           // What createLogger does with stdout, pointed at /dev/null so no reader's cost is counted.
           destination: pino.destination({ dest: '/dev/null', minLength: 4096, sync: false }),
         }),
         logController: new LogController({ disableRequestLogging: true }),
       }) as unknown as FastifyInstance);
-if (mode !== 'bare') await app.register(observability, { metrics: createMetrics({ service: 'bench' }) });
+if (mode === 'plugin' || mode === 'plugin-quiet')
+  await app.register(observability, { metrics: createMetrics({ service: 'bench' }) });
 
 let served = 0;
 app.get('/users/:id', async (request) => {
