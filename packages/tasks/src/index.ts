@@ -11,6 +11,7 @@ export {
 export { isTasksError, TASKS_ERRORS, TasksError, type TasksErrorCode } from './errors.ts';
 export { jobIdForKey } from './job-id.ts';
 export type { JobEvent, TaskObserver } from './observer.ts';
+export { type RunningWorker, type RunWorkerOptions, runWorker } from './run-worker.ts';
 export {
   createTaskQueue,
   type DatabaseHandle,

@@ -5,6 +5,7 @@ import { backends, type Harness, openHarness, until } from '../test/harness.ts';
 import { defineTask, type JobContext } from './define-task.ts';
 import { isTasksError } from './errors.ts';
 import type { JobEvent } from './observer.ts';
+import { createTaskQueue, notifyChannel } from './task-queue.ts';
 
 const Payload = Type.Object({ n: Type.Number() });
 
@@ -41,6 +42,19 @@ describe.each(backends())('worker on %s', (backend) => {
     const bad = await harness.queue.enqueue(echo, { n: 'one' } as never).catch((error: unknown) => error);
     expect(isTasksError(bad, 'RAMPART_TASKS_PAYLOAD_INVALID')).toBe(true);
     expect((bad as { details: unknown }).details).toEqual([expect.objectContaining({ path: '/n' })]);
+
+    for (const options of [
+      { idempotencyKey: '' },
+      { delay: -1 },
+      { delay: Number.NaN },
+      { tx: {} as never },
+    ]) {
+      const error = await harness.queue.enqueue(echo, { n: 1 }, options).catch((caught: unknown) => caught);
+      expect(isTasksError(error, 'RAMPART_TASKS_ENQUEUE_OPTIONS_INVALID')).toBe(true);
+    }
+    const stranger = defineTask({ name: 'echo', schema: Payload, handler: async () => {} });
+    const unknown = await harness.queue.enqueue(stranger, { n: 1 }).catch((caught: unknown) => caught);
+    expect(isTasksError(unknown, 'RAMPART_TASKS_TASK_UNKNOWN')).toBe(true);
 
     const first = await harness.queue.enqueue(echo, { n: 1 }, { idempotencyKey: 'order-1' });
     const again = await harness.queue.enqueue(echo, { n: 2 }, { idempotencyKey: 'order-1' });
@@ -238,6 +252,41 @@ describe.each(backends())('worker on %s', (backend) => {
     await harness.queue.enqueue(task, { n: 1 }, { delay: 700 });
     await until(() => startedAt.length === 1, 'the delayed job');
     expect(startedAt[0]! - enqueuedAt).toBeGreaterThanOrEqual(600);
+  });
+
+  it('wakes an idle worker through NOTIFY for a job another process enqueued in a transaction', async () => {
+    const ran: number[] = [];
+    const task = defineTask({
+      name: 'notified',
+      schema: Payload,
+      handler: async ({ n }) => void ran.push(n),
+    });
+    harness = await openHarness(backend, [task]);
+    // A backstop poll far beyond the wait below: only the notification can start this job in time.
+    harness.worker({ pollIntervalMs: 600_000 }).start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const other = createTaskQueue({
+      database: harness.database,
+      schema: harness.queue.schema,
+      tasks: [task],
+      poolSize: 2,
+      supervise: false,
+      runSchedules: false,
+    });
+    await other.start();
+    try {
+      await harness.database.db.transaction(async (tx) => {
+        await other.enqueue(task, { n: 42 }, { tx });
+      });
+      await until(() => ran.length === 1, 'the notified job', 15_000);
+      expect(ran).toEqual([42]);
+      const channel = await harness.database.db.execute(
+        sql`select 'pgboss_' || left(encode(sha224(convert_to(${harness.queue.schema}, 'UTF8')), 'hex'), 24) as channel`,
+      );
+      expect(channel.rows).toEqual([{ channel: notifyChannel(harness.queue.schema) }]);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('registers cron schedules for the tasks that have one', async () => {

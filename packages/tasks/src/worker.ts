@@ -73,7 +73,8 @@ function createSettler(queue: TaskQueue, name: string) {
   return {
     complete(job: Job) {
       pending.push(job);
-      flushing ??= flush();
+      // Started on the next turn, so every handler finishing in this one shares the statement.
+      flushing ??= new Promise((resolve) => setImmediate(resolve)).then(flush);
     },
     async drain() {
       while (flushing) await flushing;
@@ -212,11 +213,14 @@ function createTaskLoop(
 
   async function run(): Promise<void> {
     while (!stopping) {
-      const free = task.concurrency - running.size;
-      if (free <= 0) {
+      if (running.size >= task.concurrency) {
         await sleep(Number.POSITIVE_INFINITY);
+        // Let the other handlers that finish in this same turn free their slots too, so the next fetch
+        // claims a batch rather than one job per freed slot.
+        await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
+      const free = task.concurrency - running.size;
       const wanted = Math.min(free, options.maxBatch);
       woken = false;
       let jobs: Job<JobEnvelope>[];
