@@ -1,6 +1,6 @@
 // Per-request cost of the observability plugin against bare Fastify, and cold start with the register
 // hook, measured in one run. Each server is its own process, the load generator (autocannon) another.
-// Run with `pnpm bench` (builds dist first). Bounded: about 80 s in all.
+// Run with `pnpm bench` (builds dist first). Bounded: about 80 s on a quiet machine.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, request } from 'node:http';
