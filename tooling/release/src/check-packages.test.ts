@@ -40,6 +40,10 @@ const FILES: Record<string, string> = {
   'packages/bad/dist/index.js': 'export const answer = 42;\n',
   'packages/bad/dist/index.d.ts': 'export declare const answer: number;\n',
   'packages/bad/dist/extra.js': 'export const extra = 1;\n',
+  'packages/bad/src/index.ts': 'export const answer = 42;\n',
+  'packages/bad/src/extra.ts': 'export const extra = 1;\n',
+  // Left by a build before src/old.ts was deleted.
+  'packages/bad/dist/old.js': 'export const old = 1;\n',
   'packages/private/package.json': '{"name":"@fixture/app","version":"0.0.0","private":true}',
 };
 
@@ -65,6 +69,16 @@ describe('checkPackages', () => {
     const bad = checks[0]!;
     expect(bad.findings).toEqual(
       expect.arrayContaining([
+        expect.objectContaining({
+          tool: 'manifest',
+          code: 'MISSING_FIELD',
+          text: 'package.json has no "license"',
+        }),
+        expect.objectContaining({
+          tool: 'files',
+          code: 'STALE_BUILD_OUTPUT',
+          text: expect.stringMatching(/^dist\/old\.js: no source in src\//),
+        }),
         expect.objectContaining({
           tool: 'publint',
           severity: 'error',

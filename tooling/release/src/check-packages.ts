@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `node tooling/release/src/check-packages.ts [--no-build] [--root <dir>]`: publint and attw over every
 // publishable package, on the tarball pnpm would publish (workspace: and catalog: ranges already rewritten).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +15,7 @@ import { publishablePackages, readWorkspace, type WorkspacePackage } from './wor
 
 /** One finding, already worded for a person. */
 export interface Finding {
-  tool: 'manifest' | 'publint' | 'attw';
+  tool: 'manifest' | 'files' | 'publint' | 'attw';
   /** publint: `error` / `warning` / `suggestion`; attw: always `error` (the profile decides what counts). */
   severity: 'error' | 'warning' | 'suggestion';
   code: string;
@@ -45,7 +45,12 @@ export async function checkPackage(pkg: WorkspacePackage, scratchDir: string): P
     cwd: pkg.dir,
     failWith: 'RAMPART_RELEASE_COMMAND_FAILED',
   });
-  const findings = [...manifestFindings(pkg), ...(await runPublint(tarball)), ...(await runAttw(tarball))];
+  const findings = [
+    ...manifestFindings(pkg),
+    ...(await staleOutputFindings(pkg, tarball)),
+    ...(await runPublint(tarball)),
+    ...(await runAttw(tarball)),
+  ];
   return {
     name: pkg.name,
     path: pkg.path,
@@ -65,7 +70,7 @@ export interface CheckPackagesOptions {
 export async function checkPackages(options: CheckPackagesOptions): Promise<PackageCheck[]> {
   const workspace = readWorkspace(options.root);
   const packages = publishablePackages(workspace);
-  if (options.build !== false) await buildPackages(workspace, packages, options.log);
+  if (options.build !== false) await buildPackages(workspace, packages, { onOutput: options.log });
   options.log(
     `check-packages: publint and attw (profile ${ATTW_PROFILE}) over ${packages.length} package(s)\n`,
   );
@@ -136,6 +141,35 @@ function manifestFindings(pkg: WorkspacePackage): Finding[] {
     });
   }
   return findings;
+}
+
+/**
+ * Packed `dist/` files whose `src/` source no longer exists: tsc never deletes outputs, so a renamed or
+ * removed module would otherwise be published from a stale build (a real release builds from scratch).
+ */
+async function staleOutputFindings(pkg: WorkspacePackage, tarball: string): Promise<Finding[]> {
+  if (!existsSync(join(pkg.dir, 'src'))) return [];
+  const { stdout } = await runCommand('tar', ['-tzf', tarball], {
+    cwd: pkg.dir,
+    failWith: 'RAMPART_RELEASE_COMMAND_FAILED',
+  });
+  const stale = stdout
+    .split('\n')
+    .map((entry) => entry.replace(/^package\//, ''))
+    .filter((file) => file.startsWith('dist/'))
+    .filter((file) => {
+      const stem = file.slice('dist/'.length).replace(/\.(d\.ts\.map|js\.map|d\.ts|js)$/, '');
+      return !['.ts', '.mts', '.tsx', '.js'].some((ext) => existsSync(join(pkg.dir, 'src', `${stem}${ext}`)));
+    });
+  if (stale.length === 0) return [];
+  return [
+    {
+      tool: 'files',
+      severity: 'warning',
+      code: 'STALE_BUILD_OUTPUT',
+      text: `${stale.join(', ')}: no source in src/ (left by an earlier build; delete dist and rebuild)`,
+    },
+  ];
 }
 
 async function runPublint(tarball: string): Promise<Finding[]> {

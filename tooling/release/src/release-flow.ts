@@ -53,13 +53,21 @@ export async function runRelease(options: ReleaseOptions): Promise<ReleaseResult
     `release${dryRun ? ' (dry run)' : ''}: ${publishable.length} publishable package(s), registry ${registry}\n`,
   );
 
-  log(`release: building ${publishable.map((pkg) => pkg.name).join(', ')}\n`);
-  await buildPackages(workspace, publishable, log);
-
+  // The plan needs versions and the registry, not a build: a release with nothing to do stops here.
   const plan = await planRelease(workspace, registryEnv);
   log(formatPlan(plan, dryRun));
+  if (!dryRun && plan.changesets.length === 0 && !plan.packages.some((pkg) => pkg.action === 'publish')) {
+    log(
+      'release: no pending changesets and every publishable version is already in the registry; nothing to do\n',
+    );
+    return { plan, published: [], tags: [] };
+  }
+
+  log(`release: building${dryRun ? '' : ' from scratch'} ${publishable.map((pkg) => pkg.name).join(', ')}\n`);
+  // A real release builds from scratch (no stale dist files, no cache); a dry run may reuse turbo's cache.
+  await buildPackages(workspace, publishable, { clean: !dryRun, onOutput: log });
   if (dryRun) {
-    log('release (dry run): nothing was versioned, committed, published or tagged\n');
+    log('release (dry run): built; nothing was versioned, committed, published or tagged\n');
     return { plan, published: [], tags: [] };
   }
 
