@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { LogCapture } from './log-capture.ts';
+import type { HardeningTarget, NormalizedOptions } from './options.ts';
+import type { RouteRecord } from './route-table.ts';
+import { arbitraryFromSchema } from './schema-arbitrary.ts';
+
+/** What a check sees: the built target, its route table and logs, and where to report. */
+export interface CheckContext {
+  readonly app: FastifyInstance;
+  readonly target: HardeningTarget;
+  readonly routes: readonly RouteRecord[];
+  readonly logs: LogCapture;
+  readonly canary: string;
+  readonly options: NormalizedOptions;
+  /** Closes the target and builds a fresh one (same log stream and canary): a clean rate-limit window. */
+  rebuild(): Promise<void>;
+  fail(message: string): void;
+  note(message: string): void;
+}
+
+export type Check = (context: CheckContext) => Promise<void>;
+
+export const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+export const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const CHECKED_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+
+export const label = (route: RouteRecord) => `${route.method} ${route.url}`;
+
+/** Routes the kit sends requests to (HEAD and OPTIONS answer like their siblings). */
+export function checkedRoutes(context: CheckContext): RouteRecord[] {
+  return context.routes.filter((route) => CHECKED_METHODS.has(route.method));
+}
+
+/** Routes that must refuse a request without a key: all but `auth: 'public'` and undeclared infrastructure. */
+export function protectedRoutes(context: CheckContext): RouteRecord[] {
+  return checkedRoutes(context).filter((route) => {
+    const auth = route.config.auth;
+    if (auth === 'public') return false;
+    if (auth === undefined && context.options.infrastructurePaths.includes(route.url)) return false;
+    return true;
+  });
+}
+
+export function keyHeaders(context: CheckContext): Record<string, string> {
+  return { 'x-api-key': context.target.apiKey };
+}
+
+function sampleOne(schema: unknown, seed: number): unknown {
+  return fc.sample(arbitraryFromSchema(schema), { numRuns: 1, seed })[0];
+}
+
+/** The route's URL with every parameter filled: given values first, then a value from the params schema. */
+export function concreteUrl(route: RouteRecord, values: Record<string, string> = {}, seed = 1): string {
+  const properties = ((route.schema?.params as { properties?: Record<string, unknown> } | undefined)
+    ?.properties ?? {}) as Record<string, unknown>;
+  return route.url
+    .replace(/:([A-Za-z0-9_]+)(\([^)]*\))?/g, (_match, name: string) => {
+      const given = values[name];
+      if (given !== undefined) return encodeURIComponent(given);
+      const schema = properties[name];
+      const value = schema === undefined ? 'hardening-probe' : sampleOne(schema, seed);
+      return encodeURIComponent(String(value));
+    })
+    .replace(/\*$/, 'hardening-probe');
+}
+
+export function isProblem(response: LightMyRequestResponse): boolean {
+  const type = String(response.headers['content-type'] ?? '');
+  if (!type.startsWith('application/problem+json')) return false;
+  try {
+    const body = response.json() as { status?: unknown; title?: unknown };
+    return body.status === response.statusCode && typeof body.title === 'string';
+  } catch {
+    return false;
+  }
+}
+
+export function jsonRequest(
+  route: RouteRecord,
+  url: string,
+  headers: Record<string, string>,
+  payload?: string,
+): InjectOptions {
+  const options: InjectOptions = {
+    method: route.method as InjectOptions['method'],
+    url,
+    headers: { ...headers },
+  };
+  if (BODY_METHODS.has(route.method)) {
+    options.payload = payload ?? '{}';
+    options.headers = { ...options.headers, 'content-type': 'application/json' };
+  }
+  return options;
+}
+
+export function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}

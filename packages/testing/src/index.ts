@@ -1,0 +1,21 @@
+export { describeHardening } from './describe-hardening.ts';
+export { isTestingError, TESTING_ERRORS, TestingError, type TestingErrorCode } from './errors.ts';
+export { createLogCapture, type LogCapture } from './log-capture.ts';
+export {
+  type BuildTarget,
+  CHECK_NAMES,
+  type CheckName,
+  HARDENING_DEFAULTS,
+  type HardeningIo,
+  type HardeningOptions,
+  type HardeningTarget,
+  type SpanLike,
+} from './options.ts';
+export type { RouteRecord, RouteSchema } from './route-table.ts';
+export {
+  type CheckResult,
+  formatResult,
+  runHardeningCheck,
+  runHardeningChecks,
+} from './run-hardening-checks.ts';
+export { arbitraryFromSchema } from './schema-arbitrary.ts';
