@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+
+describe('@rampart/deploy-checks', () => {
+  it('exports exactly its public API', async () => {
+    expect(Object.keys(await import('./index.ts')).sort()).toEqual([
+      'DEPLOY_CHECK_ERRORS',
+      'DeployCheckError',
+      'checkComposeStack',
+      'checkDockerfile',
+      'checkManifests',
+      'checkWorkspace',
+      'findDeployTools',
+      'findServices',
+      'formatProblems',
+      'hasTool',
+      'isSecretVariable',
+      'parseObjects',
+      'readEnvVariables',
+      'renderKustomization',
+      'resolveDeployTools',
+      'runTool',
+      'validateSchemas',
+    ]);
+  });
+});

@@ -1,0 +1,18 @@
+export { checkWorkspace, type WorkspaceReport } from './check-workspace.ts';
+export { type ComposeStackOptions, checkComposeStack } from './compose-check.ts';
+export { checkDockerfile } from './dockerfile-check.ts';
+export { isSecretVariable, readEnvVariables } from './env-variables.ts';
+export { DEPLOY_CHECK_ERRORS, DeployCheckError, type DeployCheckErrorCode } from './errors.ts';
+export { checkManifests, type ManifestCheckOptions } from './k8s-check.ts';
+export { validateSchemas } from './k8s-schema.ts';
+export { type K8sObject, parseObjects, renderKustomization } from './kustomize.ts';
+export { formatProblems, type Problem } from './problem.ts';
+export {
+  type DeployTools,
+  findDeployTools,
+  hasTool,
+  resolveDeployTools,
+  runTool,
+  type ToolRun,
+} from './tools.ts';
+export { findServices, type ServiceFiles } from './workspace.ts';
