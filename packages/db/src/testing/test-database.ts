@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { openDb, type RampartDb } from '../create-db.ts';
@@ -36,6 +37,8 @@ function folderOptions(entry: string | MigrateOptions): MigrateOptions {
 
 function snapshotKey(folders: MigrateOptions[]): string {
   const hash = createHash('sha256');
+  // The resolved PGlite path carries its version in the store path: a new PGlite never reads an old tarball.
+  hash.update(import.meta.resolve('@electric-sql/pglite'));
   for (const folder of folders) {
     hash.update(JSON.stringify(folder));
     try {
@@ -51,28 +54,60 @@ function snapshotKey(folders: MigrateOptions[]): string {
   return hash.digest('hex');
 }
 
-// Migrated data directories, as tarballs (data, not clients): each test opens its own PGlite from one.
+// Migrated data directories, as tarballs (data, not clients): each test opens its own PGlite from one. They
+// are also kept in the temp directory, so the next test file (vitest isolates files) and the next run skip
+// initdb and the migrations; the key covers the PGlite version and every migration file's content.
 const snapshots = new Map<string, Promise<Blob>>();
+const SNAPSHOT_DIR = join(tmpdir(), 'rampart-db-snapshots');
+
+async function buildSnapshot(folders: MigrateOptions[]): Promise<Blob> {
+  const seed = await openDb(normalizeDbConfig({}), {});
+  try {
+    for (const folder of folders) await migrateWith(seed, folder, {});
+    const client = (seed.db as unknown as { $client: { dumpDataDir(c: 'none'): Promise<Blob> } }).$client;
+    return await client.dumpDataDir('none');
+  } finally {
+    await seed.close();
+  }
+}
+
+async function loadOrBuildSnapshot(key: string, folders: MigrateOptions[]): Promise<Blob> {
+  const file = join(SNAPSHOT_DIR, `${key}.tar`);
+  try {
+    const bytes = readFileSync(file);
+    if (bytes.length > 0) return new Blob([bytes]);
+  } catch {
+    // not cached yet
+  }
+  const snapshot = await buildSnapshot(folders);
+  try {
+    mkdirSync(SNAPSHOT_DIR, { recursive: true });
+    // Write then rename: a concurrent reader sees the whole tarball or none.
+    const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(partial, new Uint8Array(await snapshot.arrayBuffer()));
+    renameSync(partial, file);
+  } catch {
+    // A read-only temp directory only costs speed.
+  }
+  return snapshot;
+}
 
 async function migratedSnapshot(folders: MigrateOptions[]): Promise<Blob> {
   const key = snapshotKey(folders);
   let snapshot = snapshots.get(key);
   if (!snapshot) {
-    snapshot = (async () => {
-      const seed = await openDb(normalizeDbConfig({}), {});
-      try {
-        for (const folder of folders) await migrateWith(seed, folder, {});
-        return await (
-          seed.db as unknown as { $client: { dumpDataDir(c: 'none'): Promise<Blob> } }
-        ).$client.dumpDataDir('none');
-      } finally {
-        await seed.close();
-      }
-    })();
+    snapshot = loadOrBuildSnapshot(key, folders);
     snapshots.set(key, snapshot);
     snapshot.catch(() => snapshots.delete(key));
   }
   return snapshot;
+}
+
+/** Drops a cached tarball that failed to open, so the next call rebuilds it. */
+function forgetSnapshot(folders: MigrateOptions[]): void {
+  const key = snapshotKey(folders);
+  snapshots.delete(key);
+  rmSync(join(SNAPSHOT_DIR, `${key}.tar`), { force: true });
 }
 
 async function withAdmin<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -119,8 +154,14 @@ export async function createTestDatabase<TSchema extends Record<string, unknown>
   }
 
   if (url === undefined) {
-    const loadDataDir = await migratedSnapshot(folders);
-    const database = await openDb(normalizeDbConfig<TSchema>(base), { loadDataDir });
+    const config = normalizeDbConfig<TSchema>(base);
+    let database: RampartDb<TSchema>;
+    try {
+      database = await openDb(config, { loadDataDir: await migratedSnapshot(folders) });
+    } catch {
+      forgetSnapshot(folders);
+      database = await openDb(config, { loadDataDir: await migratedSnapshot(folders) });
+    }
     return { ...database, schemaName: undefined };
   }
 
