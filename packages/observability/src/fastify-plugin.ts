@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   type Context,
@@ -24,7 +23,7 @@ import {
   type ObservabilityPluginOptions,
   type ObservabilityRouteConfig,
 } from './fastify-options.ts';
-import { createMetricsResponder, listenMetricsServer } from './metrics-endpoint.ts';
+import { mountMetrics } from './metrics-mount.ts';
 import type { RedSeries } from './red-metrics.ts';
 import { createSeriesResolver, type Series } from './route-series.ts';
 
@@ -51,7 +50,6 @@ type Slots = { [kSeries]: Series | null; [kError]: (Error & { code?: unknown }) 
 
 function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): void {
   const options = normalizePluginOptions(fastify, raw);
-  const respond = createMetricsResponder(options.metrics.registry, options.metricsToken);
   const resolve = createSeriesResolver(options.metrics.http);
   const tracer = trace.getTracer('@rampart/observability');
   const idHeader = options.requestIdHeader;
@@ -145,31 +143,7 @@ function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): vo
     next();
   });
 
-  const { metricsPath, metricsPort } = options;
-  if (metricsPath === false) return;
-  if (metricsPort === undefined) {
-    fastify.get(metricsPath, { config: { observability: { accessLog: false } } }, async (request, reply) => {
-      const result = await respond(request.headers.authorization);
-      return reply.code(result.status).type(result.contentType).send(result.body);
-    });
-    return;
-  }
-  let server: Server | undefined;
-  fastify.addHook('onReady', async () => {
-    const started = await listenMetricsServer(respond, {
-      path: metricsPath,
-      host: options.metricsHost,
-      port: metricsPort,
-    });
-    server = started.server;
-    fastify.metricsAddress = started.address;
-  });
-  fastify.addHook('onClose', async () => {
-    if (server === undefined) return;
-    const closing = new Promise((done) => server?.close(done));
-    server.closeAllConnections();
-    await closing;
-  });
+  mountMetrics(fastify, options);
 }
 
 const plugin: FastifyPluginCallback<ObservabilityPluginOptions> = (fastify, options, done) => {
