@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReleaseError } from './errors.ts';
@@ -70,6 +70,9 @@ export async function planRelease(
 
 /** The changeset files waiting in `.changeset/` (README.md is changesets' own, not a changeset). */
 export function pendingChangesets(root: string): string[] {
+  if (!existsSync(join(root, '.changeset', 'config.json'))) {
+    throw new ReleaseError('RAMPART_RELEASE_NOT_A_WORKSPACE', `${root} has no .changeset/config.json`);
+  }
   return readdirSync(join(root, '.changeset'))
     .filter((file) => file.endsWith('.md') && file !== 'README.md')
     .map((file) => file.slice(0, -3))

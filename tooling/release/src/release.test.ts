@@ -108,6 +108,19 @@ describe('runRelease', () => {
   });
 });
 
+describe('runRelease without changesets', () => {
+  it('refuses a workspace that has no .changeset/config.json, even for a dry run', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rampart-release-nochangesets-'));
+    dirs.push(root);
+    writeFileSync(join(root, 'package.json'), '{"name":"root","private":true}');
+    writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - packages/*\n');
+    await expect(runRelease({ root, dryRun: true, log: () => {} })).rejects.toMatchObject({
+      code: 'RAMPART_RELEASE_NOT_A_WORKSPACE',
+      message: expect.stringContaining('.changeset/config.json'),
+    });
+  });
+});
+
 describe('formatPlan', () => {
   const plan = {
     changesets: ['brave-db'],
