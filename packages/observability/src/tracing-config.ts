@@ -110,7 +110,8 @@ export function readTracingConfig(env: Readonly<Record<string, string | undefine
   }
 
   const samplerName = read(env, 'OTEL_TRACES_SAMPLER')?.toLowerCase() ?? 'parentbased_always_on';
-  if (!SAMPLERS.has(samplerName)) throw invalid('OTEL_TRACES_SAMPLER', samplerName, [...SAMPLERS].join(', '));
+  if (!SAMPLERS.has(samplerName))
+    throw invalid('OTEL_TRACES_SAMPLER', samplerName, `expected one of ${[...SAMPLERS].join(', ')}`);
   let sampleRatio = samplerName.endsWith('always_off') ? 0 : 1;
   if (samplerName.endsWith('traceidratio')) {
     const raw = read(env, 'OTEL_TRACES_SAMPLER_ARG') ?? '1';
