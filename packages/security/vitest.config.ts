@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  // The first PGlite test of a worker builds the migrated snapshot, which takes seconds on two busy cores.
-  test: { include: ['src/**/*.test.ts', 'test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 30_000 },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Each worker builds its own migrated PGlite snapshot, which takes seconds; two workers match the two cores
+    // and the generous timeouts absorb a machine shared with other suites.
+    maxWorkers: 2,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+  },
 });
