@@ -3,6 +3,7 @@
 // PostgreSQL. Both run over the same database, each in a schema of its own (dropped after); rounds and
 // latency samples alternate between the two so both see the same load on a shared machine.
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { createDb, type RampartDb } from '@rampart/db';
 import { sql } from 'drizzle-orm';
 import { fromPglite, PgBoss } from 'pg-boss';
@@ -11,9 +12,9 @@ import { defineTask } from '../src/define-task.ts';
 import { createTaskQueue } from '../src/task-queue.ts';
 import { createWorker, type Worker } from '../src/worker.ts';
 
-const JOBS = Number(process.env.BENCH_JOBS ?? 3000);
+const JOBS = Number(process.env.BENCH_JOBS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 150);
 const CONCURRENCY = 50;
 const url = process.env.TEST_DATABASE_URL || undefined;
 
@@ -201,6 +202,9 @@ if (url === undefined) console.warn('SKIPPED SERVICE: requires PostgreSQL (TEST_
 print(
   `${JOBS}-job backlog x ${ROUNDS} rounds, trivial handler, concurrency ${CONCURRENCY}, one worker process; ` +
     `latency: ${SAMPLES} enqueues on an idle worker`,
+);
+print(
+  `machine: ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at start (shared with other work)`,
 );
 print('backend     implementation   best jobs/s  median jobs/s  vs raw (best)  p50 ms  p99 ms  max ms');
 const cell = (value: number, width: number, digits = 1) => value.toFixed(digits).padStart(width);

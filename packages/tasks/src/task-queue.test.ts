@@ -69,6 +69,11 @@ describe('createWorker options', () => {
     expect(isTasksError(error, 'RAMPART_TASKS_OPTIONS_INVALID')).toBe(true);
   });
 
+  it('refuses to start before its queue has started', () => {
+    const error = rejection(() => createWorker({ queue }).start());
+    expect(isTasksError(error, 'RAMPART_TASKS_NOT_STARTED')).toBe(true);
+  });
+
   it('rejects a task the queue does not know', () => {
     const error = rejection(() => createWorker({ queue, tasks: ['missing'] }));
     expect(isTasksError(error, 'RAMPART_TASKS_TASK_UNKNOWN')).toBe(true);

@@ -95,6 +95,8 @@ export interface TaskQueue {
   readonly schema: string;
   readonly tasks: ReadonlyMap<string, Task<TSchema>>;
   readonly observer: TaskObserver | undefined;
+  /** 'started' between a successful start() and stop(). */
+  readonly state: 'created' | 'starting' | 'started' | 'stopped';
   /** Installs or migrates pg-boss's schema, creates each task's queue and dead letter queue, and its schedule. */
   start(): Promise<void>;
   /** Stops pg-boss and closes its pool (never the caller's PGlite). Stop workers first. */
@@ -307,6 +309,9 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
     schema,
     tasks,
     observer,
+    get state() {
+      return state;
+    },
     start() {
       if (state === 'started') return Promise.resolve();
       if (state === 'stopped')

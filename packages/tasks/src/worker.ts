@@ -329,6 +329,9 @@ export function createWorker(options: WorkerOptions): Worker {
       if (state === 'running') throw new TasksError('RAMPART_TASKS_WORKER_RUNNING');
       if (state === 'stopped')
         throw new TasksError('RAMPART_TASKS_NOT_STARTED', { detail: 'worker was stopped' });
+      if (queue.state !== 'started') {
+        throw new TasksError('RAMPART_TASKS_NOT_STARTED', { detail: 'start the queue first' });
+      }
       state = 'running';
       unsubscribe = queue.onJobsAvailable((name) => {
         if (name === undefined) for (const loop of loops) loop.wake();
