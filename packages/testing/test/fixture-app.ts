@@ -115,7 +115,11 @@ export async function buildFixture(
   await app.register(resiliencePlugin, { health, loadShedding: false });
   if (options.unprotectedRoute) app.get('/internal/report', async () => ({ secretReport: true }));
   if (without !== 'rate-limit') await app.register(rateLimitPlugin, { max: 60, timeWindowMs: 60_000 });
-  await app.register(apiKeyAuthPlugin, { verifier });
+  // As a generated service does: a failed-auth limit per address (the auth check must not trip it).
+  await app.register(apiKeyAuthPlugin, {
+    verifier,
+    ...(without === 'rate-limit' ? {} : { failedAuth: { max: 3, timeWindowMs: 60_000 } }),
+  });
 
   const items = new Map<string, { id: string; name: string; quantity: number }>();
   app.get(
