@@ -1,39 +1,57 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkWorkspace } from '../src/check-workspace.ts';
+import { renderKustomization } from '../src/kustomize.ts';
 import { formatProblems } from '../src/problem.ts';
-import { deployTools, type GeneratedWorkspace, generateService } from './support.ts';
+import { deployTools, type GeneratedWorkspace, generateService, workspaceRoot } from './support.ts';
+
+const GOOD_RULES = `groups:
+  - name: orders
+    rules:
+      - alert: OrdersDown
+        expr: up{job="rampart-services", service="orders"} == 0
+        for: 5m
+        labels: { severity: page }
+        annotations: { summary: orders is down }
+`;
 
 describe('what `gen service` writes', () => {
+  const tools = deployTools();
   let generated: GeneratedWorkspace;
+  let service: string;
   beforeAll(() => {
     generated = generateService('orders', 3400);
-  }, 60_000);
+    service = join(generated.root, 'apps/orders');
+    // The workspace's local stack, scraping the new service as docs/deploy.md says.
+    cpSync(join(workspaceRoot, 'deploy'), join(generated.root, 'deploy'), { recursive: true });
+    writeFileSync(
+      join(generated.root, 'deploy/prometheus/targets/services.yml'),
+      '- targets: ["host.docker.internal:3400"]\n  labels: { service: orders }\n',
+    );
+  });
   afterAll(() => generated?.remove());
 
   it('passes every deployment check', async () => {
-    const tools = deployTools();
-    const report = await checkWorkspace(generated.root, { ...tools, dockerCompose: null });
+    const report = await checkWorkspace(generated.root, tools);
     expect(formatProblems(report.problems)).toBe('');
-    expect(report.checked).toContain('dockerfile apps/orders/Dockerfile');
+    expect(report.checked).toEqual(
+      expect.arrayContaining(['dockerfile apps/orders/Dockerfile', 'stack deploy/compose.yaml']),
+    );
     if (tools.kubectl) {
       expect(report.checked).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^kustomize apps\/orders\/deploy\/k8s\/base \(\d+ objects\)$/),
-          expect.stringMatching(
-            /^kustomize apps\/orders\/deploy\/k8s\/overlays\/production \(\d+ objects\)$/,
-          ),
+          expect.stringMatching(/^kustomize apps\/orders\/deploy\/k8s\/base \(10 objects\)$/),
+          expect.stringMatching(/^kustomize apps\/orders\/deploy\/k8s\/overlays\/production \(10 objects\)$/),
         ]),
       );
     }
   });
 
   it('wires every variable of the generated src/env.ts: plain ones from the ConfigMap, secrets from the Secret', () => {
-    const dir = join(generated.root, 'apps/orders');
-    const env = readFileSync(join(dir, 'src/env.ts'), 'utf8');
-    const config = readFileSync(join(dir, 'deploy/k8s/base/config.env'), 'utf8');
-    const api = readFileSync(join(dir, 'deploy/k8s/base/deployment-api.yaml'), 'utf8');
+    const env = readFileSync(join(service, 'src/env.ts'), 'utf8');
+    const config = readFileSync(join(service, 'deploy/k8s/base/config.env'), 'utf8');
+    const api = readFileSync(join(service, 'deploy/k8s/base/deployment-api.yaml'), 'utf8');
     const keys = [...config.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
     expect(keys).toContain('WORKER_HEALTH_PORT');
     for (const key of keys) expect(env).toContain(`  ${key}:`);
@@ -42,4 +60,69 @@ describe('what `gen service` writes', () => {
       expect(api).toContain(`key: ${secret}`);
     }
   });
+
+  it.runIf(tools.promtool)(
+    'runs promtool over the generated rules: a good file passes, a broken one fails',
+    async () => {
+      const rules = join(service, 'deploy/prometheus');
+      mkdirSync(rules, { recursive: true });
+      try {
+        writeFileSync(join(rules, 'orders.rules.yml'), GOOD_RULES);
+        const good = await checkWorkspace(generated.root, { ...tools, kubectl: null, dockerCompose: null });
+        expect(good.problems).toEqual([]);
+        expect(good.checked).toContain('promtool check rules apps/orders/deploy/prometheus/orders.rules.yml');
+
+        writeFileSync(join(rules, 'orders.rules.yml'), GOOD_RULES.replace('== 0', '== == 0'));
+        const bad = await checkWorkspace(generated.root, { ...tools, kubectl: null, dockerCompose: null });
+        expect(bad.problems).toEqual([
+          expect.objectContaining({
+            file: 'apps/orders/deploy/prometheus/orders.rules.yml',
+            rule: 'promtool',
+          }),
+        ]);
+      } finally {
+        rmSync(rules, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it.runIf(tools.dockerCompose)(
+    'runs docker-compose config over the stack: a schema error fails',
+    async () => {
+      const compose = join(generated.root, 'deploy/compose.yaml');
+      const before = readFileSync(compose, 'utf8');
+      try {
+        writeFileSync(compose, before.replace('      retries: 20\n', '      retries: twenty\n'));
+        const report = await checkWorkspace(generated.root, { ...tools, kubectl: null, promtool: null });
+        expect(report.problems).toEqual([
+          expect.objectContaining({
+            file: 'deploy/compose.yaml',
+            rule: 'docker-compose',
+            message: expect.stringContaining('retries'),
+          }),
+        ]);
+      } finally {
+        writeFileSync(compose, before);
+      }
+    },
+  );
+
+  it.runIf(tools.kubectl)(
+    'fails with RAMPART_DEPLOY_RENDER_FAILED when a kustomization does not render',
+    () => {
+      const kustomization = join(service, 'deploy/k8s/base/kustomization.yaml');
+      const before = readFileSync(kustomization, 'utf8');
+      try {
+        writeFileSync(kustomization, before.replace('  - hpa.yaml\n', '  - hpa.yaml\n  - missing.yaml\n'));
+        expect(() => renderKustomization(join(service, 'deploy/k8s/base'), tools.kubectl!)).toThrow(
+          expect.objectContaining({
+            code: 'RAMPART_DEPLOY_RENDER_FAILED',
+            message: expect.stringContaining('missing.yaml'),
+          }),
+        );
+      } finally {
+        writeFileSync(kustomization, before);
+      }
+    },
+  );
 });

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { checkWorkspace } from '../src/check-workspace.ts';
+import { formatProblems, type Problem } from '../src/problem.ts';
+import { findServices } from '../src/workspace.ts';
+import { deployTools, workspaceRoot } from './support.ts';
+
+/**
+ * Problems a service still has because it was generated before the current deploy templates. Each entry is
+ * matched by file and rule, so any other problem (or the same rule in another file) still fails; an
+ * entry that no longer matches anything is harmless and should be deleted.
+ * - apps/api: generated from the service template before issue 13 (secrets through one `envFrom
+ *   secretRef`, no release tag in the production overlay). Regenerating it from the template fixes both.
+ */
+const KNOWN_STALE: readonly Pick<Problem, 'file' | 'rule'>[] = [
+  { file: 'apps/api/deploy/k8s/base', rule: 'secrets' },
+  { file: 'apps/api/deploy/k8s/overlays/production', rule: 'secrets' },
+  { file: 'apps/api/deploy/k8s/overlays/production', rule: 'image' },
+];
+const isKnown = (problem: Problem) =>
+  KNOWN_STALE.some((known) => known.file === problem.file && known.rule === problem.rule);
+
+describe('this workspace', () => {
+  const tools = deployTools();
+
+  it('has a Dockerfile, manifests and deploy checks for every service in apps/', async () => {
+    const services = findServices(workspaceRoot);
+    expect(services.length).toBeGreaterThan(0);
+    const report = await checkWorkspace(workspaceRoot, tools);
+    for (const service of services) {
+      expect(report.checked, service.name).toContain(`dockerfile apps/${service.name}/Dockerfile`);
+      if (tools.kubectl) {
+        expect(report.checked, service.name).toEqual(
+          expect.arrayContaining([
+            expect.stringMatching(new RegExp(`^kustomize apps/${service.name}/deploy/k8s/base `)),
+            expect.stringMatching(
+              new RegExp(`^kustomize apps/${service.name}/deploy/k8s/overlays/production `),
+            ),
+          ]),
+        );
+      }
+    }
+    expect(report.checked).toContain('stack deploy/compose.yaml');
+    const known = report.problems.filter(isKnown);
+    if (known.length > 0) console.warn(`deploy-checks: known stale (regenerate):\n${formatProblems(known)}`);
+    expect(formatProblems(report.problems.filter((problem) => !isKnown(problem)))).toBe('');
+  });
+});
