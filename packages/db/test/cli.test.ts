@@ -17,7 +17,7 @@ async function run(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], {
       env: { ...base, ...env },
-      timeout: 60_000,
+      timeout: 120_000,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -35,7 +35,7 @@ afterEach(async () => {
 
 describe('rampart-db CLI', () => {
   it('migrates a PGlite directory, reports status, and names a broken file with exit 1', {
-    timeout: 90_000,
+    timeout: 240_000,
   }, async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'rampart-cli-')), 'data');
     dirs.push(dataDir);

@@ -4,11 +4,11 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 describe('the README example', () => {
-  it('runs as written', { timeout: 60_000 }, async () => {
+  it('runs as written', { timeout: 120_000 }, async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [fileURLToPath(new URL('../examples/quickstart.ts', import.meta.url))],
-      { timeout: 60_000 },
+      { timeout: 120_000 },
     );
     expect(JSON.parse(stdout)).toEqual({ system: 'pglite', found: 'first', page: 1, chain: true });
   });

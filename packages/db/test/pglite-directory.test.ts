@@ -66,5 +66,5 @@ describe('one process per PGlite directory', () => {
       }
     }
     expect(acknowledged.size).toBeGreaterThanOrEqual(20);
-  }, 90_000);
+  }, 300_000);
 });
