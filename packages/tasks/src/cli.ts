@@ -3,7 +3,7 @@
 //   DATABASE_URL=postgres://... rampart-tasks-worker ./dist/tasks.js
 // The module's exports that are tasks (made with defineTask) are run. Optional environment:
 // TASKS_SCHEMA, TASKS_POOL_SIZE, TASKS_SHUTDOWN_GRACE_MS, TASKS_POLL_INTERVAL_MS,
-// TASKS_SUPERVISE_INTERVAL_SECONDS.
+// TASKS_SUPERVISE_INTERVAL_SECONDS, TASKS_SCHEDULE_INTERVAL_SECONDS.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TSchema } from 'typebox';
@@ -43,6 +43,7 @@ const options = {
   shutdownGraceMs: integer('TASKS_SHUTDOWN_GRACE_MS'),
   pollIntervalMs: integer('TASKS_POLL_INTERVAL_MS'),
   superviseIntervalSeconds: integer('TASKS_SUPERVISE_INTERVAL_SECONDS'),
+  scheduleIntervalSeconds: integer('TASKS_SCHEDULE_INTERVAL_SECONDS'),
   onError: (error: Error) => console.error(`rampart-tasks-worker: ${error.message}`),
 };
 const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));

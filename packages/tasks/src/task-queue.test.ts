@@ -29,6 +29,7 @@ describe('createTaskQueue options', () => {
     ['an uppercase schema', { schema: 'Tasks' }],
     ['a zero pool size', { poolSize: 0 }],
     ['a fractional supervise interval', { superviseIntervalSeconds: 0.5 }],
+    ['a schedule interval over 45 s', { scheduleIntervalSeconds: 46 }],
     ['PostgreSQL without a connection string', { connectionString: undefined }],
   ])('rejects %s with RAMPART_TASKS_OPTIONS_INVALID', (_label, override) => {
     const error = rejection(() =>

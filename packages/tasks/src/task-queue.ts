@@ -48,6 +48,8 @@ export interface TaskQueueOptions {
   superviseIntervalSeconds?: number;
   /** Create the jobs of cron schedules from this process (pg-boss coordinates several instances). */
   runSchedules?: boolean;
+  /** How often schedules are checked for due occurrences (pg-boss's cron monitor), 1 to 45 seconds. */
+  scheduleIntervalSeconds?: number;
   /** Background errors (pg-boss `error` events, failed settlements): logged and counted, never thrown. */
   onError?: (error: Error) => void;
 }
@@ -58,6 +60,7 @@ export const TASK_QUEUE_DEFAULTS = {
   supervise: true,
   superviseIntervalSeconds: 30,
   runSchedules: true,
+  scheduleIntervalSeconds: 30,
 } as const;
 
 export interface EnqueueOptions {
@@ -188,7 +191,14 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
     'superviseIntervalSeconds',
     3600,
   );
+  const scheduleIntervalSeconds = positiveInteger(
+    options.scheduleIntervalSeconds ?? TASK_QUEUE_DEFAULTS.scheduleIntervalSeconds,
+    'scheduleIntervalSeconds',
+    45,
+  );
   const common = {
+    cronMonitorIntervalSeconds: scheduleIntervalSeconds,
+    cronWorkerIntervalSeconds: Math.min(5, scheduleIntervalSeconds),
     schema,
     supervise: options.supervise ?? TASK_QUEUE_DEFAULTS.supervise,
     superviseIntervalSeconds,

@@ -289,6 +289,20 @@ describe.each(backends())('worker on %s', (backend) => {
     }
   });
 
+  it('runs a cron schedule', async () => {
+    const ran: number[] = [];
+    const task = defineTask({
+      name: 'every-second',
+      schema: Payload,
+      schedule: { cron: '* * * * * *', payload: { n: 9 } },
+      handler: async ({ n }) => void ran.push(n),
+    });
+    harness = await openHarness(backend, [task], { scheduleIntervalSeconds: 1 });
+    harness.worker({ pollIntervalMs: 100 }).start();
+    await until(() => ran.length >= 1, 'a scheduled job', 30_000);
+    expect(ran[0]).toBe(9);
+  });
+
   it('registers cron schedules for the tasks that have one', async () => {
     const task = defineTask({
       name: 'nightly',
