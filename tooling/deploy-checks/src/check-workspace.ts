@@ -4,6 +4,7 @@ import { checkComposeStack } from './compose-check.ts';
 import { checkDockerfile } from './dockerfile-check.ts';
 import { readEnvVariables } from './env-variables.ts';
 import { checkManifests } from './k8s-check.ts';
+import { checkUnknownFields } from './k8s-fields.ts';
 import { validateSchemas } from './k8s-schema.ts';
 import { renderKustomization } from './kustomize.ts';
 import type { Problem } from './problem.ts';
@@ -51,6 +52,7 @@ export async function checkWorkspace(root: string, tools: DeployTools): Promise<
       try {
         const objects = renderKustomization(kustomization.dir, tools.kubectl);
         report.problems.push(...(await validateSchemas(objects, where)));
+        report.problems.push(...checkUnknownFields(objects, where));
         report.problems.push(
           ...checkManifests(objects, {
             file: where,

@@ -8,6 +8,7 @@ describe('@rampart/deploy-checks', () => {
       'checkComposeStack',
       'checkDockerfile',
       'checkManifests',
+      'checkUnknownFields',
       'checkWorkspace',
       'findDeployTools',
       'findServices',

@@ -4,6 +4,7 @@ export { checkDockerfile } from './dockerfile-check.ts';
 export { isSecretVariable, readEnvVariables } from './env-variables.ts';
 export { DEPLOY_CHECK_ERRORS, DeployCheckError, type DeployCheckErrorCode } from './errors.ts';
 export { checkManifests, type ManifestCheckOptions } from './k8s-check.ts';
+export { checkUnknownFields } from './k8s-fields.ts';
 export { validateSchemas } from './k8s-schema.ts';
 export { type K8sObject, parseObjects, renderKustomization } from './kustomize.ts';
 export { formatProblems, type Problem } from './problem.ts';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readEnvVariables } from './env-variables.ts';
 import { checkManifests } from './k8s-check.ts';
+import { checkUnknownFields } from './k8s-fields.ts';
 import { validateSchemas } from './k8s-schema.ts';
 import { type K8sObject, parseObjects } from './kustomize.ts';
 
@@ -217,5 +218,32 @@ describe('validateSchemas', () => {
       ),
     );
     expect(messages).toContain('Deploymnet/typo: no schema for apiVersion "apps/v1" kind "Deploymnet"');
+  });
+});
+
+describe('checkUnknownFields', () => {
+  it('passes the generated overlay and names misspelt or misplaced fields', () => {
+    expect(checkUnknownFields(rendered, 'overlay')).toEqual([]);
+    const objects = mutate((find) => {
+      const api = find('Deployment', 'shop-api').spec.template.spec;
+      api.containers[0].livenesProbe = api.containers[0].livenessProbe;
+      find('Deployment', 'shop-worker').spec.template.spec.securityContext.readOnlyRootFilesystem = true;
+    });
+    expect(checkUnknownFields(objects, 'overlay')).toEqual([
+      {
+        file: 'overlay',
+        rule: 'unknown-field',
+        message: expect.stringMatching(
+          /^Deployment\/shop-api: unknown field livenesProbe \(IContainer has no such field/,
+        ),
+      },
+      {
+        file: 'overlay',
+        rule: 'unknown-field',
+        message: expect.stringMatching(
+          /^Deployment\/shop-worker: unknown field readOnlyRootFilesystem \(IPodSecurityContext/,
+        ),
+      },
+    ]);
   });
 });
