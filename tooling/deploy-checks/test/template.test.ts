@@ -33,7 +33,8 @@ describe('what `gen service` writes', () => {
   afterAll(() => generated?.remove());
 
   it('passes every deployment check', async () => {
-    const report = await checkWorkspace(generated.root, tools);
+    // docker-compose parses the same deploy/compose.yaml in the workspace test; skipping it here saves seconds.
+    const report = await checkWorkspace(generated.root, { ...tools, dockerCompose: null });
     expect(formatProblems(report.problems)).toBe('');
     expect(report.checked).toEqual(
       expect.arrayContaining(['dockerfile apps/orders/Dockerfile', 'stack deploy/compose.yaml']),
