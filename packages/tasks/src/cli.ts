@@ -28,7 +28,12 @@ if (!modulePath) fail('usage: rampart-tasks-worker <module exporting tasks>');
 const connectionString = process.env.DATABASE_URL;
 if (!connectionString) fail('DATABASE_URL is not set (a worker process needs PostgreSQL)');
 
-const loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+let loaded: Record<string, unknown>;
+try {
+  loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+} catch (error) {
+  fail(`cannot load ${modulePath}: ${(error as Error).message}`);
+}
 const tasks = Object.values(loaded).filter(
   (value): value is Task<TSchema> =>
     typeof value === 'object' && value !== null && typeof (value as Task).check === 'function',
@@ -50,6 +55,7 @@ const defined = Object.fromEntries(Object.entries(options).filter(([, value]) =>
 try {
   await runWorker(defined as unknown as Parameters<typeof runWorker>[0]);
 } catch (error) {
-  fail((error as Error).message);
+  const { code, message } = error as { code?: string; message: string };
+  fail(code ? `${code}: ${message}` : message);
 }
 process.stdout.write(`rampart-tasks-worker: running ${tasks.map((task) => task.name).join(', ')}\n`);
