@@ -119,6 +119,16 @@ describe('pnpm release against a local registry', { tags: ['slow'] }, () => {
       // pnpm rewrote the workspace's own ranges when it packed: none may reach a consumer.
       expect(JSON.stringify(manifest)).not.toMatch(/"(workspace|catalog):/);
     }
+    // Each installed tarball is the one the local registry serves (same integrity as its packument).
+    const lockfile = readFileSync(join(consumer, 'pnpm-lock.yaml'), 'utf8');
+    for (const [name, version] of expected) {
+      const packument = (await (await fetch(new URL(name.replace('/', '%2f'), url))).json()) as {
+        versions: Record<string, { dist: { integrity: string } }>;
+      };
+      const served = packument.versions[version]?.dist.integrity;
+      expect(served).toMatch(/^sha512-/);
+      expect(lockfile).toContain(`'${name}@${version}':\n    resolution: {integrity: ${served}}`);
+    }
     for (const pkg of dependents) {
       const manifest = readJson(join(consumer, 'node_modules', pkg.name, 'package.json'));
       expect(manifest.dependencies[CHANGED]).toBe(`^${expected.get(CHANGED)}`);
