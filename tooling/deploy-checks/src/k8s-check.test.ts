@@ -122,6 +122,11 @@ describe('checkManifests', () => {
       'references',
     ],
     [
+      'replicas on an autoscaled Deployment',
+      (find) => (find('Deployment', 'shop-api').spec.replicas = 2),
+      'autoscaling',
+    ],
+    [
       'an HPA on a missing Deployment',
       (find) => (find('HorizontalPodAutoscaler', 'shop-api').spec.scaleTargetRef.name = 'shop'),
       'references',

@@ -227,7 +227,16 @@ export function checkManifests(objects: readonly K8sObject[], options: ManifestC
         'references',
         `HorizontalPodAutoscaler/${hpa.metadata?.name}: scaleTargetRef ${target.kind}/${target.name} is not in the kustomization`,
       );
-    } else scaled.add(target.name!);
+    } else {
+      scaled.add(target.name!);
+      const deployment = ofKind('Deployment').find((object) => object.metadata?.name === target.name);
+      if (deployment && spec(deployment).replicas !== undefined) {
+        fail(
+          'autoscaling',
+          `Deployment/${target.name}: sets spec.replicas, which resets the HorizontalPodAutoscaler's count on every apply`,
+        );
+      }
+    }
   }
   for (const name of servedWorkloads) {
     if (!scaled.has(name))
