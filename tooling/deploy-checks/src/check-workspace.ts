@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { checkComposeStack } from './compose-check.ts';
-import { checkDockerfile } from './dockerfile-check.ts';
+import { checkDockerfile, checkDockerignore } from './dockerfile-check.ts';
 import { readEnvVariables } from './env-variables.ts';
 import { checkManifests } from './k8s-check.ts';
 import { checkUnknownFields } from './k8s-fields.ts';
@@ -36,6 +36,17 @@ export async function checkWorkspace(root: string, tools: DeployTools): Promise<
         ...checkDockerfile(readFileSync(service.dockerfile, 'utf8'), rel(service.dockerfile)),
       );
       report.checked.push(`dockerfile ${rel(service.dockerfile)}`);
+      const ignoreFile = [`${service.dockerfile}.dockerignore`, join(root, '.dockerignore')].find((path) =>
+        existsSync(path),
+      );
+      if (!ignoreFile) {
+        report.problems.push({
+          file: rel(service.dockerfile),
+          rule: 'dockerignore',
+          message:
+            'no Dockerfile.dockerignore beside it and no .dockerignore at the root: the build context would include node_modules, .git and .env files',
+        });
+      } else report.problems.push(...checkDockerignore(readFileSync(ignoreFile, 'utf8'), rel(ignoreFile)));
     }
     let envVariables: Set<string> | undefined;
     if (service.envFile) {

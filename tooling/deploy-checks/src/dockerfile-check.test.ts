@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkDockerfile } from './dockerfile-check.ts';
+import { checkDockerfile, checkDockerignore } from './dockerfile-check.ts';
 
 // What `gen service shop --port 3200` writes.
 const generated = readFileSync(new URL('../test/fixtures/Dockerfile', import.meta.url), 'utf8');
@@ -65,5 +65,24 @@ describe('checkDockerfile', () => {
 
   it('reports a file with no FROM at all', () => {
     expect(rulesOf('RUN echo hi\n')).toContain('stages');
+  });
+});
+
+describe('checkDockerignore', () => {
+  const template = readFileSync(
+    new URL('../../../generators/templates/service/apps/{{name}}/Dockerfile.dockerignore', import.meta.url),
+    'utf8',
+  );
+
+  it('passes the template', () => {
+    expect(checkDockerignore(template, 'Dockerfile.dockerignore')).toEqual([]);
+  });
+
+  it('fails when .env files or node_modules would enter the build context', () => {
+    const problems = checkDockerignore(`${template.replace('**/.env\n', '')}!**/node_modules/keep\n`, 'x');
+    expect(problems.map((problem) => problem.message)).toEqual([
+      'does not exclude **/.env',
+      're-includes **/node_modules/keep',
+    ]);
   });
 });

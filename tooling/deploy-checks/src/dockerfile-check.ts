@@ -170,3 +170,29 @@ function parseJsonArray(text: string): string[] | undefined {
 function propertiesOf(instruction: Instruction) {
   return instruction instanceof PropertyInstruction ? instruction.getProperties() : [];
 }
+
+// What must never reach the build context: it is large (node_modules, .git), machine-specific (dist,
+// .turbo, built for the host) or secret (.env files).
+const MUST_IGNORE = ['**/node_modules', '.git', '**/.env', '**/.env.*', '**/dist', '**/.turbo'];
+
+/**
+ * Checks the ignore file BuildKit uses for a Dockerfile (`<Dockerfile>.dockerignore` beside it, else the
+ * context's `.dockerignore`): it must exclude node_modules, .git, dist, .turbo and .env files, and must
+ * not re-include them with `!`.
+ */
+export function checkDockerignore(content: string, file: string): Problem[] {
+  const lines = content
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const problems: Problem[] = [];
+  for (const pattern of MUST_IGNORE) {
+    if (!lines.includes(pattern))
+      problems.push({ file, rule: 'dockerignore', message: `does not exclude ${pattern}` });
+  }
+  for (const line of lines.filter((candidate) => candidate.startsWith('!'))) {
+    if (/node_modules|\.env|\.git\b/.test(line))
+      problems.push({ file, rule: 'dockerignore', message: `re-includes ${line.slice(1)}` });
+  }
+  return problems;
+}

@@ -7,6 +7,7 @@ describe('@rampart/deploy-checks', () => {
       'DeployCheckError',
       'checkComposeStack',
       'checkDockerfile',
+      'checkDockerignore',
       'checkManifests',
       'checkUnknownFields',
       'checkWorkspace',

@@ -1,6 +1,6 @@
 export { checkWorkspace, type WorkspaceReport } from './check-workspace.ts';
 export { type ComposeStackOptions, checkComposeStack } from './compose-check.ts';
-export { checkDockerfile } from './dockerfile-check.ts';
+export { checkDockerfile, checkDockerignore } from './dockerfile-check.ts';
 export { isSecretVariable, readEnvVariables } from './env-variables.ts';
 export { DEPLOY_CHECK_ERRORS, DeployCheckError, type DeployCheckErrorCode } from './errors.ts';
 export { checkManifests, type ManifestCheckOptions } from './k8s-check.ts';
