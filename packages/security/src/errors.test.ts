@@ -32,7 +32,6 @@ describe('public surface', () => {
       'API_KEY_PATTERN',
       'PROBLEM_CONTENT_TYPE',
       'PROBLEM_LANGUAGES',
-      'RATE_LIMIT_REDIS_DEFAULTS',
       'REDACTION_LIST',
       'SECURITY_ERRORS',
       'SECURITY_HEADERS_DEFAULTS',
@@ -45,7 +44,6 @@ describe('public surface', () => {
       'createClientAddressResolver',
       'createFieldCipher',
       'createMemoryReplayStore',
-      'createRateLimitRedis',
       'createRedisRateLimitStore',
       'createWebhookSigner',
       'encryptedColumn',
@@ -76,5 +74,20 @@ describe('public surface', () => {
       'securityHeadersPlugin',
       'useTypeBox',
     ]);
+    expect(Object.keys(await import('./redis.ts')).sort()).toEqual([
+      'RATE_LIMIT_REDIS_DEFAULTS',
+      'createRateLimitRedis',
+    ]);
+  });
+
+  it('loads neither Fastify nor a driver when the core entry is imported', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const script = `await import(${JSON.stringify(new URL('./index.ts', import.meta.url).href)});
+      const { createRequire } = await import('node:module');
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify(loaded.filter((path) => /node_modules\\/(fastify|ioredis|pg|@electric-sql)\\//.test(path))));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual([]);
   });
 });

@@ -41,11 +41,8 @@ export {
   redactText,
 } from './redaction.ts';
 export {
-  createRateLimitRedis,
   createRedisRateLimitStore,
   type FailurePolicy,
-  RATE_LIMIT_REDIS_DEFAULTS,
-  type RateLimitRedisOptions,
   type RateLimitStore,
   type RedisStoreOptions,
   waitForRedis,

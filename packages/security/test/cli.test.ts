@@ -18,13 +18,13 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rampart-security-cli-'));
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
-const SLOW = { timeout: 120_000 };
+const SLOW = { timeout: 300_000 };
 
 async function cli(...args: string[]) {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
       env: { PATH: process.env.PATH, RAMPART_DATA_DIR: join(dir, 'db'), RAMPART_API_KEY_PEPPER: PEPPER },
-      timeout: 60_000,
+      timeout: 150_000,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {

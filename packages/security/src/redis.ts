@@ -1,0 +1,5 @@
+export {
+  createRateLimitRedis,
+  RATE_LIMIT_REDIS_DEFAULTS,
+  type RateLimitRedisOptions,
+} from './rate-limit-redis.ts';
