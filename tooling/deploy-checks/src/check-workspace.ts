@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { parse } from 'yaml';
 import { checkComposeStack } from './compose-check.ts';
+import { checkDashboard } from './dashboard-check.ts';
 import { checkDockerfile, checkDockerignore } from './dockerfile-check.ts';
 import { readEnvVariables } from './env-variables.ts';
 import { checkManifests } from './k8s-check.ts';
@@ -76,6 +78,12 @@ export async function checkWorkspace(root: string, tools: DeployTools): Promise<
         report.problems.push({ file: where, rule: 'render', message: (error as Error).message });
       }
     }
+    for (const dashboard of service.dashboardFiles) {
+      report.problems.push(
+        ...checkDashboard(readFileSync(dashboard, 'utf8'), rel(dashboard), provisionedDatasources(root)),
+      );
+      report.checked.push(`dashboard ${rel(dashboard)}`);
+    }
     if (service.ruleFiles.length > 0) {
       const files = service.ruleFiles.map(rel).join(' ');
       if (!tools.promtool) report.skipped.push(`promtool check rules ${files}: promtool not installed`);
@@ -123,4 +131,12 @@ export async function checkWorkspace(root: string, tools: DeployTools): Promise<
     report.checked.push(`promtool check config ${rel(prometheusConfig)}`);
   }
   return report;
+}
+
+/** The uids of the data sources deploy/grafana provisions (none when the workspace has no stack). */
+function provisionedDatasources(root: string): string[] {
+  const path = join(root, 'deploy/grafana/provisioning/datasources/datasources.yml');
+  if (!existsSync(path)) return [];
+  const config = parse(readFileSync(path, 'utf8')) as { datasources?: { uid?: string }[] } | null;
+  return (config?.datasources ?? []).flatMap((source) => (source.uid ? [source.uid] : []));
 }

@@ -6,6 +6,7 @@ describe('@rampart/deploy-checks', () => {
       'DEPLOY_CHECK_ERRORS',
       'DeployCheckError',
       'checkComposeStack',
+      'checkDashboard',
       'checkDockerfile',
       'checkDockerignore',
       'checkManifests',

@@ -1,5 +1,6 @@
 export { checkWorkspace, type WorkspaceReport } from './check-workspace.ts';
 export { type ComposeStackOptions, checkComposeStack } from './compose-check.ts';
+export { checkDashboard } from './dashboard-check.ts';
 export { checkDockerfile, checkDockerignore } from './dockerfile-check.ts';
 export { isSecretVariable, readEnvVariables } from './env-variables.ts';
 export { DEPLOY_CHECK_ERRORS, DeployCheckError, type DeployCheckErrorCode } from './errors.ts';

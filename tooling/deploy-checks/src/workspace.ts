@@ -13,6 +13,8 @@ export interface ServiceFiles {
   kustomizations: { dir: string; release: boolean }[];
   /** Generated Prometheus rule files (deploy/prometheus/*.rules.yml). */
   ruleFiles: string[];
+  /** Generated Grafana dashboards (deploy/grafana/*.json). */
+  dashboardFiles: string[];
 }
 
 /** The services in `<root>/apps`, each with the deployment files it has. */
@@ -30,6 +32,7 @@ export function findServices(root: string): ServiceFiles[] {
           )
         : Number.NaN;
       const rules = join(dir, 'deploy/prometheus');
+      const dashboards = join(dir, 'deploy/grafana');
       return {
         name: entry.name,
         dir,
@@ -44,6 +47,11 @@ export function findServices(root: string): ServiceFiles[] {
           ? readdirSync(rules)
               .filter((name) => /\.rules\.ya?ml$/.test(name))
               .map((name) => join(rules, name))
+          : [],
+        dashboardFiles: existsSync(dashboards)
+          ? readdirSync(dashboards)
+              .filter((name) => name.endsWith('.json'))
+              .map((name) => join(dashboards, name))
           : [],
       };
     });

@@ -1,20 +1,18 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateAlertRules, generateDashboard } from '@rampart/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { checkWorkspace } from '../src/check-workspace.ts';
 import { renderKustomization } from '../src/kustomize.ts';
 import { formatProblems } from '../src/problem.ts';
 import { deployTools, type GeneratedWorkspace, generateService, workspaceRoot } from './support.ts';
 
-const GOOD_RULES = `groups:
-  - name: orders
-    rules:
-      - alert: OrdersDown
-        expr: up{job="rampart-services", service="orders"} == 0
-        for: 5m
-        labels: { severity: page }
-        annotations: { summary: orders is down }
-`;
+// What @rampart/observability generates for the service, as the service writes them to deploy/.
+const description = { service: 'orders', routes: [{ method: 'GET', route: '/items/:id', latencyMs: 250 }] };
+// (yaml's stringify: observability's toYaml does not accept its own PrometheusRuleFile type.)
+const GOOD_RULES = stringify(generateAlertRules({ ...description, availability: 0.999 }));
+const DASHBOARD = JSON.stringify(generateDashboard(description), null, 2);
 
 describe('what `gen service` writes', () => {
   const tools = deployTools();
@@ -63,26 +61,36 @@ describe('what `gen service` writes', () => {
   });
 
   it.runIf(tools.promtool)(
-    'runs promtool over the generated rules: a good file passes, a broken one fails',
+    'runs promtool over generated rules and checks dashboards: good passes, broken fails',
     async () => {
       const rules = join(service, 'deploy/prometheus');
+      const dashboards = join(service, 'deploy/grafana');
       mkdirSync(rules, { recursive: true });
+      mkdirSync(dashboards, { recursive: true });
+      const only = { ...tools, kubectl: null, dockerCompose: null };
       try {
         writeFileSync(join(rules, 'orders.rules.yml'), GOOD_RULES);
-        const good = await checkWorkspace(generated.root, { ...tools, kubectl: null, dockerCompose: null });
-        expect(good.problems).toEqual([]);
+        writeFileSync(join(dashboards, 'orders.json'), DASHBOARD);
+        const good = await checkWorkspace(generated.root, only);
+        expect(formatProblems(good.problems)).toBe('');
         expect(good.checked).toContain('promtool check rules apps/orders/deploy/prometheus/orders.rules.yml');
+        expect(good.checked).toContain('dashboard apps/orders/deploy/grafana/orders.json');
 
-        writeFileSync(join(rules, 'orders.rules.yml'), GOOD_RULES.replace('== 0', '== == 0'));
-        const bad = await checkWorkspace(generated.root, { ...tools, kubectl: null, dockerCompose: null });
-        expect(bad.problems).toEqual([
-          expect.objectContaining({
-            file: 'apps/orders/deploy/prometheus/orders.rules.yml',
-            rule: 'promtool',
-          }),
-        ]);
+        writeFileSync(join(rules, 'orders.rules.yml'), GOOD_RULES.replace(/expr: /, 'expr: sum(('));
+        writeFileSync(join(dashboards, 'orders.json'), DASHBOARD.replaceAll('${datasource}', 'loki'));
+        const bad = await checkWorkspace(generated.root, only);
+        expect(bad.problems).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({
+              file: 'apps/orders/deploy/prometheus/orders.rules.yml',
+              rule: 'promtool',
+            }),
+            expect.objectContaining({ file: 'apps/orders/deploy/grafana/orders.json', rule: 'dashboard' }),
+          ]),
+        );
       } finally {
         rmSync(rules, { recursive: true, force: true });
+        rmSync(dashboards, { recursive: true, force: true });
       }
     },
   );
