@@ -2,6 +2,9 @@ import { generateDashboard } from '@rampart/observability';
 import { describe, expect, it } from 'vitest';
 import { checkDashboard } from './dashboard-check.ts';
 
+// The Prometheus data source variable the generated dashboard declares (a literal, not a template).
+const VARIABLE = ['$', '{datasource}'].join('');
+
 const description = {
   service: 'orders',
   routes: [{ method: 'GET', route: '/orders/:id', latencyMs: 250 }],
@@ -16,7 +19,7 @@ describe('checkDashboard', () => {
   });
 
   it('fails on a data source Grafana does not provision', () => {
-    const edited = generated.replaceAll('${datasource}', 'loki');
+    const edited = generated.replaceAll(VARIABLE, 'loki');
     const problems = checkDashboard(edited, 'orders.json', ['prometheus', 'tempo']);
     expect(problems.length).toBeGreaterThan(0);
     expect(problems[0]).toEqual({
@@ -36,7 +39,7 @@ describe('checkDashboard', () => {
       (problem) => problem.message,
     );
     expect(messages).toContain('no uid (provisioning needs a stable one)');
-    expect(messages).toContainEqual(expect.stringContaining('data source "${datasource}" is neither'));
+    expect(messages).toContainEqual(expect.stringContaining(`data source "${VARIABLE}" is neither`));
     expect(checkDashboard('{', 'x.json', [])[0]?.message).toMatch(/^not JSON: /);
   });
 });

@@ -8,6 +8,9 @@ import { renderKustomization } from '../src/kustomize.ts';
 import { formatProblems } from '../src/problem.ts';
 import { deployTools, type GeneratedWorkspace, generateService, workspaceRoot } from './support.ts';
 
+// The Prometheus data source variable the generated dashboard declares (a literal, not a template).
+const VARIABLE = ['$', '{datasource}'].join('');
+
 // What @rampart/observability generates for the service, as the service writes them to deploy/.
 const description = { service: 'orders', routes: [{ method: 'GET', route: '/items/:id', latencyMs: 250 }] };
 // (yaml's stringify: observability's toYaml does not accept its own PrometheusRuleFile type.)
@@ -77,7 +80,7 @@ describe('what `gen service` writes', () => {
         expect(good.checked).toContain('dashboard apps/orders/deploy/grafana/orders.json');
 
         writeFileSync(join(rules, 'orders.rules.yml'), GOOD_RULES.replace(/expr: /, 'expr: sum(('));
-        writeFileSync(join(dashboards, 'orders.json'), DASHBOARD.replaceAll('${datasource}', 'loki'));
+        writeFileSync(join(dashboards, 'orders.json'), DASHBOARD.replaceAll(VARIABLE, 'loki'));
         const bad = await checkWorkspace(generated.root, only);
         expect(bad.problems).toEqual(
           expect.arrayContaining([
