@@ -166,6 +166,34 @@ describe.each(backends())('worker on %s', (backend) => {
     expect(isTasksError(failed?.error, 'RAMPART_TASKS_JOB_TIMEOUT')).toBe(true);
   });
 
+  it('keeps the slot of a handler that ignores its signal until it returns', async () => {
+    const log: string[] = [];
+    const task = defineTask({
+      name: 'stubborn',
+      schema: Payload,
+      timeout: 100,
+      concurrency: 1,
+      retry: { limit: 1, backoff: { type: 'fixed', delaySeconds: 0 } },
+      handler: async (_payload, { attempt }) => {
+        log.push(`start ${attempt}`);
+        if (attempt === 1) await new Promise((resolve) => setTimeout(resolve, 600)); // ignores the abort
+        log.push(`end ${attempt}`);
+      },
+    });
+    harness = await openHarness(backend, [task]);
+    const worker = harness.worker({ pollIntervalMs: 50 });
+    worker.start();
+    await harness.queue.enqueue(task, { n: 1 });
+    let peak = 0;
+    await until(() => {
+      peak = Math.max(peak, worker.running);
+      return log.includes('end 2');
+    }, 'the retry');
+    // The retry was due at 100 ms but waited for the abandoned run: concurrency bounds real handlers.
+    expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
+    expect(peak).toBe(1);
+  });
+
   it('keeps to the concurrency limit and drains on stop: finishes within grace, aborts past it', async () => {
     let active = 0;
     let peak = 0;

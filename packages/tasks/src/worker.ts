@@ -87,7 +87,8 @@ function createTaskLoop(
   task: Task<TSchema>,
   options: Required<Omit<WorkerOptions, 'queue' | 'tasks'>>,
 ) {
-  const running = new Map<string, RunningJob>();
+  // Keyed by run, not job id: a retry of a timed-out job can start here while its abandoned run still holds a slot.
+  const running = new Set<RunningJob>();
   const failures = new Set<Promise<unknown>>();
   const settler = createSettler(queue, task.name);
   const observer = queue.observer;
@@ -194,7 +195,8 @@ function createTaskLoop(
       () => undefined,
       () => undefined,
     );
-    running.set(job.id, { controller, done });
+    const run: RunningJob = { controller, done };
+    running.add(run);
     const aborted = new Promise<Error>((resolve) => {
       controller.signal.addEventListener('abort', () => resolve(toError(controller.signal.reason)), {
         once: true,
@@ -204,7 +206,7 @@ function createTaskLoop(
     void outcome.finally(() => clearTimeout(timer));
     void done.finally(() => {
       clearTimeout(timer);
-      running.delete(job.id);
+      running.delete(run);
       // A slot is free: fetch more if the loop is waiting for one.
       wakeUp?.();
     });
@@ -262,9 +264,9 @@ function createTaskLoop(
         const grace = new Promise<void>((resolve) => {
           timer = setTimeout(resolve, graceMs);
         });
-        await Promise.race([Promise.all([...running.values()].map((job) => job.done)), grace]);
+        await Promise.race([Promise.all([...running].map((job) => job.done)), grace]);
         clearTimeout(timer);
-        for (const job of running.values()) {
+        for (const job of running) {
           job.controller.abort(new TasksError('RAMPART_TASKS_SHUTDOWN'));
         }
       }
