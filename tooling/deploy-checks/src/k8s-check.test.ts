@@ -122,6 +122,15 @@ describe('checkManifests', () => {
       'references',
     ],
     [
+      'a probe on a port the process does not listen on',
+      (find) => {
+        const worker = api(find('Deployment', 'shop-worker'));
+        worker.ports[0].containerPort = 9999;
+        find('NetworkPolicy', 'shop-worker').spec.ingress[0].ports[0].port = 9999;
+      },
+      'probes',
+    ],
+    [
       'replicas on an autoscaled Deployment',
       (find) => (find('Deployment', 'shop-api').spec.replicas = 2),
       'autoscaling',

@@ -128,6 +128,7 @@ export function checkManifests(objects: readonly K8sObject[], options: ManifestC
     for (const container of containers) {
       const at = `${where} container ${container.name ?? '?'}`;
       checkContainer(container, at, pod, options, fail);
+      const listening = listeningPorts(container, configMaps);
       for (const [probeName, path] of PROBES) {
         const probe = container[probeName]?.httpGet;
         if (!probe) {
@@ -136,8 +137,15 @@ export function checkManifests(objects: readonly K8sObject[], options: ManifestC
         }
         if (probe.path !== path)
           fail('probes', `${at}: ${probeName} asks ${probe.path ?? '(no path)'}, expected ${path}`);
-        if (resolvePort(workload, probe.port) === undefined)
+        const port = resolvePort(workload, probe.port);
+        if (port === undefined)
           fail('probes', `${at}: ${probeName} port ${String(probe.port)} is not a declared container port`);
+        else if (listening.size > 0 && !listening.has(port)) {
+          fail(
+            'probes',
+            `${at}: ${probeName} asks port ${port}, but the process listens on ${[...listening].join(' or ')} (PORT / WORKER_HEALTH_PORT)`,
+          );
+        }
       }
       const usedConfigMaps = (container.envFrom ?? []).flatMap((source) =>
         source.configMapRef?.name ? [source.configMapRef.name] : [],
@@ -338,4 +346,25 @@ function checkContainer(
       );
     }
   }
+}
+
+/** The ports the process listens on, from the PORT and WORKER_HEALTH_PORT its ConfigMaps or env give it. */
+function listeningPorts(
+  container: Container,
+  configMaps: ReadonlyMap<string, Record<string, string>>,
+): Set<number> {
+  const values = new Map<string, string>();
+  for (const source of container.envFrom ?? []) {
+    const data = source.configMapRef?.name ? configMaps.get(source.configMapRef.name) : undefined;
+    for (const [key, value] of Object.entries(data ?? {})) values.set(key, value);
+  }
+  for (const variable of container.env ?? []) {
+    if (variable.name && variable.value !== undefined) values.set(variable.name, variable.value);
+  }
+  const ports = new Set<number>();
+  for (const key of ['PORT', 'WORKER_HEALTH_PORT']) {
+    const port = Number(values.get(key));
+    if (Number.isInteger(port) && port > 0) ports.add(port);
+  }
+  return ports;
 }
