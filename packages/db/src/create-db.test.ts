@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { pgTable, text } from 'drizzle-orm/pg-core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,6 +125,18 @@ describe('createDb options', () => {
     const error = await createDb(config as never).catch((caught: unknown) => caught);
     expect(isDbError(error, 'RAMPART_DB_OPTIONS_INVALID')).toBe(true);
     expect((error as Error).message).toContain(detail);
+  });
+
+  it('a data directory that cannot be created -> RAMPART_DB_OPEN_FAILED', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rampart-db-')), 'a-file');
+    writeFileSync(file, 'not a directory');
+    try {
+      await expect(createDb({ dataDir: join(file, 'data') })).rejects.toMatchObject({
+        code: 'RAMPART_DB_OPEN_FAILED',
+      });
+    } finally {
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
   });
 
   it('opens an in-memory PGlite when given neither url nor dataDir', async () => {

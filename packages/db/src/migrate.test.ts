@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backends } from '../test/backends.ts';
+import { backends, postgresUrl } from '../test/backends.ts';
 import { isDbError } from './errors.ts';
 import { type MigrateOptions, migrate, migrationStatus } from './migrate.ts';
 import { migrationsFolder, migrationsTable } from './migrations-folder.ts';
@@ -94,5 +95,33 @@ describe.each(backends)('migrate on $backend', ({ backend, skip }) => {
     await expect(
       migrate(database, { migrationsFolder, migrationsTable: 'x"; drop table y; --' }),
     ).rejects.toMatchObject({ code: 'RAMPART_DB_OPTIONS_INVALID' });
+  });
+});
+
+describe.skipIf(postgresUrl === undefined)('migrate on postgresql, lock held elsewhere', () => {
+  it('gives up with RAMPART_DB_MIGRATION_LOCKED after lockTimeoutMs, then succeeds once it is free', async () => {
+    const database = await createTestDatabase({ backend: 'postgresql' });
+    const holder = new pg.Client({ connectionString: postgresUrl });
+    await holder.connect();
+    try {
+      const options = {
+        migrationsFolder,
+        migrationsTable,
+        migrationsSchema: database.schemaName!,
+        lockTimeoutMs: 300,
+      };
+      const key = `rampart-db:migrate:${options.migrationsSchema}.${options.migrationsTable}`;
+      await holder.query('select pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      const started = Date.now();
+      await expect(migrate(database, options)).rejects.toMatchObject({ code: 'RAMPART_DB_MIGRATION_LOCKED' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect((await migrationStatus(database, options)).pending).toHaveLength(2);
+      await holder.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+      await migrate(database, options);
+      expect((await migrationStatus(database, options)).pending).toEqual([]);
+    } finally {
+      await holder.end();
+      await database.close();
+    }
   });
 });
