@@ -1,0 +1,73 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { createDb } from '../src/create-db.ts';
+import { postgresUrl } from './backends.ts';
+
+/** A TCP proxy on 127.0.0.1:0 in front of PostgreSQL that the test can cut and restore. */
+async function startProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  let open = true;
+  const server: Server = createServer((client) => {
+    if (!open) return void client.destroy();
+    const upstream = createConnection({ host: target.hostname, port: Number(target.port || 5432) });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  return {
+    port: address.port,
+    cut() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      open = true;
+    },
+    close: () => new Promise((done) => server.close(done)),
+  };
+}
+
+describe.skipIf(postgresUrl === undefined)('PostgreSQL outage', () => {
+  it('ping fails with a coded error while the server is cut off and recovers after', async () => {
+    const target = new URL(postgresUrl!);
+    const proxy = await startProxy(target);
+    const url = new URL(postgresUrl!);
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const errors: Error[] = [];
+    const database = await createDb({
+      url: url.toString(),
+      poolSize: 2,
+      connectTimeoutMs: 500,
+      onError: (error) => errors.push(error),
+    });
+    try {
+      await database.ping({ timeoutMs: 2_000 });
+      proxy.cut();
+      const error = await database.ping({ timeoutMs: 3_000 }).catch((caught: unknown) => caught);
+      expect(['RAMPART_DB_PING_FAILED', 'RAMPART_DB_PING_TIMEOUT']).toContain(
+        (error as { code?: string }).code,
+      );
+      proxy.restore();
+      // The pool drops the broken connections and opens new ones: readiness comes back on its own.
+      let recovered = false;
+      for (let attempt = 0; attempt < 20 && !recovered; attempt += 1) {
+        recovered = await database.ping({ timeoutMs: 2_000 }).then(
+          () => true,
+          () => false,
+        );
+        if (!recovered) await new Promise((done) => setTimeout(done, 100));
+      }
+      expect(recovered).toBe(true);
+    } finally {
+      await database.close();
+      await proxy.close();
+    }
+  });
+});
