@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { LogCapture } from './log-capture.ts';
@@ -14,6 +15,11 @@ export interface CheckContext {
   readonly logs: LogCapture;
   readonly canary: string;
   readonly options: NormalizedOptions;
+  /**
+   * `app.inject`, except that a load-shed answer (503 with Retry-After, e.g. under-pressure reacting to the
+   * kit's own request loop) is retried after a pause instead of being taken for the app's verdict.
+   */
+  inject(request: InjectOptions): Promise<LightMyRequestResponse>;
   /** Closes the target and builds a fresh one (same log stream and canary): a clean rate-limit window. */
   rebuild(): Promise<void>;
   fail(message: string): void;
@@ -64,6 +70,31 @@ export function concreteUrl(route: RouteRecord, values: Record<string, string> =
       return encodeURIComponent(String(value));
     })
     .replace(/\*$/, 'hardening-probe');
+}
+
+const SHED_RETRIES = 5;
+const SHED_PAUSE_MS = 1_100;
+
+/** Whether a response is load shedding (503 with Retry-After and no route verdict). */
+export function isShed(response: LightMyRequestResponse): boolean {
+  return (
+    response.statusCode === 503 &&
+    response.headers['retry-after'] !== undefined &&
+    !/\/health\//.test(response.raw.req.url ?? '')
+  );
+}
+
+export async function injectUnshed(
+  app: FastifyInstance,
+  request: InjectOptions,
+): Promise<LightMyRequestResponse> {
+  let response = await app.inject(request);
+  for (let attempt = 0; attempt < SHED_RETRIES && isShed(response); attempt += 1) {
+    // under-pressure samples the event loop about once a second: an idle pause lets it recover.
+    await sleep(SHED_PAUSE_MS);
+    response = await app.inject(request);
+  }
+  return response;
 }
 
 export function isProblem(response: LightMyRequestResponse): boolean {

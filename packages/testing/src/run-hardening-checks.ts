@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { Check, CheckContext } from './check-context.ts';
+import { type Check, type CheckContext, injectUnshed } from './check-context.ts';
 import { auditCheck } from './checks/audit.ts';
 import { authCheck } from './checks/auth.ts';
 import { badInputCheck } from './checks/bad-input.ts';
@@ -95,6 +95,7 @@ async function runOne(name: CheckName, build: BuildTarget, options: NormalizedOp
     },
     logs,
     canary: io.canary,
+    inject: (request) => injectUnshed(built.target.app, request),
     options,
     async rebuild() {
       await release(built.target);

@@ -44,14 +44,18 @@ function stringArbitrary(schema: Schema): fc.Arbitrary<string> {
   }
   if (typeof schema.pattern === 'string') {
     try {
-      return fc
-        .stringMatching(new RegExp(schema.pattern))
-        .filter((value) => value.length >= minLength && value.length <= maxLength);
+      const matching = fc.stringMatching(new RegExp(schema.pattern));
+      // Bounds apply only when the schema states them: a pattern such as a UUID's is longer than the default.
+      const min = num(schema.minLength);
+      const max = num(schema.maxLength);
+      if (min === undefined && max === undefined) return matching;
+      return matching.filter((value) => value.length >= (min ?? 0) && value.length <= (max ?? Infinity));
     } catch {
       // A pattern JavaScript cannot compile falls through to plain strings; validation then rejects them.
     }
   }
-  return fc.string({ minLength, maxLength, unit: 'grapheme' });
+  // ASCII: JSON Schema counts code points, TypeBox UTF-16 units; astral characters would make them disagree.
+  return fc.string({ minLength, maxLength });
 }
 
 function numberArbitrary(schema: Schema, integer: boolean): fc.Arbitrary<number> {

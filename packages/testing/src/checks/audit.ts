@@ -54,7 +54,7 @@ export const auditCheck: Check = async (context) => {
         request.headers = { ...request.headers, 'content-type': 'application/json' };
       }
       const before = (await read()).length;
-      const response = await context.app.inject(request);
+      const response = await context.inject(request);
       if (response.statusCode < 200 || response.statusCode >= 300) continue;
       const after = (await read()).length;
       succeeded += 1;

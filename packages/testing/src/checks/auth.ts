@@ -20,7 +20,7 @@ export const authCheck: Check = async (context) => {
       // Each probe from its own address: a failed-auth limit per address would otherwise answer 429.
       probe += 1;
       const remoteAddress = `127.${(probe >> 16) & 255}.${(probe >> 8) & 255}.${probe & 255}`;
-      const response = await context.app.inject({ ...jsonRequest(route, url, headers), remoteAddress });
+      const response = await context.inject({ ...jsonRequest(route, url, headers), remoteAddress });
       if (response.statusCode !== 401) {
         context.fail(`auth: ${label(route)} answered ${response.statusCode} ${what}, want 401${undeclared}`);
         break;

@@ -34,7 +34,7 @@ export const badInputCheck: Check = async (context) => {
         headers: { ...keyHeaders(context), 'content-type': 'application/json' },
         payload,
       };
-      const response = await context.app.inject(request);
+      const response = await context.inject(request);
       if (response.statusCode < 400 || response.statusCode >= 500)
         context.fail(`bad-input: ${label(route)} answered ${response.statusCode} to ${what}, want 4xx`);
       else if (!isProblem(response))

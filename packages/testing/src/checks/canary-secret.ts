@@ -28,10 +28,10 @@ export const canarySecretCheck: Check = async (context) => {
     const payload = BODY_METHODS.has(route.method)
       ? JSON.stringify({ password: canary, token: canary, secret: canary, apiKey: canary })
       : undefined;
-    for (const headers of secretHeaders) await context.app.inject(jsonRequest(route, url, headers, payload));
+    for (const headers of secretHeaders) await context.inject(jsonRequest(route, url, headers, payload));
   }
-  await context.app.inject({ url: `/hardening-${randomHex(4)}?api_key=${canary}` });
-  await context.app.inject({
+  await context.inject({ url: `/hardening-${randomHex(4)}?api_key=${canary}` });
+  await context.inject({
     url: `/hardening-${randomHex(4)}`,
     headers: { authorization: `Bearer ${canary}` },
   });

@@ -25,7 +25,7 @@ export const rateLimitCheck: Check = async (context) => {
     return;
   }
   const request = jsonRequest(route, concreteUrl(route), keyHeaders(context));
-  const first = await context.app.inject(request);
+  const first = await context.inject(request);
   const limit = Number(header(first, 'ratelimit-limit'));
   if (!Number.isInteger(limit) || limit <= 0) {
     context.fail(
@@ -39,7 +39,7 @@ export const rateLimitCheck: Check = async (context) => {
   let limited: LightMyRequestResponse | undefined = first.statusCode === 429 ? first : undefined;
   let sent = 1;
   while (!limited && sent < budget) {
-    const response = await context.app.inject(request);
+    const response = await context.inject(request);
     sent += 1;
     if (response.statusCode === 429) limited = response;
   }

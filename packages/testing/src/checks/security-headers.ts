@@ -35,23 +35,23 @@ export const securityHeadersCheck: Check = async (context) => {
   const { livenessPath, readinessPath } = context.options;
   const route = protectedRoutes(context).find((candidate) => candidate.method === 'GET');
   for (const url of [livenessPath, readinessPath]) {
-    samples.push({ what: `GET ${url}`, response: await context.app.inject({ url }) });
+    samples.push({ what: `GET ${url}`, response: await context.inject({ url }) });
   }
   if (route) {
     const url = concreteUrl(route);
     samples.push({
       what: `GET ${url} with a key`,
-      response: await context.app.inject(jsonRequest(route, url, keyHeaders(context))),
+      response: await context.inject(jsonRequest(route, url, keyHeaders(context))),
     });
-    samples.push({ what: `GET ${url} without a key`, response: await context.app.inject({ url }) });
+    samples.push({ what: `GET ${url} without a key`, response: await context.inject({ url }) });
   }
   const unknown = `/hardening-${randomHex(6)}`;
-  samples.push({ what: `GET ${unknown}`, response: await context.app.inject({ url: unknown }) });
+  samples.push({ what: `GET ${unknown}`, response: await context.inject({ url: unknown }) });
   if (context.target.beginShutdown) {
     await context.target.beginShutdown();
     samples.push({
       what: `GET ${readinessPath} while shutting down`,
-      response: await context.app.inject({ url: readinessPath }),
+      response: await context.inject({ url: readinessPath }),
     });
   }
 

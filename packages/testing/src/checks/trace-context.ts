@@ -18,7 +18,7 @@ export const traceContextCheck: Check = async (context) => {
   const url = route ? concreteUrl(route) : context.options.readinessPath;
   const what = route ? label(route) : `GET ${url}`;
   const headers = { ...(route ? keyHeaders(context) : {}), traceparent: `00-${traceId}-${parentId}-01` };
-  await context.app.inject(route ? jsonRequest(route, url, headers) : { url, headers });
+  await context.inject(route ? jsonRequest(route, url, headers) : { url, headers });
 
   if (!context.target.spans) {
     context.fail('trace-context: the target gives no spans() reader, so the server span cannot be checked');
