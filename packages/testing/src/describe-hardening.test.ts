@@ -1,0 +1,37 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
+
+function runSuite(env: Record<string, string>) {
+  const result = spawnSync(
+    process.execPath,
+    [vitest, 'run', '--reporter=verbose', '--config', 'test/suite/vitest.config.ts'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, ...env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    },
+  );
+  return { code: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe('describeHardening in a real vitest run', () => {
+  it('gives each check its own test, passing on a complete service', () => {
+    const { code, output } = runSuite({});
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/✓ .*security-headers/);
+    expect(output).toMatch(/✓ .*readiness/);
+  });
+
+  it('fails the check whose piece is missing, naming it, and only that one', () => {
+    const { code, output } = runSuite({ BROKEN: 'headers' });
+    expect(code).toBe(1);
+    expect(output).toMatch(/× .*security-headers/);
+    expect(output).toMatch(/✓ .*readiness/);
+    expect(output).toContain('RAMPART_TESTING_CHECK_FAILED');
+    expect(output).toContain('security-headers: 200 on GET /health/live: strict-transport-security missing');
+  });
+});
