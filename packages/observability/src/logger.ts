@@ -104,7 +104,9 @@ export function createLogger(options: LoggerOptions): Logger {
         redact: { paths: [...options.redact], censor: LOGGER_DEFAULTS.censor },
         serializers: { req: serializeRequest, res: serializeResponse, err: pino.stdSerializers.err },
       },
-      options.destination ?? pino.destination({ dest: 1, minLength: 4096, sync: false }),
+      // Buffered, but flushed synchronously: with sync:false, sonic-boom's exit flush spins forever once the
+      // reader of stdout has gone (EPIPE), and the process never exits on SIGTERM (logger.test.ts).
+      options.destination ?? pino.destination({ dest: 1, minLength: 4096, sync: true }),
     );
   } catch (error) {
     // pino rejects a malformed redact path when it compiles the list.
