@@ -5,8 +5,6 @@ import type { GeneratorSpec } from './spec.ts';
 import type { FileChange } from './staged-write.ts';
 
 const SCOPE = /^@[a-z0-9][a-z0-9-]*$/;
-/** Text files the scope can appear in; binaries and generated output are left alone. */
-const TEXT = /\.(ts|mts|js|mjs|json|ya?ml|md|hbs|sh)$|(^|\/)(rampart|run|Dockerfile|\.npmrc)$/;
 
 /**
  * `gen init --scope @org`: renames the workspace's npm scope everywhere it is written. The current scope
@@ -37,17 +35,19 @@ export const initGenerator: GeneratorSpec = {
       encoding: 'utf8',
     })
       .split('\0')
-      .filter((path) => path && (TEXT.test(path) || path === 'pnpm-lock.yaml'));
+      .filter(Boolean);
     const changes: FileChange[] = [];
     // `@rampart/` and `"@rampart"` (the scope on its own, in package.json and changeset config).
     const pattern = new RegExp(`${escapeRegExp(from)}(?=/|")`, 'g');
     for (const path of files) {
-      let content: string;
+      let bytes: Buffer;
       try {
-        content = readFileSync(join(workspace.root, path), 'utf8');
+        bytes = readFileSync(join(workspace.root, path));
       } catch {
         continue; // deleted in the work tree but still in the index
       }
+      if (bytes.includes(0)) continue; // binary: leave it alone
+      const content = bytes.toString('utf8');
       const next = content.replace(pattern, to);
       if (next !== content) changes.push({ path, content: next, kind: 'update' });
     }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { descriptionQuestion } from './description.ts';
 import { checkName } from './names.ts';
 import type { GeneratorSpec } from './spec.ts';
+import type { FileChange } from './staged-write.ts';
 import { renderTemplateTree } from './templates.ts';
 import { readToolchainVersions } from './toolchain-versions.ts';
 import type { Workspace } from './workspace.ts';
@@ -37,6 +38,45 @@ function nextFreePort(workspace: Workspace): number {
   return port;
 }
 
+/** The routes every generated service starts with (its first resource, items); health is not alerted on. */
+const FIRST_ROUTES = [
+  { method: 'GET', route: '/items' },
+  { method: 'GET', route: '/items/:id' },
+  { method: 'POST', route: '/items' },
+  { method: 'PATCH', route: '/items/:id' },
+  { method: 'DELETE', route: '/items/:id' },
+];
+
+/** The Grafana dashboard and Prometheus rules @rampart/observability generates for the new service. */
+async function observabilityAssets(name: string): Promise<FileChange[]> {
+  // Loaded here, not at the top: the other generators (init above all) must run without the packages built.
+  const { generateAlertRules, generateDashboard, toYaml } = await import('@rampart/observability');
+  const description = { service: name, routes: FIRST_ROUTES };
+  return [
+    {
+      path: `apps/${name}/deploy/grafana/${name}.json`,
+      content: `${JSON.stringify(generateDashboard(description), null, 2)}\n`,
+      kind: 'create',
+    },
+    {
+      path: `apps/${name}/deploy/prometheus/${name}.rules.yml`,
+      content: toYaml(generateAlertRules(description) as unknown as Parameters<typeof toYaml>[0]),
+      kind: 'create',
+    },
+  ];
+}
+
+/** Adds the service to the local stack's Prometheus targets (deploy/), when the workspace has the stack. */
+function prometheusTarget(workspace: Workspace, name: string, port: number): FileChange[] {
+  const path = 'deploy/prometheus/targets/services.yml';
+  const file = join(workspace.root, path);
+  if (!existsSync(file)) return [];
+  const current = readFileSync(file, 'utf8');
+  if (new RegExp(`^\\s*service: ${name}$`, 'm').test(current)) return [];
+  const entry = `- targets: ["host.docker.internal:${port}"]\n  labels:\n    service: ${name}\n`;
+  return [{ path, content: `${current.replace(/\n*$/, '\n')}${entry}`, kind: 'update' }];
+}
+
 /** `gen service <name>`: a Fastify service wired with the Rampart packages, its image and manifests. */
 export const serviceGenerator: GeneratorSpec = {
   name: 'service',
@@ -63,8 +103,9 @@ export const serviceGenerator: GeneratorSpec = {
       required: false,
       validate(value, workspace) {
         const port = Number(value);
-        if (!/^\d+$/.test(value) || port < 1024 || port > 65535)
-          return `port "${value}" must be a whole number from 1024 to 65535`;
+        // The worker's health port is port + 1000, so that must be a valid port too.
+        if (!/^\d+$/.test(value) || port < 1024 || port > 64535)
+          return `port "${value}" must be a whole number from 1024 to 64535`;
         if (portsInUse(workspace).has(port))
           return `port ${port} is already the default of another service in apps/`;
         return undefined;
@@ -79,6 +120,8 @@ export const serviceGenerator: GeneratorSpec = {
     const data = {
       ...answers,
       port,
+      workerHealthPort: port + 1000,
+      constName: name.toUpperCase().replaceAll('-', '_'),
       scope: workspace.scope,
       nodeVersion: versions.node,
       pnpmVersion: versions.pnpm,
@@ -86,7 +129,11 @@ export const serviceGenerator: GeneratorSpec = {
       templateVersion: SERVICE_TEMPLATE_VERSION,
     };
     return {
-      changes: renderTemplateTree('service', data, render),
+      changes: [
+        ...renderTemplateTree('service', data, render),
+        ...(await observabilityAssets(name)),
+        ...prometheusTarget(workspace, name, port),
+      ],
       next: [
         './rampart install',
         `./rampart turbo run typecheck lint test --filter=${workspace.scope}/${name}`,

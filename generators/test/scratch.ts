@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,11 @@ export function createScratch(): Scratch {
     } catch {
       // listed by git but deleted in the work tree
     }
+  }
+  // Built packages too (dist is ignored by git): the generators import @rampart/observability's build.
+  for (const pkg of readdirSync(join(workspaceRoot, 'packages'))) {
+    const dist = join(workspaceRoot, 'packages', pkg, 'dist');
+    if (existsSync(dist)) cpSync(dist, join(dir, 'packages', pkg, 'dist'), { recursive: true });
   }
   const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' });
   // From the local store only: the scratch copy must never need the network.

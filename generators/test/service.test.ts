@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,9 @@ describe('gen service', () => {
   });
   afterAll(() => scratch.remove());
 
-  it('writes a service that installs offline, passes its own checks and boots', async () => {
+  it('writes a service that installs offline, passes its own checks and boots', {
+    timeout: 600_000,
+  }, async () => {
     const generated = scratch.gen(
       'service',
       'payments',
@@ -49,23 +52,48 @@ describe('gen service', () => {
     expect(turbo.code, turbo.output).toBe(0);
     expect(turbo.output).toContain('@rampart/payments:test');
 
+    // A key made with the service's own CLI, then the server on the same PGlite directory.
+    const dataEnv = { ...process.env, DATA_DIR: join(scratch.dir, '.data/payments'), LOG_LEVEL: 'warn' };
+    const created = spawnSync(
+      process.execPath,
+      [join(dir, 'src/cli.ts'), 'create', '--name', 'ci', '--scopes', 'items:read'],
+      {
+        cwd: dir,
+        env: dataEnv,
+        encoding: 'utf8',
+      },
+    );
+    expect(created.status, created.stderr).toBe(0);
+    const { key } = JSON.parse(created.stdout) as { key: string };
+
     const child = spawn(process.execPath, [join(dir, 'src/server.ts')], {
-      env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'warn' },
+      cwd: dir,
+      env: { ...dataEnv, PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
+      // Keep reading stdout for the child's whole life: a closed pipe must not be what the test measures.
       let out = '';
-      let address: string | undefined;
-      for await (const chunk of child.stdout) {
-        out += String(chunk);
-        address = /payments listening on (http:\/\/\S+)/.exec(out)?.[1];
-        if (address) break;
-      }
+      const address = await new Promise<string | undefined>((resolve) => {
+        child.stdout.on('data', (chunk) => {
+          out += String(chunk);
+          const match = /payments listening on (http:\/\/\S+)/.exec(out);
+          if (match) resolve(match[1]);
+        });
+        child.on('exit', () => resolve(undefined));
+      });
       expect(address, out).toBeDefined();
-      const ready = await fetch(`${address}/health/ready`);
-      expect(ready.status).toBe(200);
+      expect((await fetch(`${address}/health/ready`)).status).toBe(200);
+      const metrics = await fetch(`${address}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('http_server_requests_total');
+      expect((await fetch(`${address}/items`)).status).toBe(401);
+      const items = await fetch(`${address}/items`, { headers: { 'x-api-key': key } });
+      expect(items.status).toBe(200);
+      expect(await items.json()).toEqual({ items: [], nextCursor: null });
     } finally {
       child.kill('SIGTERM');
+      await once(child, 'exit');
     }
   });
 
