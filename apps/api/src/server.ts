@@ -1,4 +1,6 @@
-import { buildApp } from './app.ts';
+import { getTracing } from '@rampart/observability';
+import { createShutdown } from '@rampart/resilience';
+import type { FastifyInstance } from 'fastify';
 import { EnvError, parseEnv } from './env.ts';
 
 let env: ReturnType<typeof parseEnv>;
@@ -12,39 +14,39 @@ try {
   throw error;
 }
 
-const app = await buildApp({ env });
+let app: FastifyInstance | undefined;
+// SIGTERM/SIGINT: readiness 503 at once, then the listener closes (idle keep-alive sockets at once,
+// in-flight requests finish, then the db and Redis close in onClose), then spans flush. Past the grace
+// period the process exits 1; a second signal exits at once.
+const shutdown = createShutdown({
+  graceMs: env.SHUTDOWN_GRACE_MS,
+  logger: {
+    info: (object, message) => app?.log.info(object, message),
+    error: (object, message) => app?.log.error(object, message),
+  },
+  steps: [
+    { name: 'http', run: async () => void (await app?.close()) },
+    { name: 'exporters', run: async () => void (await getTracing()?.shutdown()) },
+  ],
+});
+shutdown.listen();
 
-let signals = 0;
-async function shutdown(signal: NodeJS.Signals): Promise<void> {
-  signals += 1;
-  if (signals > 1) {
-    app.log.warn({ signal }, 'second signal: exiting now');
-    process.exit(1);
-  }
-  app.log.info({ signal, graceMs: env.SHUTDOWN_GRACE_MS }, 'shutting down');
-  app.lifecycle.beginShutdown();
-  const deadline = setTimeout(() => {
-    app.log.error({ graceMs: env.SHUTDOWN_GRACE_MS }, 'shutdown grace period exceeded: exiting 1');
-    process.exit(1);
-  }, env.SHUTDOWN_GRACE_MS);
-  deadline.unref();
-  try {
-    await app.close();
-    process.exit(0);
-  } catch (error) {
-    app.log.error({ err: error }, 'shutdown failed');
-    process.exit(1);
-  }
+try {
+  // Loaded after the environment is known good, so a bad variable fails fast without loading the stack.
+  const { buildApp } = await import('./app.ts');
+  app = await buildApp({ env, isShuttingDown: shutdown.isShuttingDown });
+} catch (error) {
+  const { code, message } = error as { code?: string; message?: string };
+  console.error(`api: could not start: ${code ? `${code}: ` : ''}${message ?? String(error)}`);
+  process.exit(1);
 }
-process.on('SIGTERM', (signal) => void shutdown(signal));
-process.on('SIGINT', (signal) => void shutdown(signal));
 
 try {
   const address = await app.listen({ host: env.HOST, port: env.PORT });
   // A plain line a person (and the boot test) can read, besides the JSON log.
   process.stdout.write(`api listening on ${address}\n`);
 } catch (error) {
-  app.log.error({ err: error }, 'could not listen');
   console.error(`api: could not listen on ${env.HOST}:${env.PORT}: ${(error as Error).message}`);
+  await app.close().catch(() => undefined);
   process.exit(1);
 }

@@ -9,21 +9,31 @@ const children: ChildProcess[] = [];
 
 function start(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, [serverEntry], {
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: 'memory',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   return child;
 }
 
-async function listening(child: ChildProcess): Promise<string> {
-  let out = '';
-  for await (const chunk of child.stdout!) {
-    out += String(chunk);
-    const match = /listening on (http:\/\/\S+)/.exec(out);
-    if (match?.[1]) return match[1];
-  }
-  throw new Error(`server exited before listening: ${out}`);
+/** Resolves the address from the "listening on" line, and keeps reading stdout so the child never blocks. */
+function listening(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk) => {
+      out += String(chunk);
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on('exit', () => reject(new Error(`server exited before listening: ${out}`)));
+  });
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
@@ -36,7 +46,7 @@ afterEach(() => {
 });
 
 describe('server process', () => {
-  it('serves liveness and exits 0 within 2 s of SIGTERM', async () => {
+  it('serves liveness and exits 0 within 2 s of SIGTERM', { timeout: 120_000 }, async () => {
     const child = start({});
     const address = await listening(child);
     const response = await fetch(`${address}/health/live`);
@@ -48,7 +58,7 @@ describe('server process', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 
-  it('does not wait for an idle keep-alive connection to time out', async () => {
+  it('does not wait for an idle keep-alive connection to time out', { timeout: 120_000 }, async () => {
     const child = start({});
     const address = await listening(child);
     const agent = new (await import('node:http')).Agent({ keepAlive: true });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkWorkspace } from '../src/check-workspace.ts';
-import { formatProblems, type Problem } from '../src/problem.ts';
+import { formatProblems } from '../src/problem.ts';
 import { findServices } from '../src/workspace.ts';
 import { deployTools, workspaceRoot } from './support.ts';
 
@@ -12,15 +12,6 @@ import { deployTools, workspaceRoot } from './support.ts';
  *   secretRef`, no release tag in the production overlay, replicas set beside an HPA). Regenerating it
  *   from the template fixes all three.
  */
-const KNOWN_STALE: readonly Pick<Problem, 'file' | 'rule'>[] = [
-  { file: 'apps/api/deploy/k8s/base', rule: 'secrets' },
-  { file: 'apps/api/deploy/k8s/overlays/production', rule: 'secrets' },
-  { file: 'apps/api/deploy/k8s/overlays/production', rule: 'image' },
-  { file: 'apps/api/deploy/k8s/base', rule: 'autoscaling' },
-  { file: 'apps/api/deploy/k8s/overlays/production', rule: 'autoscaling' },
-];
-const isKnown = (problem: Problem) =>
-  KNOWN_STALE.some((known) => known.file === problem.file && known.rule === problem.rule);
 
 describe('this workspace', () => {
   const tools = deployTools();
@@ -43,8 +34,6 @@ describe('this workspace', () => {
       }
     }
     expect(report.checked).toContain('stack deploy/compose.yaml');
-    const known = report.problems.filter(isKnown);
-    if (known.length > 0) console.warn(`deploy-checks: known stale (regenerate):\n${formatProblems(known)}`);
-    expect(formatProblems(report.problems.filter((problem) => !isKnown(problem)))).toBe('');
+    expect(formatProblems(report.problems)).toBe('');
   });
 });
