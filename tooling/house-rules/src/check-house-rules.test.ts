@@ -70,7 +70,10 @@ describe('checkHouseRules', () => {
     write('packages/db/src/pool.test.ts', 'const url = process.env.TEST_DATABASE_URL;\n');
     write('packages/db/src/cli.ts', 'const url = process.env.DATABASE_URL;\n');
     write('apps/web/src/env.ts', 'export const env = process.env;\n');
-    write('packages/db/src/options.ts', '/** Callers pass `process.env` here. */\n// not process.env itself\nexport {};\n');
+    write(
+      'packages/db/src/options.ts',
+      '/** Callers pass `process.env` here. */\n// not process.env itself\nexport {};\n',
+    );
     expect(checkHouseRules(root)).toEqual([
       "packages/db/src/pool.ts: reads process.env; packages take config as arguments (read it in the app's env.ts)",
     ]);

@@ -66,7 +66,12 @@ export function checkHouseRules(root: string): string[] {
         }
       }
       localGraph.set(file, edges);
-      if (where.startsWith('packages/') && !isTestish(rel) && !isCli(rel) && /process\.env\b/.test(withoutComments(source))) {
+      if (
+        where.startsWith('packages/') &&
+        !isTestish(rel) &&
+        !isCli(rel) &&
+        /process\.env\b/.test(withoutComments(source))
+      ) {
         fail(
           `${where}/${rel}`,
           "reads process.env; packages take config as arguments (read it in the app's env.ts)",
