@@ -8,6 +8,29 @@ const logger = fileURLToPath(new URL('./logger.ts', import.meta.url));
 // Regression: with the default destination buffered asynchronously, a process whose stdout reader had gone
 // (a log shipper restarted, a test that stopped reading) hung forever on exit instead of exiting.
 describe('createLogger default destination', () => {
+  it('writes every buffered line before a normal exit', { timeout: 30_000 }, async () => {
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(logger)});
+      const log = createLogger({ service: 'flush', redact: [] });
+      log.info('first');
+      setTimeout(() => { log.info('second'); process.exit(0); }, 20);
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += String(chunk);
+    });
+    await once(child, 'exit');
+    expect(
+      out
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).msg),
+    ).toEqual(['first', 'second']);
+  });
+
   it('lets the process exit after its stdout reader has gone', { timeout: 30_000 }, async () => {
     const script = `
       const { createLogger } = await import(${JSON.stringify(logger)});

@@ -40,6 +40,32 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+const buffered = new Set<ReturnType<typeof pino.destination>>();
+
+/**
+ * stdout through a 4 KiB buffer, written synchronously when full and flushed when the process exits.
+ * Not sonic-boom's async mode: once the reader of stdout has gone (EPIPE) its exit flush spins forever and
+ * the process never exits on SIGTERM. And sync mode alone does not flush its buffer at exit, hence the
+ * one exit hook for every such destination. Write errors are dropped: there is nowhere left to write.
+ */
+function bufferedStdout(): ReturnType<typeof pino.destination> {
+  const destination = pino.destination({ dest: 1, minLength: 4096, sync: true });
+  destination.on('error', () => {});
+  if (buffered.size === 0) {
+    process.on('exit', () => {
+      for (const pending of buffered) {
+        try {
+          pending.flushSync();
+        } catch {
+          // EPIPE and friends: the lines have nowhere to go.
+        }
+      }
+    });
+  }
+  buffered.add(destination);
+  return destination;
+}
+
 export const LOGGER_DEFAULTS = { level: 'info', censor: '[REDACTED]' } as const;
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -104,9 +130,7 @@ export function createLogger(options: LoggerOptions): Logger {
         redact: { paths: [...options.redact], censor: LOGGER_DEFAULTS.censor },
         serializers: { req: serializeRequest, res: serializeResponse, err: pino.stdSerializers.err },
       },
-      // Buffered, but flushed synchronously: with sync:false, sonic-boom's exit flush spins forever once the
-      // reader of stdout has gone (EPIPE), and the process never exits on SIGTERM (logger.test.ts).
-      options.destination ?? pino.destination({ dest: 1, minLength: 4096, sync: true }),
+      options.destination ?? bufferedStdout(),
     );
   } catch (error) {
     // pino rejects a malformed redact path when it compiles the list.
