@@ -59,7 +59,9 @@ rampart_install() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
-  rampart_log "installing the workspace (pnpm install --frozen-lockfile)"
-  (cd "$root" && pnpm install --frozen-lockfile --reporter=append-only >&2)
+  # Not --frozen-lockfile: after `gen service` or `gen package` the lockfile must gain the new importer.
+  # Under CI=true pnpm refuses to change the lockfile on its own, so CI still installs exactly what is committed.
+  rampart_log "installing the workspace (pnpm install)"
+  (cd "$root" && pnpm install --prefer-offline --reporter=append-only >&2)
   printf '%s' "$want" >"$stamp"
 }
