@@ -23,7 +23,12 @@ describe('gen package', () => {
       '"@rampart/ledger": minor',
     );
 
-    const install = scratch.run('pnpm', ['install', '--offline', '--no-frozen-lockfile', '--reporter=silent']);
+    const install = scratch.run('pnpm', [
+      'install',
+      '--offline',
+      '--no-frozen-lockfile',
+      '--reporter=silent',
+    ]);
     expect(install.output).toBe('');
     expect(install.code).toBe(0);
     const pkg = join(scratch.dir, 'packages/ledger');

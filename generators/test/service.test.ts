@@ -38,7 +38,12 @@ describe('gen service', () => {
     expect(dockerfile).toContain('USER node');
     expect(dockerfile).toMatch(/HEALTHCHECK .*\n.*\/health\/live/);
 
-    const install = scratch.run('pnpm', ['install', '--offline', '--no-frozen-lockfile', '--reporter=silent']);
+    const install = scratch.run('pnpm', [
+      'install',
+      '--offline',
+      '--no-frozen-lockfile',
+      '--reporter=silent',
+    ]);
     expect(install.code, install.output).toBe(0);
     // turbo picks the new service up with no hand edits.
     const turbo = scratch.run('pnpm', [
