@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { camelCase, checkName, pascalCase, snakeCase } from './names.ts';
+import { camelCase, checkName, pascalCase } from './names.ts';
 
 describe('checkName', () => {
   it.each(['payments', 'order-events', 'v2-api', 'a1'])('accepts %s', (name) => {
@@ -27,6 +27,5 @@ describe('case helpers', () => {
   it('converts kebab-case names', () => {
     expect(pascalCase('order-events')).toBe('OrderEvents');
     expect(camelCase('order-events')).toBe('orderEvents');
-    expect(snakeCase('order-events')).toBe('order_events');
   });
 });

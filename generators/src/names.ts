@@ -62,8 +62,3 @@ export function camelCase(name: string): string {
   const pascal = pascalCase(name);
   return pascal.charAt(0).toLowerCase() + pascal.slice(1);
 }
-
-/** `order-events` -> `order_events` (SQL identifiers). */
-export function snakeCase(name: string): string {
-  return name.replaceAll('-', '_');
-}
