@@ -1,6 +1,6 @@
 /**
  * Every error this package raises, by code. Codes are stable and never reused; `status` is the HTTP
- * status a service should answer with when the error reaches a client.
+ * status a service should answer with when the error reaches a client (the error's `statusCode`).
  */
 export const ERRORS = {
   RAMPART_RESILIENCE_INVALID_OPTIONS: { status: 500, message: 'invalid resilience options' },
@@ -40,8 +40,11 @@ export interface ResilienceErrorOptions {
 /** The one error class of this package; identify errors by `code`, not by class. */
 export class ResilienceError extends Error {
   readonly code: ResilienceErrorCode;
-  /** The HTTP status a service should answer with (not the upstream's: see `upstreamStatus`). */
-  readonly status: number;
+  /**
+   * The HTTP status a service should answer with (not the upstream's: see `upstreamStatus`). Named
+   * `statusCode` like every Rampart error and Fastify's, so problem+json answers 503 for an open circuit.
+   */
+  readonly statusCode: number;
   readonly upstreamStatus?: number;
   readonly retryAfterMs?: number;
   readonly retryable?: boolean;
@@ -51,7 +54,7 @@ export class ResilienceError extends Error {
     super(detail ? `${base.message}: ${detail}` : base.message, { cause: options.cause });
     this.name = 'ResilienceError';
     this.code = code;
-    this.status = base.status;
+    this.statusCode = base.status;
     if (options.upstreamStatus !== undefined) this.upstreamStatus = options.upstreamStatus;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     if (options.retryable !== undefined) this.retryable = options.retryable;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, errorCodes } from './errors.ts';
+import { ERRORS, errorCodes, ResilienceError } from './errors.ts';
 
 describe('public surface', () => {
   it('pins the names exported by the main entry', async () => {
@@ -57,6 +57,11 @@ describe('errors', () => {
       .filter((cells) => /^`RAMPART_[A-Z_]+`$/.test(cells[1] ?? ''))
       .map((cells) => [cells[1]?.replaceAll('`', ''), Number(cells[2])]);
     expect(rows).toEqual(errorCodes.map((code) => [code, ERRORS[code].status]));
+  });
+
+  it('carries the status a service answers with as statusCode, as every Rampart error does', () => {
+    for (const code of errorCodes) expect(new ResilienceError(code).statusCode).toBe(ERRORS[code].status);
+    expect(new ResilienceError('RAMPART_RESILIENCE_CIRCUIT_OPEN').statusCode).toBe(503);
   });
 
   it('never reuses a code and keeps every code in the package namespace', () => {

@@ -35,6 +35,30 @@ describe('toProblem', () => {
     }
   });
 
+  it("keeps another package's dependency failure (502/503/504) with its code, never its text", () => {
+    const open = Object.assign(new Error('the circuit breaker is open: inventory at 10.0.0.7'), {
+      code: 'RAMPART_RESILIENCE_CIRCUIT_OPEN',
+      statusCode: 503,
+    });
+    const { body, status } = toProblem(open);
+    expect(status).toBe(503);
+    expect(body).toMatchObject({
+      code: 'RAMPART_RESILIENCE_CIRCUIT_OPEN',
+      title: 'Service unavailable',
+      detail: 'a dependency is unavailable; retry later',
+    });
+    expect(JSON.stringify(body)).not.toContain('10.0.0.7');
+    const timeout = toProblem(
+      { code: 'RAMPART_RESILIENCE_TIMEOUT', statusCode: 504 },
+      { acceptLanguage: 'fr' },
+    );
+    expect(timeout.body).toMatchObject({ status: 504, title: 'Délai de passerelle dépassé' });
+    // A Rampart code with any other 5xx is still internal.
+    expect(toProblem({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS', statusCode: 500 }).body.code).toBe(
+      'RAMPART_SECURITY_INTERNAL',
+    );
+  });
+
   it('keeps the 503 of an unavailable rate-limit store', () => {
     expect(toProblem(new SecurityError('RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE')).status).toBe(503);
   });

@@ -33,6 +33,9 @@ const FRAMEWORK_CODES: Readonly<Record<string, SecurityErrorCode>> = {
   FST_ERR_NOT_FOUND: 'RAMPART_SECURITY_NOT_FOUND',
 };
 
+/** Statuses another Rampart package may raise for a failing dependency; every other 5xx is internal. */
+const DEPENDENCY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
 interface ValidationIssue {
   instancePath?: unknown;
   message?: unknown;
@@ -82,10 +85,17 @@ function classify(error: unknown): Classified {
   const mapped = FRAMEWORK_CODES[code];
   if (mapped) return ours(mapped);
   const status = candidate.statusCode;
-  if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500) {
+  if (typeof status !== 'number' || !Number.isInteger(status)) return INTERNAL;
+  const rampart = /^RAMPART_[A-Z0-9_]+$/.test(code);
+  if (status >= 400 && status < 500) {
     // Another Rampart package's client error keeps its stable code; its message is not ours to show.
-    if (/^RAMPART_[A-Z0-9_]+$/.test(code)) return { code, status, detail: 'the request was rejected' };
+    if (rampart) return { code, status, detail: 'the request was rejected' };
     return { ...ours('RAMPART_SECURITY_REQUEST_INVALID'), status };
+  }
+  // A dependency that is down, slow or refusing (an open breaker, a full bulkhead, an upstream timeout) is
+  // not our bug: the client learns it may retry, with the stable code and never the cause's text.
+  if (rampart && DEPENDENCY_STATUSES.has(status)) {
+    return { code, status, detail: 'a dependency is unavailable; retry later' };
   }
   return INTERNAL;
 }

@@ -91,7 +91,7 @@ const BY_CODE: Readonly<Record<string, Titles>> = {
   },
 };
 
-// For client errors whose code has no entry above (another package's, or a framework 4xx).
+// For errors whose code has no entry above (another package's, or a framework 4xx).
 const BY_STATUS: Readonly<Record<number, Titles>> = {
   401: BY_CODE.RAMPART_SECURITY_AUTH_REQUIRED!,
   403: {
@@ -102,6 +102,19 @@ const BY_STATUS: Readonly<Record<number, Titles>> = {
   },
   404: BY_CODE.RAMPART_SECURITY_NOT_FOUND!,
   409: { en: 'Conflict', de: 'Konflikt', fr: 'Conflit', es: 'Conflicto' },
+  502: {
+    en: 'Bad gateway',
+    de: 'Fehlerhaftes Gateway',
+    fr: 'Mauvaise passerelle',
+    es: 'Puerta de enlace incorrecta',
+  },
+  503: BY_CODE.RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE!,
+  504: {
+    en: 'Gateway timeout',
+    de: 'Gateway-Zeitüberschreitung',
+    fr: 'Délai de passerelle dépassé',
+    es: 'Tiempo de espera de la puerta de enlace agotado',
+  },
 };
 
 const BAD_REQUEST: Titles = {
