@@ -1,0 +1,126 @@
+import type { RampartDb } from '@rampart/db';
+import {
+  createLogger,
+  createMetrics,
+  createQueryObserver,
+  DEFAULT_REDACT_PATHS,
+} from '@rampart/observability';
+import { observability } from '@rampart/observability/fastify';
+import { createHealth, type HealthCheck, redisCheck } from '@rampart/resilience';
+import { resiliencePlugin } from '@rampart/resilience/fastify';
+import { type ApiKeys, createApiKeys, pinoRedactPaths } from '@rampart/security';
+import {
+  apiKeyAuthPlugin,
+  problemErrorsPlugin,
+  problemFrameworkErrors,
+  rateLimitPlugin,
+  securityHeadersPlugin,
+  useTypeBox,
+} from '@rampart/security/fastify';
+import { createRateLimitRedis } from '@rampart/security/redis';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { openDatabase } from './database.ts';
+import { DEVELOPMENT_PEPPER, type Env } from './env.ts';
+import { itemRoutes } from './items/routes.ts';
+
+export { MIGRATIONS, migrateAll } from './database.ts';
+
+export const SERVICE_NAME = 'inventory';
+
+export interface AppOptions {
+  env: Env;
+  /** An already migrated database (tests pass one from `@rampart/db/testing`); else opened from env. */
+  database?: RampartDb;
+  /** Where log lines go; tests pass a stream to read them back. Default stdout. */
+  logDestination?: DestinationStream;
+  /** Readiness answers 503 once this turns true (server.ts passes its shutdown's). */
+  isShuttingDown?: () => boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: RampartDb;
+    apiKeys: ApiKeys;
+  }
+}
+
+/** Builds the service without listening, so tests drive it through `inject`. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { env } = options;
+  const logger = createLogger({
+    service: SERVICE_NAME,
+    level: env.LOG_LEVEL,
+    redact: [...new Set([...DEFAULT_REDACT_PATHS, ...pinoRedactPaths()])],
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
+  const metrics = createMetrics({ service: SERVICE_NAME });
+
+  const database = options.database ?? (await openDatabase(env, createQueryObserver({ metrics, logger })));
+  const ownsDatabase = options.database === undefined;
+  if (env.API_KEY_PEPPER === undefined) {
+    logger.warn(
+      'API_KEY_PEPPER is unset: using the development pepper (production refuses to start without one)',
+    );
+  }
+  const apiKeys = createApiKeys({
+    db: database.db,
+    pepper: env.API_KEY_PEPPER ?? DEVELOPMENT_PEPPER,
+    onError: (error) => logger.error({ err: error }, 'api key bookkeeping failed'),
+  });
+  const redis = env.REDIS_URL ? createRateLimitRedis({ url: env.REDIS_URL }) : undefined;
+
+  const app = useTypeBox(
+    Fastify({
+      // Typed as Fastify's base logger so the instance type matches what plugins expect.
+      loggerInstance: logger as FastifyBaseLogger,
+      logController: new LogController({ disableRequestLogging: true }),
+      frameworkErrors: problemFrameworkErrors(),
+      bodyLimit: env.BODY_LIMIT_BYTES,
+      // Idle keep-alive sockets close as soon as shutdown starts; requests on busy ones still finish.
+      forceCloseConnections: 'idle',
+      return503OnClosing: false,
+    }),
+  );
+  app.decorate('database', database);
+  app.decorate('apiKeys', apiKeys);
+  app.addHook('onClose', async () => {
+    await apiKeys.close();
+    redis?.disconnect();
+    if (ownsDatabase) await database.close();
+  });
+
+  const checks: HealthCheck[] = [
+    { name: 'db', timeoutMs: 1_000, check: () => database.ping({ timeoutMs: 1_000 }) },
+  ];
+  if (redis) checks.push(redisCheck('redis', redis, 500));
+  const health = createHealth({
+    version: env.SERVICE_VERSION,
+    commit: env.GIT_COMMIT,
+    checks,
+    ...(options.isShuttingDown ? { isShuttingDown: options.isShuttingDown } : {}),
+  });
+
+  await app.register(observability, {
+    metrics,
+    ...(env.METRICS_TOKEN ? { metricsToken: env.METRICS_TOKEN } : {}),
+  });
+  await app.register(securityHeadersPlugin);
+  await app.register(problemErrorsPlugin);
+  await app.register(rateLimitPlugin, {
+    max: env.RATE_LIMIT_MAX,
+    timeWindowMs: env.RATE_LIMIT_WINDOW_MS,
+    trustedProxies: env.TRUSTED_PROXIES.split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+    ...(redis
+      ? { redis: { client: redis, prefix: SERVICE_NAME, failurePolicy: env.RATE_LIMIT_FAILURE_POLICY } }
+      : {}),
+  });
+  // Health routes come before the auth plugin: probes carry no key. Every route after it must declare
+  // config.auth ('public' or { scopes }), or registration fails.
+  await app.register(resiliencePlugin, { health });
+  await app.register(apiKeyAuthPlugin, { verifier: apiKeys, failedAuth: { max: 20, timeWindowMs: 60_000 } });
+  await app.register(itemRoutes, { prefix: '/items' });
+  return app;
+}

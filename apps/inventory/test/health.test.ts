@@ -1,0 +1,51 @@
+import { createTestDatabase, type TestDatabase } from '@rampart/db/testing';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildApp, MIGRATIONS } from '../src/app.ts';
+import { parseEnv } from '../src/env.ts';
+
+describe('health routes', () => {
+  let app: FastifyInstance;
+  let database: TestDatabase;
+  let shuttingDown = false;
+  beforeEach(async () => {
+    shuttingDown = false;
+    database = await createTestDatabase({ migrations: MIGRATIONS });
+    app = await buildApp({
+      env: parseEnv({ SERVICE_VERSION: '1.2.3', GIT_COMMIT: 'abc123', LOG_LEVEL: 'silent' }),
+      database,
+      isShuttingDown: () => shuttingDown,
+    });
+  });
+  afterEach(async () => {
+    await app.close();
+    await database.close();
+  });
+
+  it('answers liveness without a key', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/live' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ status: 'ok', version: '1.2.3', commit: 'abc123' });
+  });
+
+  it('answers readiness with the database check', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ status: 'ready', checks: { db: { status: 'ok' } } });
+  });
+
+  it('turns readiness 503 once shutdown begins, while liveness stays 200', async () => {
+    shuttingDown = true;
+    const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ status: 'shutting-down' });
+    expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+  });
+
+  it('serves RED metrics by route template', async () => {
+    await app.inject({ method: 'GET', url: '/health/live' });
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(200);
+    expect(metrics.body).toMatch(/http_server_requests_total\{[^}]*route="\/health\/live"/);
+  });
+});

@@ -1,0 +1,148 @@
+import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
+
+/**
+ * Every variable this service reads, with its type and default. This file is the only place that
+ * touches `process.env`; everything below it takes the parsed config as an argument. The OTEL_*
+ * variables are read by `@rampart/observability/register` (loaded with `node --import`) before this
+ * file runs; they are listed here so one file describes the whole environment.
+ */
+export const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
+    default: 'development',
+    description: 'Runtime mode; production requires API_KEY_PEPPER.',
+  }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on.' }),
+  PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 3002,
+    description: 'TCP port; 0 picks a free one.',
+  }),
+  WORKER_HEALTH_PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 4002,
+    description: "The worker process's /health/live and /health/ready port.",
+  }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info', description: 'pino log level.' },
+  ),
+  SHUTDOWN_GRACE_MS: Type.Integer({
+    minimum: 1,
+    maximum: 600_000,
+    default: 10_000,
+    description: 'How long in-flight work may take to finish after SIGTERM before the process exits 1.',
+  }),
+  SERVICE_VERSION: Type.String({ default: '0.0.0', description: 'Reported by /health/ready.' }),
+  GIT_COMMIT: Type.String({ default: 'unknown', description: 'Reported by /health/ready.' }),
+  DATABASE_URL: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      description: 'PostgreSQL; unset means embedded PGlite in DATA_DIR.',
+    }),
+  ),
+  DATA_DIR: Type.String({
+    minLength: 1,
+    default: '.data/orders',
+    description: 'PGlite data directory when DATABASE_URL is unset; "memory" keeps it in memory.',
+  }),
+  DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL pool size.' }),
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://',
+      description: 'Redis for rate limits shared by every instance; unset means in memory.',
+    }),
+  ),
+  RATE_LIMIT_MAX: Type.Integer({
+    minimum: 1,
+    default: 100,
+    description: 'Requests per window per API key (else per client address).',
+  }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 60_000, description: 'Rate limit window.' }),
+  RATE_LIMIT_FAILURE_POLICY: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
+    default: 'open',
+    description: 'When Redis is down: let requests through (open) or answer 503 (closed).',
+  }),
+  TRUSTED_PROXIES: Type.String({
+    default: '',
+    description: 'Comma-separated addresses/CIDRs whose X-Forwarded-For is believed.',
+  }),
+  API_KEY_PEPPER: Type.Optional(
+    Type.String({
+      minLength: 32,
+      description: 'Secret mixed into every API key hash; required in production.',
+    }),
+  ),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({ minLength: 16, description: 'When set, /metrics requires Authorization: Bearer <token>.' }),
+  ),
+  BODY_LIMIT_BYTES: Type.Integer({
+    minimum: 1_024,
+    default: 1_048_576,
+    description: 'Largest request body.',
+  }),
+  OTEL_SERVICE_NAME: Type.Optional(
+    Type.String({ description: 'Read by the register hook; defaults to the service name.' }),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
+    Type.String({
+      pattern: '^https?://',
+      description: 'Read by the register hook: export traces over OTLP/HTTP.',
+    }),
+  ),
+  OTEL_TRACES_SAMPLER_ARG: Type.Optional(
+    Type.String({ description: 'Read by the register hook: sampling ratio.' }),
+  ),
+});
+
+export type Env = Static<typeof EnvSchema>;
+
+/** Only for development and tests: production refuses to start without API_KEY_PEPPER. */
+export const DEVELOPMENT_PEPPER = 'development-only-pepper-never-use-in-production';
+
+/** Start-up fails with this when a variable is missing or malformed; the message names each variable. */
+export class EnvError extends Error {
+  readonly code = 'RAMPART_ENV_INVALID';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid environment:\n  ${problems.join('\n  ')}`);
+    this.name = 'EnvError';
+    this.problems = problems;
+  }
+}
+
+const SECRET = /PEPPER|TOKEN|URL/;
+
+function describe(schema: unknown): string {
+  const description = (schema as { description?: unknown } | undefined)?.description;
+  return typeof description === 'string' ? ` (${description})` : '';
+}
+
+/**
+ * Parses the variables this service knows from `source` (normally `process.env`). Empty strings count as
+ * unset, so `PORT=` falls back to the default instead of failing on "". Secret values never appear in
+ * the error message.
+ */
+export function parseEnv(source: Readonly<Record<string, string | undefined>>): Env {
+  const known: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') known[key] = value;
+  }
+  const candidate = Value.Default(EnvSchema, Value.Convert(EnvSchema, known));
+  const problems: string[] = [];
+  if (!Value.Check(EnvSchema, candidate)) {
+    for (const error of Value.Errors(EnvSchema, candidate)) {
+      const name = error.instancePath.replace(/^\//, '') || '(root)';
+      const schema = EnvSchema.properties[name as keyof typeof EnvSchema.properties];
+      const shown = SECRET.test(name) ? '<hidden>' : JSON.stringify(source[name] ?? '');
+      problems.push(`${name}=${shown}: ${error.message}${describe(schema)}`);
+    }
+  } else if (candidate.NODE_ENV === 'production' && candidate.API_KEY_PEPPER === undefined) {
+    problems.push('API_KEY_PEPPER="": is required when NODE_ENV=production (at least 32 characters)');
+  }
+  if (problems.length > 0) throw new EnvError([...new Set(problems)]);
+  return candidate as Env;
+}

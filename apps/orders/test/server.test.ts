@@ -1,0 +1,91 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url));
+const children: ChildProcess[] = [];
+
+function start(env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [serverEntry], {
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: 'memory',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return child;
+}
+
+/** Resolves the address from the "listening on" line, and keeps reading stdout so the child never blocks. */
+function listening(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk) => {
+      out += String(chunk);
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.on('exit', () => reject(new Error(`server exited before listening: ${out}`)));
+  });
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return once(child, 'exit').then(([code]) => code as number | null);
+}
+
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+describe('server process', () => {
+  it('serves liveness and exits 0 within 2 s of SIGTERM', { timeout: 120_000 }, async () => {
+    const child = start({});
+    const address = await listening(child);
+    const response = await fetch(`${address}/health/live`);
+    expect(response.status).toBe(200);
+
+    const started = performance.now();
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(0);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('does not wait for an idle keep-alive connection to time out', { timeout: 120_000 }, async () => {
+    const child = start({});
+    const address = await listening(child);
+    const agent = new (await import('node:http')).Agent({ keepAlive: true });
+    await new Promise<void>((resolve, reject) => {
+      request(`${address}/health/live`, { agent }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      })
+        .on('error', reject)
+        .end();
+    });
+    const started = performance.now();
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).toBe(0);
+    // Fastify's keep-alive timeout is 72 s; closing idle sockets at once makes this near-instant.
+    expect(performance.now() - started).toBeLessThan(2_000);
+    agent.destroy();
+  });
+
+  it('refuses to start on a bad variable, naming it, with no stack trace', async () => {
+    const child = start({ PORT: 'eighty' });
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    expect(await exitOf(child)).toBe(1);
+    expect(stderr).toContain('PORT="eighty"');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
