@@ -2,6 +2,12 @@ import { initGenerator } from './init-generator.ts';
 import { packageGenerator } from './package-generator.ts';
 import { serviceGenerator } from './service-generator.ts';
 import type { GeneratorSpec } from './spec.ts';
+import { taskGenerator } from './task-generator.ts';
 
 /** Every generator `pnpm gen` knows, in the order `--help` lists them. */
-export const GENERATORS: readonly GeneratorSpec[] = [serviceGenerator, packageGenerator, initGenerator];
+export const GENERATORS: readonly GeneratorSpec[] = [
+  serviceGenerator,
+  taskGenerator,
+  packageGenerator,
+  initGenerator,
+];
