@@ -140,6 +140,12 @@ export async function openPool(
     throw new DbError('RAMPART_DB_URL_INVALID', { detail: redactUrl(config.url), cause: error });
   }
   pool.on('error', (error) => config.onError(error));
+  // node-postgres listens for errors only on idle clients. A checked-out one (between two statements of a
+  // transaction) whose server ends the connection -- a shutdown, a failover, pg_terminate_backend -- emits
+  // 'error' with no listener, and the process dies. Its next query fails anyway, and release() drops it.
+  const checkedOut = (error: Error) => config.onError(error);
+  pool.on('acquire', (client) => client.on('error', checkedOut));
+  pool.on('release', (_error, client) => client.removeListener('error', checkedOut));
 
   let ended: Promise<void> | undefined;
   const close = (): Promise<void> => {
