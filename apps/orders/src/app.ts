@@ -3,6 +3,7 @@ import {
   createLogger,
   createMetrics,
   createQueryObserver,
+  createTaskObserver,
   DEFAULT_REDACT_PATHS,
 } from '@rampart/observability';
 import { observability } from '@rampart/observability/fastify';
@@ -23,6 +24,8 @@ import type { DestinationStream } from 'pino';
 import { openDatabase } from './database.ts';
 import { DEVELOPMENT_PEPPER, type Env } from './env.ts';
 import { itemRoutes } from './items/routes.ts';
+import { startTaskRuntime, type TaskRuntime } from './task-runtime.ts';
+import { createTasks } from './tasks.ts';
 
 export { MIGRATIONS, migrateAll } from './database.ts';
 
@@ -30,8 +33,12 @@ export const SERVICE_NAME = 'orders';
 
 export interface AppOptions {
   env: Env;
-  /** An already migrated database (tests pass one from `@rampart/db/testing`); else opened from env. */
-  database?: RampartDb;
+  /**
+   * An already migrated database (tests pass one from `@rampart/db/testing`); else opened from env. A test
+   * database on PostgreSQL lives in a schema of its own: the task queue's tables go there too, so closing
+   * it leaves nothing behind.
+   */
+  database?: RampartDb & { readonly schemaName?: string | undefined };
   /** Where log lines go; tests pass a stream to read them back. Default stdout. */
   logDestination?: DestinationStream;
   /** Readiness answers 503 once this turns true (server.ts passes its shutdown's). */
@@ -42,6 +49,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     database: RampartDb;
     apiKeys: ApiKeys;
+    /** Enqueue background work: `app.tasks.queue.enqueue(task, payload, { tx, idempotencyKey })`. */
+    tasks: TaskRuntime;
   }
 }
 
@@ -69,6 +78,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onError: (error) => logger.error({ err: error }, 'api key bookkeeping failed'),
   });
   const redis = env.REDIS_URL ? createRateLimitRedis({ url: env.REDIS_URL }) : undefined;
+  const tasks = await startTaskRuntime({
+    database,
+    tasks: createTasks(database),
+    inProcess:
+      env.TASKS_IN_PROCESS === 'auto' ? database.system === 'pglite' : env.TASKS_IN_PROCESS === 'true',
+    schema: options.database?.schemaName ?? env.TASKS_SCHEMA,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    observer: createTaskObserver({ metrics, logger }),
+    onError: (error) => logger.error({ err: error }, 'task queue error'),
+  });
 
   const app = useTypeBox(
     Fastify({
@@ -84,8 +103,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   app.decorate('database', database);
   app.decorate('apiKeys', apiKeys);
+  app.decorate('tasks', tasks);
   app.addHook('onClose', async () => {
     await apiKeys.close();
+    // Running handlers finish (within the grace period) while the database is still open.
+    await tasks.stop();
     redis?.disconnect();
     if (ownsDatabase) await database.close();
   });

@@ -49,6 +49,16 @@ export const EnvSchema = Type.Object({
     description: 'PGlite data directory when DATABASE_URL is unset; "memory" keeps it in memory.',
   }),
   DB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'PostgreSQL pool size.' }),
+  TASKS_IN_PROCESS: Type.Union([Type.Literal('auto'), Type.Literal('true'), Type.Literal('false')], {
+    default: 'auto',
+    description:
+      'Run background tasks in the API process; auto: only on embedded PGlite, which one process owns (on PostgreSQL the worker process runs them).',
+  }),
+  TASKS_SCHEMA: Type.String({
+    pattern: '^[a-z_][a-z0-9_]{0,62}$',
+    default: 'rampart_tasks',
+    description: "The task queue's (pg-boss's) schema.",
+  }),
   REDIS_URL: Type.Optional(
     Type.String({
       pattern: '^rediss?://',

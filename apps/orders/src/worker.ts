@@ -1,5 +1,13 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
+import {
+  createLogger,
+  createMetrics,
+  createTaskObserver,
+  DEFAULT_REDACT_PATHS,
+} from '@rampart/observability';
 import { createHealth } from '@rampart/resilience';
+import { pinoRedactPaths } from '@rampart/security';
 import { runWorker } from '@rampart/tasks';
 import { openDatabase } from './database.ts';
 import { EnvError, parseEnv } from './env.ts';
@@ -19,20 +27,28 @@ try {
 }
 if (!env.DATABASE_URL) {
   console.error(
-    'orders worker: DATABASE_URL is required (a separate worker process cannot share embedded PGlite)',
+    'orders worker: DATABASE_URL is required (a separate worker process cannot share embedded PGlite; there the API process runs the tasks)',
   );
   process.exit(1);
 }
 
+const logger = createLogger({
+  service: 'orders-worker',
+  level: env.LOG_LEVEL,
+  redact: [...new Set([...DEFAULT_REDACT_PATHS, ...pinoRedactPaths()])],
+});
+const metrics = createMetrics({ service: 'orders' });
 const database = await openDatabase(env);
 let stopping = false;
 const running = await runWorker({
   database,
   connectionString: env.DATABASE_URL,
+  schema: env.TASKS_SCHEMA,
   tasks: createTasks(database),
+  observer: createTaskObserver({ metrics, logger }),
   shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   signals: [],
-  onError: (error) => console.error(`orders worker: ${error.message}`),
+  onError: (error) => logger.error({ err: error }, 'task queue error'),
 });
 
 const health = createHealth({
@@ -41,7 +57,13 @@ const health = createHealth({
   checks: [{ name: 'db', timeoutMs: 1_000, check: () => database.ping({ timeoutMs: 1_000 }) }],
   isShuttingDown: () => stopping,
 });
-// Probes only: /health/live and /health/ready on WORKER_HEALTH_PORT.
+/** Compares digests, so the time taken says nothing about how much of the token matched. */
+function sameSecret(given: string | undefined, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return given !== undefined && timingSafeEqual(digest(given), digest(expected));
+}
+
+// Probes and the task metrics (jobs, durations, active) on WORKER_HEALTH_PORT, for Prometheus to scrape.
 const server = createServer((request, response) => {
   const send = (statusCode: number, body: unknown) => {
     response.writeHead(statusCode, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -50,6 +72,15 @@ const server = createServer((request, response) => {
   if (request.url === '/health/live') return send(200, health.live().body);
   if (request.url === '/health/ready') {
     return void health.ready().then((report) => send(report.statusCode, report.body));
+  }
+  if (request.url === '/metrics') {
+    if (env.METRICS_TOKEN && !sameSecret(request.headers.authorization, `Bearer ${env.METRICS_TOKEN}`)) {
+      return send(401, { status: 401 });
+    }
+    return void metrics.registry.metrics().then((text) => {
+      response.writeHead(200, { 'content-type': metrics.registry.contentType });
+      response.end(text);
+    });
   }
   return send(404, { status: 404 });
 });

@@ -3,7 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { audit } from '@rampart/db';
 import { createTestDatabase } from '@rampart/db/testing';
 import { describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.ts';
 import { MIGRATIONS } from '../src/database.ts';
+import { parseEnv } from '../src/env.ts';
 import { createTasks } from '../src/tasks.ts';
 
 describe('tasks', () => {
@@ -27,6 +29,31 @@ describe('tasks', () => {
       );
       expect(result).toEqual({ rows: 1 });
     } finally {
+      await database.close();
+    }
+  });
+});
+
+describe('tasks in the API process', () => {
+  it('runs an enqueued job on embedded PGlite, where no worker process can share the database', async () => {
+    const database = await createTestDatabase({ migrations: MIGRATIONS, backend: 'pglite' });
+    const app = await buildApp({ env: parseEnv({ LOG_LEVEL: 'silent' }), database });
+    try {
+      expect(app.tasks.worker).toBeDefined();
+      // Enqueue the very task object the queue was built with (the queue refuses look-alikes).
+      const verify = app.tasks.queue.tasks.get('audit.verify');
+      expect(verify).toBeDefined();
+      await app.tasks.queue.enqueue(verify!, {});
+      // Read what the worker emitted: the completed job shows in the task metrics.
+      const completed = /^tasks_jobs_total\{[^}]*task="audit\.verify"[^}]*kind="completed"[^}]*\} 1$/m;
+      let text = '';
+      for (let tries = 0; tries < 100 && !completed.test(text); tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+      }
+      expect(text).toMatch(completed);
+    } finally {
+      await app.close();
       await database.close();
     }
   });
