@@ -1,0 +1,132 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** apps/api's package root, found through its `exports` (`@rampart/api/app` is dist/app.js). */
+export function apiRoot(): string {
+  return dirname(dirname(createRequire(import.meta.url).resolve('@rampart/api/app')));
+}
+
+/** A pepper for these runs only (the service runs with NODE_ENV=production, which demands one). */
+export const TEST_PEPPER = 'reliability-pepper-0123456789abcdef0123456789';
+
+/** The environment every scenario starts from: production mode, 127.0.0.1, a free port, quiet logs. */
+export function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    API_KEY_PEPPER: TEST_PEPPER,
+    SHUTDOWN_GRACE_MS: '10000',
+    ...extra,
+  };
+}
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** http://127.0.0.1:<port> (the API); empty for the worker. */
+  readonly url: string;
+  readonly port: number;
+  /** The last 64 KiB of stdout and stderr, for failure messages. */
+  output(): string;
+  /** Resolves with the exit code (null when killed by a signal) and how long after `signal()` it came. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends the signal and waits for the exit; `ms` is signal to exit. */
+  signal(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  /** SIGKILL if still running (cleanup). */
+  kill(): void;
+}
+
+const TAIL = 64 * 1024;
+
+function spawnService(
+  script: 'server.js' | 'worker.js',
+  env: Record<string, string>,
+  ready: RegExp,
+  timeoutMs: number,
+): Promise<ServiceProcess> {
+  const root = apiRoot();
+  // As `pnpm start` does: the register hook starts tracing before the app loads. cwd is the app so the
+  // hook resolves from the app's own dependencies.
+  const child = spawn(
+    process.execPath,
+    ['--import', '@rampart/observability/register', join(root, 'dist', script)],
+    { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const keep = (chunk: Buffer) => {
+    out = (out + String(chunk)).slice(-TAIL);
+  };
+  const exited = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    child.stderr!.on('data', keep);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      keep(chunk);
+      const match = ready.exec(out);
+      if (!match) return;
+      clearTimeout(timer);
+      const url = match[1] ?? '';
+      resolve({
+        child,
+        pid: child.pid!,
+        url,
+        port: url ? Number(new URL(url).port) : 0,
+        output: () => out,
+        exited,
+        async signal(signal) {
+          const started = performance.now();
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          const result = await exited;
+          return { ...result, ms: Math.round(performance.now() - started) };
+        },
+        kill() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        },
+      });
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited (${code ?? signal}) before it was ready:\n${out}`));
+    });
+  });
+}
+
+/** Starts apps/api's server (dist/server.js) and resolves once it prints its address. */
+export function startApi(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
+  return spawnService('server.js', env, /listening on (http:\/\/\S+)/, timeoutMs);
+}
+
+/** Starts apps/api's worker (dist/worker.js; PostgreSQL only) and resolves once it runs. */
+export function startWorker(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
+  return spawnService('worker.js', env, /api worker running()/, timeoutMs);
+}
+
+/**
+ * Creates an API key through the service's own keys CLI (dist/cli.js), with the same environment the
+ * server gets. On PGlite run it before the server starts: the data directory belongs to one process.
+ */
+export async function createApiKey(env: Record<string, string>, scopes: string[]): Promise<string> {
+  const root = apiRoot();
+  const { stdout } = await run(
+    process.execPath,
+    [join(root, 'dist', 'cli.js'), 'create', '--name', 'reliability', '--scopes', scopes.join(',')],
+    { cwd: root, env, timeout: 60_000 },
+  );
+  const created = JSON.parse(stdout) as { key?: string };
+  if (!created.key) throw new Error(`keys CLI printed no key: ${stdout}`);
+  return created.key;
+}

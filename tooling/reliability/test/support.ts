@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import type { BinaryCheck } from '../src/index.ts';
+
+/** `test:heavy` (RELIABILITY_HEAVY=1) runs the longer variants; `test` the bounded ones CI runs. */
+export const HEAVY = process.env.RELIABILITY_HEAVY === '1';
+export const CI = process.env.CI === 'true';
+
+/** Picks the bounded or the heavy value of a figure. */
+export const bounded = <T>(ci: T, heavy: T): T => (HEAVY ? heavy : ci);
+
+/**
+ * Whether a scenario needing a binary runs: with CI=true a missing one throws (CI never skips in silence);
+ * locally the scenario is skipped and says why.
+ */
+export function available(check: BinaryCheck, what: string): boolean {
+  if (check.ok) return true;
+  if (CI) throw new Error(`${what}: ${check.missing} is not installed, and CI=true never skips`);
+  process.stdout.write(`reliability: SKIPPED ${what}: ${check.missing} is not installed\n`);
+  return false;
+}
+
+const cleanups: Array<() => unknown> = [];
+
+/** Runs after the current test, last registered first, even when it failed. */
+export function cleanup(fn: () => unknown): void {
+  cleanups.push(fn);
+}
+
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await Promise.resolve(fn()).catch(() => undefined);
+});
+
+/** A temp directory removed after the current test (or by the caller, with `keep`). */
+export function tempDir(prefix: string, keep = false): string {
+  const dir = mkdtempSync(join(tmpdir(), `rampart-reliability-${prefix}-`));
+  if (!keep) cleanup(() => removeDir(dir));
+  return dir;
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Load shedding's 503 (with Retry-After): a designed answer on a busy machine, counted but not a failure. */
+export const SHED = '503 RAMPART_RESILIENCE_OVERLOADED';
+
+/**
+ * Answers of status 500 and up, by `<status> <code>`, except the coded 503s `allowed` names (shedding,
+ * shutdown, an unavailable dependency: designed answers with Retry-After, not failures).
+ */
+export function serverErrors(
+  problems: Record<string, number>,
+  allowed: readonly string[] = [SHED],
+): string[] {
+  return Object.entries(problems)
+    .filter(([label]) => Number(label.split(' ')[0]) >= 500 && !allowed.includes(label))
+    .map(([label, count]) => `${label} x${count}`);
+}
+
+/** `a:1,b:2` for a figures line. */
+export function compact(counts: Record<string, number>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0
+    ? '-'
+    : entries.map(([key, count]) => `${key.replace(/ /g, '_')}:${count}`).join(',');
+}
