@@ -1,5 +1,6 @@
 import { initGenerator } from './init-generator.ts';
 import { packageGenerator } from './package-generator.ts';
+import { resourceGenerator } from './resource-generator.ts';
 import { serviceGenerator } from './service-generator.ts';
 import type { GeneratorSpec } from './spec.ts';
 import { taskGenerator } from './task-generator.ts';
@@ -8,6 +9,7 @@ import { taskGenerator } from './task-generator.ts';
 export const GENERATORS: readonly GeneratorSpec[] = [
   serviceGenerator,
   taskGenerator,
+  resourceGenerator,
   packageGenerator,
   initGenerator,
 ];
