@@ -21,6 +21,7 @@ export {
 } from './load.ts';
 export { type OtlpSink, startOtlpSink } from './otlp-sink.ts';
 export { type PostgresCluster, startPostgresCluster } from './postgres-cluster.ts';
+export { rssBytes, scrapeMetric } from './process-stats.ts';
 export { type RawResponse, rawRequest } from './raw-http.ts';
 export { type RedisServer, startRedisServer } from './redis-server.ts';
 export { createWriteLedger, type WriteLedger } from './writes.ts';

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { baseEnv, quantile, reportFigures, runLoad, startApi } from '../src/index.ts';
+import { baseEnv, quantile, reportFigures, runLoad, scrapeMetric, startApi } from '../src/index.ts';
 import { bounded, cleanup, compact, serverErrors } from './support.ts';
 
-async function heapUsed(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(text);
-  if (!match) throw new Error('no nodejs_heap_size_used_bytes in /metrics');
-  return Number(match[1]);
-}
+const heapUsed = (url: string) => scrapeMetric(url, 'nodejs_heap_size_used_bytes');
 
 /** 10.x.y.z for i: distinct addresses a client could claim in X-Forwarded-For. */
 const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
