@@ -1,13 +1,17 @@
 // pnpm bench: inserts/s and selects/s through drizzle (createDb) and through the raw driver, on PGlite and
-// on PostgreSQL (TEST_DATABASE_URL or BENCH_DATABASE_URL), printed as ratios measured in the same run.
-// Rounds alternate raw and drizzle so machine noise hits both; every loop is bounded in count and time.
+// on PostgreSQL (TEST_DATABASE_URL or BENCH_DATABASE_URL), as ratios measured in the same run.
+// The raw driver runs on the very pool (or PGlite instance) createDb opened, so pool settings
+// (statement_timeout, application_name, pool size) are identical and only drizzle's layer differs.
+// Every loop is bounded in count and time.
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg, release } from 'node:os';
 import type { PGlite } from '@electric-sql/pglite';
 import { eq, sql } from 'drizzle-orm';
 import { integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
-import pg from 'pg';
+import type pg from 'pg';
 import { createDb, type RampartDb } from '../src/create-db.ts';
 import { uuidv7 } from '../src/uuidv7.ts';
+import { type Comparison, compare, cpuPerCall, formatComparison, type Runner } from './compare.ts';
 
 const items = pgTable('bench_items', {
   id: uuid('id').primaryKey(),
@@ -17,170 +21,155 @@ const items = pgTable('bench_items', {
 
 const BATCH = 50;
 const MAX_ROUNDS = 400;
-// Each comparison stops starting rounds after this long (a round already begun finishes).
-const BUDGET_MS = 15_000;
+// Per comparison; BENCH_BUDGET_MS shortens it for a quick look.
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS) || 15_000;
+const CREATE = 'create table bench_items (id uuid primary key, name text not null, n integer not null)';
+const INSERT = 'insert into bench_items (id, name, n) values ($1, $2, $3)';
+const SELECT = 'select id, name, n from bench_items where id = $1';
 
-interface Runner {
-  insert(id: string, index: number): Promise<unknown>;
-  select(id: string): Promise<unknown>;
-}
+const write = (text: string) => process.stdout.write(text);
+const load = () =>
+  `load average ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ')} (1/5/15 min)`;
 
-async function timed(count: number, concurrency: number, op: (index: number) => Promise<unknown>) {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await op(next++);
-    }),
-  );
-  return count / ((performance.now() - started) / 1_000);
-}
-
-/**
- * Runs the runners in small interleaved batches (order rotating each round) until the budget is spent, so
- * a swing in machine load hits every runner alike; reports total ops / total time per runner.
- */
-async function compare(
-  label: string,
-  concurrency: number,
-  runners: Record<string, Runner> & { raw: Runner },
-): Promise<void> {
-  const names = Object.keys(runners);
-  const totals = new Map(names.map((name) => [name, { insertMs: 0, selectMs: 0, inserts: 0, selects: 0 }]));
-  const stored = new Map<string, string[]>(names.map((name) => [name, []]));
-  // Warm-up: JIT, prepared plans, pool connections.
-  for (const [name, runner] of Object.entries(runners)) {
-    const ids = Array.from({ length: 50 }, () => uuidv7());
-    await timed(50, concurrency, (index) => runner.insert(ids[index]!, index));
-    await timed(50, concurrency, (index) => runner.select(ids[index]!));
-    stored.get(name)!.push(...ids);
-  }
-  const deadline = Date.now() + BUDGET_MS;
-  let rounds = 0;
-  while (rounds < MAX_ROUNDS && (rounds < 2 || Date.now() < deadline)) {
-    const order = names.map((_, index) => names[(index + rounds) % names.length]!);
-    for (const name of order) {
-      const ids = Array.from({ length: BATCH }, () => uuidv7());
-      const started = performance.now();
-      await timed(BATCH, concurrency, (index) => runners[name]!.insert(ids[index]!, index));
-      const total = totals.get(name)!;
-      total.insertMs += performance.now() - started;
-      total.inserts += BATCH;
-      stored.get(name)!.push(...ids);
-    }
-    for (const name of order) {
-      const ids = stored.get(name)!;
-      const started = performance.now();
-      await timed(BATCH, concurrency, (index) =>
-        runners[name]!.select(ids[(index * 7919 + rounds) % ids.length]!),
-      );
-      const total = totals.get(name)!;
-      total.selectMs += performance.now() - started;
-      total.selects += BATCH;
-    }
-    rounds += 1;
-  }
-  const rate = (name: string, op: 'insert' | 'select') => {
-    const total = totals.get(name)!;
-    return op === 'insert'
-      ? total.inserts / (total.insertMs / 1_000)
-      : total.selects / (total.selectMs / 1_000);
-  };
-  for (const op of ['insert', 'select'] as const) {
-    const raw = rate('raw', op);
-    const cells = names
-      .filter((name) => name !== 'raw')
-      .map(
-        (name) =>
-          `${name} ${rate(name, op).toFixed(0).padStart(6)}/s = ${(raw / rate(name, op)).toFixed(2)}x`,
-      );
-    process.stdout.write(
-      `${label.padEnd(27)} ${`${op}s`.padEnd(8)} raw ${raw.toFixed(0).padStart(6)}/s | ${cells.join(' | ')}  (${rounds} rounds)\n`,
-    );
-  }
-}
-
-function drizzleRunner(database: RampartDb): Runner {
+/** drizzle's query builder, as application code writes it: the SQL is built on every call. */
+function builderRunner(database: RampartDb): Runner {
   return {
     insert: (id, index) => database.db.insert(items).values({ id, name: `item ${index}`, n: index }),
     select: (id) => database.db.select().from(items).where(eq(items.id, id)),
   };
 }
 
-/** drizzle's prepared statements: the SQL is built once (and named, so PostgreSQL parses it once per connection). */
-function preparedRunner(database: RampartDb): Runner {
+/**
+ * drizzle prepared statements. With a name, PostgreSQL parses each once per connection (like raw-named);
+ * with '' they stay unnamed, so the server parses them every time like raw: that isolates what building
+ * the SQL costs (builder minus built-once) from what drizzle's execution path costs (built-once minus raw).
+ */
+function preparedRunner(database: RampartDb, name: string): Runner {
   const insert = database.db
     .insert(items)
     .values({ id: sql.placeholder('id'), name: sql.placeholder('name'), n: sql.placeholder('n') })
-    .prepare('bench_insert');
+    .prepare(name && `${name}_insert`);
   const select = database.db
     .select()
     .from(items)
     .where(eq(items.id, sql.placeholder('id')))
-    .prepare('bench_select');
+    .prepare(name && `${name}_select`);
   return {
     insert: (id, index) => insert.execute({ id, name: `item ${index}`, n: index }),
     select: (id) => select.execute({ id }),
   };
 }
 
-const CREATE = 'create table bench_items (id uuid primary key, name text not null, n integer not null)';
+function drizzleRunners(database: RampartDb): Record<string, Runner> {
+  return {
+    builder: builderRunner(database),
+    'built-once': preparedRunner(database, ''),
+    prepared: preparedRunner(database, 'bench'),
+  };
+}
 
-async function benchPglite(): Promise<void> {
+async function benchPglite(): Promise<Comparison> {
   const database = await createDb();
   const client = (database.db as unknown as { $client: PGlite }).$client;
   await client.exec(CREATE);
   const raw: Runner = {
-    insert: (id, index) =>
-      client.query('insert into bench_items (id, name, n) values ($1, $2, $3)', [id, `item ${index}`, index]),
-    select: (id) => client.query('select id, name, n from bench_items where id = $1', [id]),
+    insert: (id, index) => client.query(INSERT, [id, `item ${index}`, index]),
+    select: (id) => client.query(SELECT, [id]),
   };
-  await compare('pglite (in memory)', 1, {
-    raw,
-    drizzle: drizzleRunner(database),
-    prepared: preparedRunner(database),
-  });
-  await database.close();
-}
-
-async function benchPostgres(url: string): Promise<void> {
-  const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  const poolSize = 8;
-  const database = await createDb({ url, searchPath: schema, poolSize });
-  const rawPool = new pg.Pool({ connectionString: url, max: poolSize, options: `-c search_path=${schema}` });
   try {
-    await database.db.execute(sql.raw(CREATE));
-    const raw: Runner = {
-      insert: (id, index) =>
-        rawPool.query('insert into bench_items (id, name, n) values ($1, $2, $3)', [
-          id,
-          `item ${index}`,
-          index,
-        ]),
-      select: (id) => rawPool.query('select id, name, n from bench_items where id = $1', [id]),
-    };
-    for (const concurrency of [1, poolSize]) {
-      await compare(`postgresql (concurrency ${concurrency})`, concurrency, {
-        raw,
-        drizzle: drizzleRunner(database),
-        prepared: preparedRunner(database),
-      });
-    }
+    const comparison = await compare({
+      label: 'pglite (in memory), concurrency 1',
+      concurrency: 1,
+      runners: { raw, ...drizzleRunners(database) },
+      newId: uuidv7,
+      batch: BATCH,
+      budgetMs: BUDGET_MS,
+      maxRounds: MAX_ROUNDS,
+    });
+    write(formatComparison(comparison, BATCH));
+    return comparison;
   } finally {
     await database.close();
-    await rawPool.end();
-    await admin.query(`drop schema ${schema} cascade`);
-    await admin.end();
   }
 }
 
-process.stdout.write(
-  `batches of ${BATCH} ops interleaved for ${BUDGET_MS / 1_000} s per comparison; Nx = time per op relative to the raw driver (1.00x = as fast)\n`,
+async function benchPostgres(url: string): Promise<Comparison[]> {
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const poolSize = 8;
+  const database = await createDb({ url, searchPath: schema, poolSize });
+  const pool = (database.db as unknown as { $client: pg.Pool }).$client;
+  const comparisons: Comparison[] = [];
+  try {
+    await pool.query(`create schema ${schema}`);
+    await pool.query(CREATE);
+    const version = await pool.query<{ server_version: string }>('show server_version');
+    write(`postgresql ${version.rows[0]?.server_version} at ${new URL(url).host}, pool of ${poolSize}\n`);
+    const raw: Runner = {
+      insert: (id, index) => pool.query(INSERT, [id, `item ${index}`, index]),
+      select: (id) => pool.query(SELECT, [id]),
+    };
+    const rawNamed: Runner = {
+      insert: (id, index) =>
+        pool.query({ name: 'raw_insert', text: INSERT, values: [id, `item ${index}`, index] }),
+      select: (id) => pool.query({ name: 'raw_select', text: SELECT, values: [id] }),
+    };
+    for (const concurrency of [1, poolSize]) {
+      const comparison = await compare({
+        label: `postgresql, concurrency ${concurrency}`,
+        concurrency,
+        runners: { raw, 'raw-named': rawNamed, ...drizzleRunners(database) },
+        newId: uuidv7,
+        batch: BATCH,
+        budgetMs: BUDGET_MS,
+        maxRounds: MAX_ROUNDS,
+      });
+      write(formatComparison(comparison, BATCH));
+      comparisons.push(comparison);
+    }
+    const id = uuidv7();
+    const build = cpuPerCall(
+      {
+        select: () => database.db.select().from(items).where(eq(items.id, id)).toSQL(),
+        insert: () => database.db.insert(items).values({ id, name: 'item', n: 1 }).toSQL(),
+      },
+      2_000,
+      15,
+    );
+    write(
+      `drizzle building the SQL alone (toSQL(), no I/O): select ${build.select!.toFixed(1)} µs, insert ${build.insert!.toFixed(1)} µs CPU per call\n`,
+    );
+  } finally {
+    await pool.query(`drop schema if exists ${schema} cascade`).catch(() => {});
+    await database.close();
+  }
+  return comparisons;
+}
+
+const [cpu] = cpus();
+write(
+  `machine: ${cpus().length} cpus (${cpu?.model.trim() ?? 'unknown'}), linux ${release()}, node ${process.version}; at start ${load()}\n`,
+);
+write(
+  `batches of ${BATCH} ops, runners interleaved in rotating order for ${BUDGET_MS / 1_000} s per comparison.\n` +
+    'Nx = median over rounds of (time per op / raw time per op in the same round) [p25–p75]; +µs = median extra\n' +
+    'wall and CPU (this node process, all threads) per op over raw. raw = the driver on the pool createDb opened;\n' +
+    'raw-named = the same with named statements; builder = drizzle query builder (SQL built per call);\n' +
+    "built-once = drizzle .prepare('') (unnamed, parsed by the server per call, like raw); prepared = .prepare(name).\n",
 );
 await benchPglite();
 const url = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
-if (url) await benchPostgres(url);
-else process.stdout.write('postgresql: skipped (set TEST_DATABASE_URL or BENCH_DATABASE_URL)\n');
+if (url) {
+  const comparisons = await benchPostgres(url);
+  const verdicts = comparisons.flatMap((comparison) =>
+    (['insert', 'select'] as const).map((op) => {
+      const ratio = comparison.figures[op].builder!.ratio;
+      return `${comparison.label.replace('postgresql, ', '')} ${op}s ${ratio.toFixed(2)}x ${ratio <= 1.25 ? 'met' : 'missed'}`;
+    }),
+  );
+  write(`goal, builder within 1.25x of raw on PostgreSQL: ${verdicts.join('; ')}\n`);
+} else {
+  write('postgresql: skipped (set TEST_DATABASE_URL or BENCH_DATABASE_URL)\n');
+}
+write(`at end ${load()}\n`);
