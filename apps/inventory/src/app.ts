@@ -24,6 +24,8 @@ import type { DestinationStream } from 'pino';
 import { openDatabase } from './database.ts';
 import { DEVELOPMENT_PEPPER, type Env } from './env.ts';
 import { itemRoutes } from './items/routes.ts';
+import { reservationsRoutes } from './reservations/routes.ts';
+import { stockRoutes } from './stock/routes.ts';
 import { startTaskRuntime, type TaskRuntime } from './task-runtime.ts';
 import { createTasks } from './tasks.ts';
 
@@ -144,5 +146,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(resiliencePlugin, { health });
   await app.register(apiKeyAuthPlugin, { verifier: apiKeys, failedAuth: { max: 20, timeWindowMs: 60_000 } });
   await app.register(itemRoutes, { prefix: '/items' });
+  await app.register(stockRoutes, { prefix: '/stock' });
+  await app.register(reservationsRoutes, { prefix: '/reservations' });
   return app;
 }

@@ -1,2 +1,4 @@
 // Every table this service owns, for drizzle-kit (drizzle.config.ts) and for typed queries.
 export { items } from './items/schema.ts';
+export { reservations } from './reservations/schema.ts';
+export { stock } from './stock/schema.ts';

@@ -23,7 +23,17 @@ describeHardening(async ({ logStream, canary }) => {
     logDestination: logStream,
     isShuttingDown: () => shuttingDown,
   });
-  const { key } = await app.apiKeys.create({ name: 'hardening', scopes: ['items:read', 'items:write'] });
+  const { key } = await app.apiKeys.create({
+    name: 'hardening',
+    scopes: [
+      'items:read',
+      'items:write',
+      'stock:read',
+      'stock:write',
+      'reservations:read',
+      'reservations:write',
+    ],
+  });
   return {
     app,
     apiKey: key,
