@@ -24,6 +24,7 @@ import type { DestinationStream } from 'pino';
 import { openDatabase } from './database.ts';
 import { DEVELOPMENT_PEPPER, type Env } from './env.ts';
 import { itemRoutes } from './items/routes.ts';
+import { ordersRoutes } from './orders/routes.ts';
 import { startTaskRuntime, type TaskRuntime } from './task-runtime.ts';
 import { createTasks } from './tasks.ts';
 
@@ -144,5 +145,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(resiliencePlugin, { health });
   await app.register(apiKeyAuthPlugin, { verifier: apiKeys, failedAuth: { max: 20, timeWindowMs: 60_000 } });
   await app.register(itemRoutes, { prefix: '/items' });
+  await app.register(ordersRoutes, { prefix: '/orders', env });
   return app;
 }

@@ -105,6 +105,13 @@ export const EnvSchema = Type.Object({
   OTEL_TRACES_SAMPLER_ARG: Type.Optional(
     Type.String({ description: 'Read by the register hook: sampling ratio.' }),
   ),
+  FIELD_ENCRYPTION_KEYS: Type.Optional(
+    Type.String({
+      pattern: '^[1-9][0-9]{0,8}:[A-Za-z0-9+/]{43}=(,[1-9][0-9]{0,8}:[A-Za-z0-9+/]{43}=)*$',
+      description:
+        'Key ring of the encrypted fields: <version>:<32 random bytes, base64>[,...]; the highest version encrypts, all decrypt. Required in production.',
+    }),
+  ),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -123,7 +130,7 @@ export class EnvError extends Error {
   }
 }
 
-const SECRET = /PEPPER|TOKEN|URL/;
+const SECRET = /PEPPER|TOKEN|URL|KEYS/;
 
 function describe(schema: unknown): string {
   const description = (schema as { description?: unknown } | undefined)?.description;
@@ -153,6 +160,26 @@ export function parseEnv(source: Readonly<Record<string, string | undefined>>): 
   } else if (candidate.NODE_ENV === 'production' && candidate.API_KEY_PEPPER === undefined) {
     problems.push('API_KEY_PEPPER="": is required when NODE_ENV=production (at least 32 characters)');
   }
+  if (
+    Value.Check(EnvSchema, candidate) &&
+    candidate.NODE_ENV === 'production' &&
+    candidate.FIELD_ENCRYPTION_KEYS === undefined
+  ) {
+    problems.push(
+      'FIELD_ENCRYPTION_KEYS="": is required when NODE_ENV=production (the key ring of the encrypted fields)',
+    );
+  }
   if (problems.length > 0) throw new EnvError([...new Set(problems)]);
   return candidate as Env;
+}
+
+/** Only for development and tests: production refuses to start without FIELD_ENCRYPTION_KEYS. */
+export const DEVELOPMENT_FIELD_ENCRYPTION_KEYS = '1:cmFtcGFydC1kZXZlbG9wbWVudC1vbmx5LWZpZWxkLWs=';
+
+/** The key ring FIELD_ENCRYPTION_KEYS names (`1:<base64>,2:<base64>`), else the development one. */
+export function fieldEncryptionKeys(env: Env): { version: number; key: string }[] {
+  return (env.FIELD_ENCRYPTION_KEYS ?? DEVELOPMENT_FIELD_ENCRYPTION_KEYS).split(',').map((entry) => {
+    const [version, key] = entry.split(':');
+    return { version: Number(version), key: key ?? '' };
+  });
 }

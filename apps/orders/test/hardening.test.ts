@@ -23,7 +23,10 @@ describeHardening(async ({ logStream, canary }) => {
     logDestination: logStream,
     isShuttingDown: () => shuttingDown,
   });
-  const { key } = await app.apiKeys.create({ name: 'hardening', scopes: ['items:read', 'items:write'] });
+  const { key } = await app.apiKeys.create({
+    name: 'hardening',
+    scopes: ['items:read', 'items:write', 'orders:read', 'orders:write'],
+  });
   return {
     app,
     apiKey: key,
