@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -46,18 +47,27 @@ export interface ServiceProcess {
 
 const TAIL = 64 * 1024;
 
+/** Preload that holds back process.exit() so the process must end on its own (see exit-probe.ts). */
+export const EXIT_PROBE = fileURLToPath(new URL('./exit-probe.ts', import.meta.url));
+
+export interface StartOptions {
+  timeoutMs?: number;
+  /** Extra node flags before the script, e.g. `['--import', EXIT_PROBE]`. */
+  nodeArgs?: string[];
+}
+
 function spawnService(
   script: 'server.js' | 'worker.js',
   env: Record<string, string>,
   ready: RegExp,
-  timeoutMs: number,
+  { timeoutMs = 60_000, nodeArgs = [] }: StartOptions,
 ): Promise<ServiceProcess> {
   const root = apiRoot();
   // As `pnpm start` does: the register hook starts tracing before the app loads. cwd is the app so the
   // hook resolves from the app's own dependencies.
   const child = spawn(
     process.execPath,
-    ['--import', '@rampart/observability/register', join(root, 'dist', script)],
+    [...nodeArgs, '--import', '@rampart/observability/register', join(root, 'dist', script)],
     { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -106,13 +116,16 @@ function spawnService(
 }
 
 /** Starts apps/api's server (dist/server.js) and resolves once it prints its address. */
-export function startApi(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
-  return spawnService('server.js', env, /listening on (http:\/\/\S+)/, timeoutMs);
+export function startApi(env: Record<string, string>, options: StartOptions = {}): Promise<ServiceProcess> {
+  return spawnService('server.js', env, /listening on (http:\/\/\S+)/, options);
 }
 
 /** Starts apps/api's worker (dist/worker.js; PostgreSQL only) and resolves once it runs. */
-export function startWorker(env: Record<string, string>, timeoutMs = 60_000): Promise<ServiceProcess> {
-  return spawnService('worker.js', env, /api worker running()/, timeoutMs);
+export function startWorker(
+  env: Record<string, string>,
+  options: StartOptions = {},
+): Promise<ServiceProcess> {
+  return spawnService('worker.js', env, /api worker running()/, options);
 }
 
 /**
