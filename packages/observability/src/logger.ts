@@ -1,6 +1,7 @@
 import { context, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { invalidOptions } from './errors.ts';
+import { fastWildcardRedaction, hasNestedWildcard } from './wildcard-redaction.ts';
 
 /**
  * Secrets that must never reach a log line, as pino redact paths. Not applied unless passed: a service
@@ -121,8 +122,9 @@ export function createLogger(options: LoggerOptions): Logger {
   }
   const level = options.level ?? LOGGER_DEFAULTS.level;
   if (!LEVELS.has(level)) throw invalidOptions(`logger: unknown level ${JSON.stringify(level)}`);
+  let logger: Logger;
   try {
-    return pino(
+    logger = pino(
       {
         level,
         base: { service: options.service },
@@ -136,4 +138,6 @@ export function createLogger(options: LoggerOptions): Logger {
     // pino rejects a malformed redact path when it compiles the list.
     throw invalidOptions(`logger: ${(error as Error).message}`);
   }
+  if (hasNestedWildcard(options.redact)) fastWildcardRedaction(logger);
+  return logger;
 }
