@@ -29,6 +29,10 @@ export interface OpFigures {
   ratio: number;
   ratioP25: number;
   ratioP75: number;
+  /** Median latency of single ops over all rounds, µs: robust to the few ops another process preempts. */
+  latencyUs: number;
+  /** latencyUs / raw's latencyUs. */
+  latencyRatio: number;
 }
 
 export interface Comparison {
@@ -49,33 +53,60 @@ function quantile(values: readonly number[], q: number): number {
   return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
 }
 
+interface Samples {
+  /** Per batch: wall µs per op. */
+  wall: number[];
+  /** Per batch: CPU µs per op. */
+  cpu: number[];
+  /** Per op: latency µs. */
+  latency: number[];
+}
+
+/** Runs `count` ops, `concurrency` at a time, and adds one batch (and each op's latency) to `into`. */
 async function batchOf(
   count: number,
   concurrency: number,
   op: (index: number) => Promise<unknown>,
-): Promise<{ wallUs: number; cpuUs: number }> {
+  into?: Samples,
+): Promise<void> {
   let next = 0;
   const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < count) await op(next++);
+      while (next < count) {
+        const opStarted = performance.now();
+        await op(next++);
+        into?.latency.push((performance.now() - opStarted) * 1_000);
+      }
     }),
   );
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
-  return { wallUs: (wallMs * 1_000) / count, cpuUs: (used.user + used.system) / count };
+  into?.wall.push((wallMs * 1_000) / count);
+  into?.cpu.push((used.user + used.system) / count);
+}
+
+function figuresOf(samples: Samples, raw: Samples): OpFigures {
+  const ratios = samples.wall.map((value, round) => value / raw.wall[round]!);
+  const latencyUs = quantile(samples.latency, 0.5);
+  return {
+    wallUs: quantile(samples.wall, 0.5),
+    cpuUs: quantile(samples.cpu, 0.5),
+    ratio: quantile(ratios, 0.5),
+    ratioP25: quantile(ratios, 0.25),
+    ratioP75: quantile(ratios, 0.75),
+    latencyUs,
+    latencyRatio: latencyUs / quantile(raw.latency, 0.5),
+  };
 }
 
 export async function compare(options: CompareOptions): Promise<Comparison> {
   const { runners, concurrency, batch } = options;
   const names = Object.keys(runners);
-  const samples = Object.fromEntries(
-    OPS.map((op) => [
-      op,
-      new Map(names.map((name) => [name, { wall: [] as number[], cpu: [] as number[] }])),
-    ]),
-  ) as Record<(typeof OPS)[number], Map<string, { wall: number[]; cpu: number[] }>>;
+  const fresh = () =>
+    new Map(names.map((name): [string, Samples] => [name, { wall: [], cpu: [], latency: [] }]));
+  const samples = { insert: fresh(), select: fresh() };
   const stored: string[] = [];
 
   // Warm-up (not measured): JIT, pool connections, named statements on every connection.
@@ -92,37 +123,22 @@ export async function compare(options: CompareOptions): Promise<Comparison> {
     const order = names.map((_, index) => names[(index + rounds) % names.length]!);
     for (const name of order) {
       const ids = Array.from({ length: batch }, options.newId);
-      const sample = await batchOf(batch, concurrency, (index) => runners[name]!.insert(ids[index]!, index));
-      samples.insert.get(name)!.wall.push(sample.wallUs);
-      samples.insert.get(name)!.cpu.push(sample.cpuUs);
+      const insert = (index: number) => runners[name]!.insert(ids[index]!, index);
+      await batchOf(batch, concurrency, insert, samples.insert.get(name));
       stored.push(...ids);
     }
     for (const name of order) {
-      const sample = await batchOf(batch, concurrency, (index) =>
-        runners[name]!.select(stored[(index * 7919 + rounds * 104_729) % stored.length]!),
-      );
-      samples.select.get(name)!.wall.push(sample.wallUs);
-      samples.select.get(name)!.cpu.push(sample.cpuUs);
+      const select = (index: number) =>
+        runners[name]!.select(stored[(index * 7919 + rounds * 104_729) % stored.length]!);
+      await batchOf(batch, concurrency, select, samples.select.get(name));
     }
     rounds += 1;
   }
 
   const figures = Object.fromEntries(
     OPS.map((op) => {
-      const raw = samples[op].get('raw')!.wall;
-      const perRunner = names.map((name) => {
-        const { wall, cpu } = samples[op].get(name)!;
-        const ratios = wall.map((value, round) => value / raw[round]!);
-        const figure: OpFigures = {
-          wallUs: quantile(wall, 0.5),
-          cpuUs: quantile(cpu, 0.5),
-          ratio: quantile(ratios, 0.5),
-          ratioP25: quantile(ratios, 0.25),
-          ratioP75: quantile(ratios, 0.75),
-        };
-        return [name, figure] as const;
-      });
-      return [op, Object.fromEntries(perRunner)];
+      const raw = samples[op].get('raw')!;
+      return [op, Object.fromEntries(names.map((name) => [name, figuresOf(samples[op].get(name)!, raw)]))];
     }),
   ) as Comparison['figures'];
   return { label: options.label, rounds, figures };
@@ -130,20 +146,22 @@ export async function compare(options: CompareOptions): Promise<Comparison> {
 
 export function formatComparison(comparison: Comparison, batch: number): string {
   const lines = [`${comparison.label}: ${comparison.rounds} rounds of ${batch} ops per runner and op`];
+  const sign = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
   for (const op of OPS) {
     const figures = comparison.figures[op];
     const raw = figures.raw!;
     for (const [name, figure] of Object.entries(figures)) {
-      const head = `  ${`${op}s`.padEnd(8)} ${name.padEnd(10)} ${(1e6 / figure.wallUs).toFixed(0).padStart(6)}/s ${figure.wallUs.toFixed(1).padStart(7)} µs/op  cpu ${figure.cpuUs.toFixed(1).padStart(6)} µs/op`;
+      const head =
+        `  ${`${op}s`.padEnd(8)} ${name.padEnd(10)} ${(1e6 / figure.wallUs).toFixed(0).padStart(6)}/s ` +
+        `${figure.wallUs.toFixed(1).padStart(7)} µs/op  cpu ${figure.cpuUs.toFixed(1).padStart(6)} µs/op  ` +
+        `p50 ${figure.latencyUs.toFixed(0).padStart(5)} µs`;
       if (name === 'raw') {
         lines.push(head);
         continue;
       }
-      const extraWall = figure.wallUs - raw.wallUs;
-      const extraCpu = figure.cpuUs - raw.cpuUs;
-      const sign = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
       lines.push(
-        `${head}  ${figure.ratio.toFixed(2)}x [${figure.ratioP25.toFixed(2)}–${figure.ratioP75.toFixed(2)}]  ${sign(extraWall)} µs, cpu ${sign(extraCpu)} µs`,
+        `${head} | ${figure.ratio.toFixed(2)}x [${figure.ratioP25.toFixed(2)}–${figure.ratioP75.toFixed(2)}]` +
+          `  p50 ${figure.latencyRatio.toFixed(2)}x  cpu ${sign(figure.cpuUs - raw.cpuUs)} µs/op`,
       );
     }
   }
