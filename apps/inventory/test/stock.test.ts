@@ -11,7 +11,7 @@ const first = {
 };
 const second = {
   sku: 'second',
-  available: -7,
+  available: 7,
 };
 
 describe('/stock', () => {
@@ -65,7 +65,9 @@ describe('/stock', () => {
   });
 
   it('pages with an opaque cursor', async () => {
-    for (let n = 0; n < 3; n += 1) expect((await call('POST', '/stock', writer, first)).statusCode).toBe(201);
+    for (let n = 0; n < 3; n += 1) {
+      expect((await call('POST', '/stock', writer, { sku: `sku-${n}`, available: n })).statusCode).toBe(201);
+    }
     const firstPage = (await call('GET', '/stock?limit=2', reader)).json();
     expect(firstPage.items).toHaveLength(2);
     const after = encodeURIComponent(firstPage.nextCursor);
@@ -90,6 +92,7 @@ describe('/stock', () => {
       [await call('POST', '/stock', writer, { ...first, unexpected: true }), 400],
       [await call('POST', '/stock', writer, { ...first, sku: '' }), 400],
       [await call('POST', '/stock', writer, { ...first, available: 1.5 }), 400],
+      [await call('POST', '/stock', writer, { ...first, available: -1 }), 400],
       [await call('PATCH', `/stock/${created.id}`, writer, {}), 400],
       [await call('GET', '/stock/not-a-uuid', reader), 400],
       [await call('GET', '/stock?after=garbage', reader), 400],
@@ -101,5 +104,20 @@ describe('/stock', () => {
     }
     const missing = await call('GET', '/stock/01890a5d-ac96-774b-bcce-b302099a8057', reader);
     expect(missing.json()).toMatchObject({ code: 'RAMPART_INVENTORY_STOCK_NOT_FOUND' });
+  });
+
+  it('keeps one row per SKU: a second one answers 409 with a code, never a 500', async () => {
+    const created = (await call('POST', '/stock', writer, first)).json();
+    const other = (await call('POST', '/stock', writer, second)).json();
+    for (const response of [
+      await call('POST', '/stock', writer, { ...first, available: 1 }),
+      await call('PATCH', `/stock/${other.id}`, writer, { sku: first.sku }),
+    ]) {
+      expect(response.statusCode).toBe(409);
+      expect(response.json()).toMatchObject({ code: 'RAMPART_INVENTORY_SKU_TAKEN' });
+    }
+    const page = (await call('GET', '/stock', reader)).json();
+    expect(page.items.map((row: { sku: string }) => row.sku).sort()).toEqual(['first', 'second']);
+    expect((await call('GET', `/stock/${created.id}`, reader)).json()).toMatchObject(first);
   });
 });

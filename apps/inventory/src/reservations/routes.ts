@@ -1,9 +1,15 @@
 import { audit, paginate } from '@rampart/db';
 import type { TypeBoxTypeProvider } from '@rampart/security/fastify';
-import { eq } from 'drizzle-orm';
+import { and, eq, gte, sql } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { ReservationsNotFoundError } from '../errors.ts';
+import {
+  OutOfStockError,
+  ReservationConflictError,
+  ReservationsNotFoundError,
+  SkuUnknownError,
+} from '../errors.ts';
+import { stock } from '../stock/schema.ts';
 import { reservations } from './schema.ts';
 
 const Id = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' });
@@ -11,18 +17,9 @@ const CreateBody = Type.Object(
   {
     orderId: Type.String({ format: 'uuid' }),
     sku: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*$' }),
-    quantity: Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647 }),
+    quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
   },
   { additionalProperties: false },
-);
-// A PATCH sets the fields it names and leaves the rest alone; optional fields take null to clear them.
-const PatchBody = Type.Object(
-  {
-    orderId: Type.Optional(Type.String({ format: 'uuid' })),
-    sku: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*$' })),
-    quantity: Type.Optional(Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647 })),
-  },
-  { additionalProperties: false, minProperties: 1 },
 );
 const Reservations = Type.Object({
   id: Type.String(),
@@ -49,7 +46,7 @@ function actorOf(request: FastifyRequest) {
   return { actor: request.apiKey?.id ?? 'anonymous', requestId: request.id, traceId: traceId ?? null };
 }
 
-/** CRUD for reservations: scoped routes, keyset pagination, and an audit record in each write's transaction. */
+/** Reservations: made (taking stock), read, listed and released (returning it); each write audited. */
 export const reservationsRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = app.database;
@@ -99,65 +96,50 @@ export const reservationsRoutes: FastifyPluginAsync = async (fastify) => {
     },
   );
 
+  // Reserving takes stock in the same transaction that records the reservation. The order id is unique, so
+  // a retried call (the caller lost our answer) finds its reservation and takes nothing twice; the
+  // conditional UPDATE takes stock only while enough is left, so concurrent orders never oversell.
   app.post(
     '/',
-    { config: write, schema: { body: CreateBody, response: { 201: Reservations } } },
+    { config: write, schema: { body: CreateBody, response: { 200: Reservations, 201: Reservations } } },
     async (request, reply) => {
-      const { body } = request;
-      const row = await db.transaction(async (tx) => {
+      const { orderId, sku, quantity } = request.body;
+      const { row, replayed } = await db.transaction(async (tx) => {
         const [created] = await tx
           .insert(reservations)
-          .values({
-            orderId: body.orderId,
-            sku: body.sku,
-            quantity: body.quantity,
-          })
+          .values({ orderId, sku, quantity })
+          .onConflictDoNothing({ target: reservations.orderId })
           .returning();
+        if (!created) {
+          const [existing] = await tx.select().from(reservations).where(eq(reservations.orderId, orderId));
+          if (existing?.sku !== sku || existing.quantity !== quantity)
+            throw new ReservationConflictError(orderId);
+          return { row: existing, replayed: true };
+        }
+        const [taken] = await tx
+          .update(stock)
+          .set({ available: sql`${stock.available} - ${quantity}`, updatedAt: new Date() })
+          .where(and(eq(stock.sku, sku), gte(stock.available, quantity)))
+          .returning({ id: stock.id });
+        if (!taken) {
+          const [known] = await tx.select({ id: stock.id }).from(stock).where(eq(stock.sku, sku));
+          throw known ? new OutOfStockError(sku) : new SkuUnknownError(sku);
+        }
         await audit(tx, {
           ...actorOf(request),
           action: 'reservations.create',
           resource: 'reservations',
-          resourceId: created!.id,
+          resourceId: created.id,
           outcome: 'success',
+          details: { orderId, sku, quantity },
         });
-        return created!;
+        return { row: created, replayed: false };
       });
-      return reply.code(201).send(serialize(row));
+      return reply.code(replayed ? 200 : 201).send(serialize(row));
     },
   );
 
-  app.patch(
-    '/:id',
-    {
-      config: write,
-      schema: { params: Type.Object({ id: Id }), body: PatchBody, response: { 200: Reservations } },
-    },
-    async (request) => {
-      const { body } = request;
-      const changes: Partial<typeof reservations.$inferInsert> = { updatedAt: new Date() };
-      if (body.orderId !== undefined) changes.orderId = body.orderId;
-      if (body.sku !== undefined) changes.sku = body.sku;
-      if (body.quantity !== undefined) changes.quantity = body.quantity;
-      const row = await db.transaction(async (tx) => {
-        const [updated] = await tx
-          .update(reservations)
-          .set(changes)
-          .where(eq(reservations.id, request.params.id))
-          .returning();
-        if (!updated) throw new ReservationsNotFoundError(request.params.id);
-        await audit(tx, {
-          ...actorOf(request),
-          action: 'reservations.update',
-          resource: 'reservations',
-          resourceId: updated.id,
-          outcome: 'success',
-        });
-        return updated;
-      });
-      return serialize(row);
-    },
-  );
-
+  // A reservation is never edited; releasing it (the order was cancelled) puts its stock back.
   app.delete(
     '/:id',
     { config: write, schema: { params: Type.Object({ id: Id }) } },
@@ -166,14 +148,19 @@ export const reservationsRoutes: FastifyPluginAsync = async (fastify) => {
         const [deleted] = await tx
           .delete(reservations)
           .where(eq(reservations.id, request.params.id))
-          .returning({ id: reservations.id });
+          .returning();
         if (!deleted) throw new ReservationsNotFoundError(request.params.id);
+        await tx
+          .update(stock)
+          .set({ available: sql`${stock.available} + ${deleted.quantity}`, updatedAt: new Date() })
+          .where(eq(stock.sku, deleted.sku));
         await audit(tx, {
           ...actorOf(request),
           action: 'reservations.delete',
           resource: 'reservations',
           resourceId: deleted.id,
           outcome: 'success',
+          details: { orderId: deleted.orderId, sku: deleted.sku, quantity: deleted.quantity },
         });
       });
       return reply.code(204).send();

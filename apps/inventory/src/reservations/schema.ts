@@ -6,7 +6,7 @@ import { integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
  */
 export const reservations = pgTable('reservations', {
   id: uuidv7PrimaryKey(),
-  orderId: uuid('order_id').notNull(),
+  orderId: uuid('order_id').notNull().unique(),
   sku: text('sku').notNull(),
   quantity: integer('quantity').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),

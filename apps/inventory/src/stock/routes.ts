@@ -3,14 +3,14 @@ import type { TypeBoxTypeProvider } from '@rampart/security/fastify';
 import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { StockNotFoundError } from '../errors.ts';
+import { SkuTakenError, StockNotFoundError } from '../errors.ts';
 import { stock } from './schema.ts';
 
 const Id = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' });
 const CreateBody = Type.Object(
   {
     sku: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*$' }),
-    available: Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647 }),
+    available: Type.Integer({ minimum: 0, maximum: 2_147_483_647 }),
   },
   { additionalProperties: false },
 );
@@ -18,7 +18,7 @@ const CreateBody = Type.Object(
 const PatchBody = Type.Object(
   {
     sku: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*$' })),
-    available: Type.Optional(Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647 })),
+    available: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -36,6 +36,16 @@ const PAGE_SIZE = 20;
 
 const read = { auth: { scopes: ['stock:read'] } } as const;
 const write = { auth: { scopes: ['stock:write'] } } as const;
+
+/** A second row for one SKU breaks the unique index: the client hears 409 with a code, not a 500. */
+function rethrowSkuTaken(sku: string | undefined) {
+  return (error: unknown): never => {
+    const { code, cause } = (error ?? {}) as { code?: unknown; cause?: { code?: unknown } };
+    if (sku !== undefined && (code ?? cause?.code) === '23505')
+      throw new SkuTakenError(sku, { cause: error });
+    throw error;
+  };
+}
 
 /** Who did it and which request: every write's audit record carries both (never field values). */
 function actorOf(request: FastifyRequest) {
@@ -97,23 +107,25 @@ export const stockRoutes: FastifyPluginAsync = async (fastify) => {
     { config: write, schema: { body: CreateBody, response: { 201: Stock } } },
     async (request, reply) => {
       const { body } = request;
-      const row = await db.transaction(async (tx) => {
-        const [created] = await tx
-          .insert(stock)
-          .values({
-            sku: body.sku,
-            available: body.available,
-          })
-          .returning();
-        await audit(tx, {
-          ...actorOf(request),
-          action: 'stock.create',
-          resource: 'stock',
-          resourceId: created!.id,
-          outcome: 'success',
-        });
-        return created!;
-      });
+      const row = await db
+        .transaction(async (tx) => {
+          const [created] = await tx
+            .insert(stock)
+            .values({
+              sku: body.sku,
+              available: body.available,
+            })
+            .returning();
+          await audit(tx, {
+            ...actorOf(request),
+            action: 'stock.create',
+            resource: 'stock',
+            resourceId: created!.id,
+            outcome: 'success',
+          });
+          return created!;
+        })
+        .catch(rethrowSkuTaken(body.sku));
       return reply.code(201).send(serialize(row));
     },
   );
@@ -126,22 +138,24 @@ export const stockRoutes: FastifyPluginAsync = async (fastify) => {
       const changes: Partial<typeof stock.$inferInsert> = { updatedAt: new Date() };
       if (body.sku !== undefined) changes.sku = body.sku;
       if (body.available !== undefined) changes.available = body.available;
-      const row = await db.transaction(async (tx) => {
-        const [updated] = await tx
-          .update(stock)
-          .set(changes)
-          .where(eq(stock.id, request.params.id))
-          .returning();
-        if (!updated) throw new StockNotFoundError(request.params.id);
-        await audit(tx, {
-          ...actorOf(request),
-          action: 'stock.update',
-          resource: 'stock',
-          resourceId: updated.id,
-          outcome: 'success',
-        });
-        return updated;
-      });
+      const row = await db
+        .transaction(async (tx) => {
+          const [updated] = await tx
+            .update(stock)
+            .set(changes)
+            .where(eq(stock.id, request.params.id))
+            .returning();
+          if (!updated) throw new StockNotFoundError(request.params.id);
+          await audit(tx, {
+            ...actorOf(request),
+            action: 'stock.update',
+            resource: 'stock',
+            resourceId: updated.id,
+            outcome: 'success',
+          });
+          return updated;
+        })
+        .catch(rethrowSkuTaken(body.sku));
       return serialize(row);
     },
   );
