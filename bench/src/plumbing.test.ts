@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ratioChart } from './chart.ts';
+import type { HttpRow } from './http-bench.ts';
+import { judge, KEEP_MARKER, keptPart } from './results.ts';
+import { median, medianRatio } from './stats.ts';
+
+const run = fileURLToPath(new URL('./run.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'rampart-bench-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the bench plumbing', () => {
+  // Not a measurement: tiny counts, so only the wiring is checked (every server starts, the load
+  // generator runs, CPU and RSS are read, the results file and chart are written).
+  it('runs the HTTP section on tiny counts and writes RESULTS.md', { timeout: 180_000 }, async () => {
+    const out = join(dir, 'RESULTS.md');
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      BENCH_ROUNDS: '1',
+      BENCH_AMOUNT: '200',
+      BENCH_WARMUP: '0',
+      BENCH_SERVERS: 'bare,usual-10,rampart-10',
+    };
+    for (const name of ['TEST_DATABASE_URL', 'TEST_REDIS_URL', 'BENCH_DATABASE_URL', 'BENCH_REDIS_URL'])
+      delete env[name];
+    const child = spawn(process.execPath, [run, '--only', 'http', '--out', out], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    child.stderr.on('data', (chunk) => {
+      output += String(chunk);
+    });
+    const [code] = await once(child, 'exit');
+    expect(code, output).toBe(0);
+    expect(output).toContain('[6/6]'); // progress, one line per load
+    const markdown = readFileSync(out, 'utf8');
+    for (const server of ['bare Fastify', 'usual stack, tracing 10%', 'Rampart, tracing 10%'])
+      expect(markdown).toContain(`| ${server} | GET |`);
+    expect(markdown).toContain('## Goals');
+    expect(markdown).toContain(KEEP_MARKER);
+    expect(existsSync(join(dir, 'ratios.svg'))).toBe(true);
+    expect(markdown.match(/\| 0 \|\n/g)?.length ?? 0).toBeGreaterThan(0); // a "failed" column of zeros
+  });
+});
+
+describe('figures', () => {
+  it('takes medians of rounds and of per-round ratios', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([])).toBe(0);
+    expect(medianRatio([10, 30, 20], [10, 10, 10])).toBe(2);
+  });
+
+  it('judges the goals on Rampart at 10% against bare and the usual stack', () => {
+    const row = (id: string, cpu: number, ratio: number): HttpRow => ({
+      id,
+      name: id,
+      route: 'GET',
+      rps: 1,
+      rpsRatio: 0.6,
+      p50: 1,
+      p99: 2,
+      p99Ratio: 1.5,
+      cpu,
+      cpuRatio: ratio,
+      rssMiB: 100,
+      rssRatio: 1.2,
+      failed: 0,
+      rounds: 1,
+    });
+    const goals = judge([row('rampart-10', 40, 1.8), row('usual-10', 200, 9)], undefined);
+    expect(goals.every((goal) => goal.holds)).toBe(true);
+    expect(goals.find((goal) => goal.goal.includes('usual'))?.figure).toBe('5.00x');
+  });
+
+  it('keeps the hand-written part of RESULTS.md', () => {
+    expect(keptPart(`generated\n${KEEP_MARKER}\n\nnotes\n`)).toBe('\n\nnotes\n');
+    expect(keptPart('no marker')).toBe('');
+  });
+
+  it('draws one bar per series with its value', () => {
+    const svg = ratioChart('t', 's', [
+      {
+        title: 'p',
+        bars: [{ label: 'a <b>', value: 0.5, group: 'rampart' }],
+        goal: { value: 2, caption: 'g' },
+      },
+    ]);
+    expect(svg).toContain('0.50x');
+    expect(svg).toContain('a &lt;b&gt;');
+  });
+});

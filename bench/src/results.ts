@@ -1,0 +1,233 @@
+import type { ColdRow } from './cold-start.ts';
+import type { HttpRow } from './http-bench.ts';
+import type { Machine } from './machine.ts';
+import type { PackageBenchResult } from './package-benches.ts';
+
+/** Everything after this line in RESULTS.md is written by hand and kept when the bench rewrites the file. */
+export const KEEP_MARKER =
+  '<!-- Written by hand below this line: the bench keeps it when it rewrites the file. -->';
+
+export interface Report {
+  mode: 'full' | 'quick';
+  startedAt: Date;
+  seconds: number;
+  machine: Machine;
+  loadEnd: readonly number[];
+  pinned: boolean;
+  settings: {
+    rounds: number;
+    seconds: number;
+    connections: number;
+    warmupRequests: number;
+    coldRuns: number;
+  };
+  http: HttpRow[] | undefined;
+  cold: ColdRow[] | undefined;
+  packages: PackageBenchResult[];
+  chart: string | undefined;
+  exports: number;
+  /** Where the Rampart servers keep their data. */
+  rampartDatabase: string;
+}
+
+export interface Goal {
+  goal: string;
+  figure: string;
+  holds: boolean;
+}
+
+const x = (value: number) => `${value.toFixed(2)}x`;
+const load = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' / ');
+
+function row(cells: readonly (string | number)[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  return [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');
+}
+
+/** The issue's goals, judged on this run's figures (per route, Rampart at 10% sampling against bare). */
+export function judge(http: readonly HttpRow[] | undefined, cold: readonly ColdRow[] | undefined): Goal[] {
+  const goals: Goal[] = [];
+  for (const route of ['GET', 'POST'] as const) {
+    const ours = http?.find((entry) => entry.id === 'rampart-10' && entry.route === route);
+    const usual = http?.find((entry) => entry.id === 'usual-10' && entry.route === route);
+    if (!ours) continue;
+    goals.push(
+      { goal: `${route}: req/s ≥ 0.5x bare`, figure: x(ours.rpsRatio), holds: ours.rpsRatio >= 0.5 },
+      { goal: `${route}: CPU per request ≤ 2x bare`, figure: x(ours.cpuRatio), holds: ours.cpuRatio <= 2 },
+      { goal: `${route}: p99 ≤ 2x bare`, figure: x(ours.p99Ratio), holds: ours.p99Ratio <= 2 },
+      { goal: `${route}: RSS ≤ 1.4x bare`, figure: x(ours.rssRatio), holds: ours.rssRatio <= 1.4 },
+    );
+    if (usual) {
+      const better = usual.cpu / ours.cpu;
+      goals.push({
+        goal: `${route}: ≥ 3.5x better than the usual stack (its CPU per request / ours)`,
+        figure: x(better),
+        holds: better >= 3.5,
+      });
+    }
+  }
+  for (const service of cold?.slice(1) ?? []) {
+    goals.push({
+      goal: `cold start to first 200 ≤ 1.3x bare (wall), ${service.name}`,
+      figure: x(service.wallRatio),
+      holds: service.wallRatio <= 1.3,
+    });
+  }
+  return goals;
+}
+
+export function renderResults(report: Report, kept: string): string {
+  const { machine, settings } = report;
+  const out: string[] = [
+    '# Rampart bench results',
+    '',
+    `Written by \`pnpm bench\`${report.mode === 'quick' ? ' (quick mode: fewer, shorter rounds; treat as a smoke test)' : ''} on ${report.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${Math.round(report.seconds)} s. ` +
+      'Every ratio is measured against a baseline in the same run; on a shared machine trust the CPU time per request most.',
+    '',
+    '## Machine',
+    '',
+    table(
+      ['CPU', 'cores', 'memory', 'kernel', 'Node', 'load average at start (1/5/15 min)', 'at end', 'pinning'],
+      [
+        [
+          machine.cpu,
+          machine.cores,
+          `${machine.memoryGiB} GiB`,
+          machine.kernel,
+          machine.node,
+          load(machine.loadStart),
+          load(report.loadEnd),
+          report.pinned
+            ? 'servers on core 0, load generator on core 1 (taskset)'
+            : 'none (taskset missing or 1 core)',
+        ],
+      ],
+    ),
+    '',
+  ];
+  const goals = judge(report.http, report.cold);
+  if (goals.length > 0) {
+    out.push(
+      '## Goals',
+      '',
+      table(
+        ['goal', 'this run', 'holds'],
+        goals.map((goal) => [goal.goal, goal.figure, goal.holds ? 'yes' : '**no**']),
+      ),
+      '',
+    );
+  }
+  if (report.http) {
+    out.push(
+      '## 1. HTTP: the generated service vs bare Fastify vs the usual stack',
+      '',
+      `GET ${'`/bench/items/:id`'} (validated params) and POST ${'`/bench/items`'} (validated JSON body), the same routes and handlers in every server. ` +
+        `autocannon, ${settings.connections} connections, ${settings.rounds} interleaved rounds of ${settings.seconds} s each after a warm-up of ${settings.warmupRequests} requests; ` +
+        'figures are medians of rounds, ratios medians of per-round ratios to bare Fastify on the same route. ' +
+        'CPU = server user + system time per response (/proc). RSS after each round.',
+      '',
+      table(
+        [
+          'server',
+          'route',
+          'req/s',
+          '× bare',
+          'p50 ms',
+          'p99 ms',
+          'p99 × bare',
+          'CPU µs/req',
+          'CPU × bare',
+          'RSS MiB',
+          'RSS × bare',
+          'failed',
+        ],
+        report.http.map((entry) => [
+          entry.name,
+          entry.route,
+          entry.rps.toFixed(0),
+          x(entry.rpsRatio),
+          entry.p50,
+          entry.p99,
+          x(entry.p99Ratio),
+          entry.cpu.toFixed(0),
+          x(entry.cpuRatio),
+          entry.rssMiB.toFixed(0),
+          x(entry.rssRatio),
+          entry.failed,
+        ]),
+      ),
+      '',
+      `Rampart's database: ${report.rampartDatabase} (API keys are cached, so requests do not query it). OTLP exports received by the sink: ${report.exports}.`,
+      '',
+    );
+    if (report.chart) out.push(`![ratios to bare Fastify](${report.chart})`, '');
+  }
+  if (report.cold) {
+    out.push(
+      '## 2. Cold start to the first 200',
+      '',
+      `From spawn to the first 200 response, and the server's CPU until then; ${report.cold[0]?.runs ?? 0} alternating runs, medians.`,
+      '',
+      table(
+        ['server', 'wall ms', '× bare', 'CPU ms', '× bare'],
+        report.cold.map((entry) => [
+          entry.name,
+          entry.wall.toFixed(0),
+          x(entry.wallRatio),
+          entry.cpu.toFixed(0),
+          x(entry.cpuRatio),
+        ]),
+      ),
+      '',
+    );
+  }
+  report.packages.forEach((bench, index) => {
+    out.push(
+      `## ${index + 3}. ${bench.name}`,
+      '',
+      `Its own \`pnpm bench\`, run as a child process (${bench.seconds.toFixed(0)} s${bench.ok ? '' : ', **failed**'}); its output:`,
+      '',
+      '```text',
+      bench.output,
+      '```',
+      '',
+    );
+  });
+  const redis = report.http?.find((entry) => entry.id === 'rampart-10-redis');
+  const memory = report.http?.find((entry) => entry.id === 'rampart-10' && entry.route === 'GET');
+  out.push('## 5. Rate limit: Redis store vs in-memory', '');
+  if (redis && memory) {
+    out.push(
+      'The generated service at 10% sampling with `REDIS_URL` set (one Redis round trip per request), against the same service with the in-memory store, GET route, same run:',
+      '',
+      table(
+        ['store', 'req/s', 'p99 ms', 'CPU µs/req'],
+        [
+          ['in memory', memory.rps.toFixed(0), memory.p99, memory.cpu.toFixed(0)],
+          ['Redis', redis.rps.toFixed(0), redis.p99, redis.cpu.toFixed(0)],
+          [
+            'Redis / in memory',
+            x(redis.rps / memory.rps),
+            x(redis.p99 / Math.max(1, memory.p99)),
+            x(redis.cpu / memory.cpu),
+          ],
+        ],
+      ),
+      '',
+    );
+  } else {
+    out.push('Not measured in this run (set TEST_REDIS_URL or BENCH_REDIS_URL).', '');
+  }
+  out.push(KEEP_MARKER, kept);
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** The hand-written part of an existing RESULTS.md (after the marker), or ''. */
+export function keptPart(existing: string | undefined): string {
+  if (!existing) return '';
+  const at = existing.indexOf(KEEP_MARKER);
+  return at === -1 ? '' : existing.slice(at + KEEP_MARKER.length);
+}

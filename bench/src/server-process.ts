@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { openSync } from 'node:fs';
+
+export interface ServerSpec {
+  /** The .ts entry under servers/. */
+  entry: string;
+  /** Files preloaded with `node --import` (the tracing setups). */
+  imports?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  /** Core to pin to with taskset, or undefined to run unpinned. */
+  core: string | undefined;
+}
+
+export interface RunningServer {
+  pid: number;
+  port: number;
+  key: string | undefined;
+  stop(): Promise<void>;
+}
+
+const STARTUP_MS = 60_000;
+
+/**
+ * Starts one server process (pinned to `core` when given) with its stdout on /dev/null, so log lines cost
+ * the server what they would cost writing to a pipe nobody is slow to read, and nothing in this process.
+ * The server reports its port (and key) over the IPC channel.
+ */
+export async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  const node = [...(spec.imports ?? []).flatMap((file) => ['--import', file]), spec.entry];
+  const [command, args] = spec.core
+    ? ['taskset', ['-c', spec.core, process.execPath, ...node]]
+    : [process.execPath, node];
+  const devNull = openSync('/dev/null', 'w');
+  const child: ChildProcess = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...spec.env },
+    stdio: ['ignore', devNull, 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr = (stderr + String(chunk)).slice(-4000);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), STARTUP_MS);
+  try {
+    const message = await new Promise<{ port: number; key?: string }>((resolve, reject) => {
+      child.once('message', (value) => resolve(value as { port: number; key?: string }));
+      child.once('exit', (code) =>
+        reject(new Error(`${spec.entry} exited with ${code} before listening:\n${stderr}`)),
+      );
+    });
+    return {
+      pid: child.pid as number,
+      port: message.port,
+      key: message.key,
+      stop: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(kill);
+      },
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,60 @@
+// The generated service (apps/api) as its buildApp() makes it: our logger with one access line a request,
+// RED metrics, request ids, security headers, problem+json errors, rate limits by key (in memory, or Redis
+// when BENCH_REDIS_URL is set), API-key auth with scopes, TypeBox validation. Tracing comes from the
+// register hook (`--import @rampart/observability/register`, as the service's start script runs it).
+// Its database is PostgreSQL at BENCH_DATABASE_URL (a database of the bench's own), else an in-memory
+// PGlite; the API key is created through the app's own API. The bench
+// routes are added to the app like any of its own routes, so every plugin applies to them.
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type AppOptions, buildApp } from '@rampart/api/app';
+import { getTracing } from '@rampart/observability';
+import { announce, createItem, GET_PATH, getItem, Item, ItemBody, ItemParams, POST_PATH } from '../routes.ts';
+
+// The service's own env parser (its dist/env.js, beside the app it exports), so every variable the bench
+// does not set keeps the service's default, however its schema grows.
+const appFile = fileURLToPath(import.meta.resolve('@rampart/api/app'));
+const { parseEnv } = (await import(pathToFileURL(join(dirname(appFile), 'env.js')).href)) as {
+  parseEnv(source: Record<string, string | undefined>): AppOptions['env'];
+};
+const env = parseEnv({
+  NODE_ENV: 'production',
+  PORT: '0',
+  LOG_LEVEL: 'info',
+  DATA_DIR: 'memory',
+  DATABASE_URL: process.env.BENCH_DATABASE_URL,
+  REDIS_URL: process.env.BENCH_REDIS_URL,
+  // Requests never hit a limit: the bench measures the limiter's cost, not its answers.
+  RATE_LIMIT_MAX: '1000000000',
+  API_KEY_PEPPER: randomBytes(32).toString('hex'),
+  // On PGlite the service would also run its task worker in this process; the bench measures requests.
+  TASKS_IN_PROCESS: 'false',
+});
+
+const app = await buildApp({ env });
+const { key } = await app.apiKeys.create({ name: 'bench', scopes: ['items:read', 'items:write'] });
+app.get(
+  GET_PATH,
+  {
+    config: { auth: { scopes: ['items:read'] } },
+    schema: { params: ItemParams, response: { 200: Item } },
+  },
+  async (request) => getItem((request.params as { id: string }).id),
+);
+app.post(
+  POST_PATH,
+  {
+    config: { auth: { scopes: ['items:write'] } },
+    schema: { body: ItemBody, response: { 201: Item } },
+  },
+  async (request, reply) => reply.code(201).send(createItem(request.body as { name: string })),
+);
+const address = await app.listen({ host: '127.0.0.1', port: 0 });
+announce({ port: Number(new URL(address).port), key });
+process.once('SIGTERM', () => {
+  void app
+    .close()
+    .then(() => getTracing()?.shutdown())
+    .finally(() => process.exit(0));
+});
