@@ -43,6 +43,8 @@ export interface ServiceProcess {
   signal(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
   /** SIGKILL if still running (cleanup). */
   kill(): void;
+  /** With `probe: true`: the heap after a full GC and the event-loop delay p99 since the last call. */
+  probe(): Promise<{ heapUsed: number; lagP99Ms: number }>;
 }
 
 const TAIL = 64 * 1024;
@@ -50,18 +52,24 @@ const TAIL = 64 * 1024;
 /** Preload that holds back process.exit() so the process must end on its own (see exit-probe.ts). */
 export const EXIT_PROBE = fileURLToPath(new URL('./exit-probe.ts', import.meta.url));
 
+/** Preload answering SIGUSR2 with the heap after a GC and the event-loop delay (see runtime-probe.ts). */
+export const RUNTIME_PROBE = fileURLToPath(new URL('./runtime-probe.ts', import.meta.url));
+
 export interface StartOptions {
   timeoutMs?: number;
   /** Extra node flags before the script, e.g. `['--import', EXIT_PROBE]`. */
   nodeArgs?: string[];
+  /** Preload RUNTIME_PROBE (with --expose-gc), for `probe()`. */
+  probe?: boolean;
 }
 
 function spawnService(
   script: 'server.js' | 'worker.js',
   env: Record<string, string>,
   ready: RegExp,
-  { timeoutMs = 60_000, nodeArgs = [] }: StartOptions,
+  { timeoutMs = 60_000, nodeArgs = [], probe = false }: StartOptions,
 ): Promise<ServiceProcess> {
+  if (probe) nodeArgs = [...nodeArgs, '--expose-gc', '--import', RUNTIME_PROBE];
   const root = apiRoot();
   // As `pnpm start` does: the register hook starts tracing before the app loads. cwd is the app so the
   // hook resolves from the app's own dependencies.
@@ -71,8 +79,12 @@ function spawnService(
     { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
+  let probes = 0;
+  const probed: Array<(line: string) => void> = [];
   const keep = (chunk: Buffer) => {
     out = (out + String(chunk)).slice(-TAIL);
+    const lines = String(chunk).match(/runtime-probe: .*/g) ?? [];
+    for (const line of lines) probed.shift()?.(line);
   };
   const exited = once(child, 'exit').then(([code, signal]) => ({
     code: code as number | null,
@@ -84,10 +96,12 @@ function spawnService(
       reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
     child.stderr!.on('data', keep);
+    let started = false;
     child.stdout!.on('data', (chunk: Buffer) => {
       keep(chunk);
-      const match = ready.exec(out);
+      const match = started ? null : ready.exec(out);
       if (!match) return;
+      started = true;
       clearTimeout(timer);
       const url = match[1] ?? '';
       resolve({
@@ -105,6 +119,24 @@ function spawnService(
         },
         kill() {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        },
+        probe() {
+          if (!probe) return Promise.reject(new Error('started without probe: true'));
+          probes++;
+          return new Promise((resolveProbe, rejectProbe) => {
+            const timer = setTimeout(
+              () => rejectProbe(new Error(`probe ${probes} got no answer in 30 s`)),
+              30_000,
+            );
+            probed.push((line) => {
+              clearTimeout(timer);
+              resolveProbe({
+                heapUsed: Number(/heapUsed=(\d+)/.exec(line)?.[1]),
+                lagP99Ms: Number(/lagP99Ms=([0-9.]+)/.exec(line)?.[1]),
+              });
+            });
+            child.kill('SIGUSR2');
+          });
         },
       });
     });

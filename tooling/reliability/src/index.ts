@@ -3,6 +3,7 @@ export {
   baseEnv,
   createApiKey,
   EXIT_PROBE,
+  RUNTIME_PROBE,
   type ServiceProcess,
   type StartOptions,
   startApi,

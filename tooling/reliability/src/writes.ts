@@ -36,14 +36,21 @@ export function createWriteLedger(apiKey: string, writeEvery = 2): WriteLedger {
       let found = 0;
       try {
         for (const id of ids) {
-          const response = await client.request({
-            method: 'GET',
-            path: `/items/${id}`,
-            headers: { 'x-api-key': apiKey },
-          });
-          await response.body.text();
-          if (response.statusCode === 200) found++;
-          else missing.push(`${id} (${response.statusCode})`);
+          let status = 0;
+          // A shed (503) or limited (429) read says nothing about the write: ask again, a bounded number of times.
+          for (let attempt = 0; attempt < 50; attempt++) {
+            const response = await client.request({
+              method: 'GET',
+              path: `/items/${id}`,
+              headers: { 'x-api-key': apiKey },
+            });
+            await response.body.text();
+            status = response.statusCode;
+            if (status !== 503 && status !== 429) break;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          if (status === 200) found++;
+          else missing.push(`${id} (${status})`);
         }
       } finally {
         await client.close();

@@ -339,7 +339,7 @@ describe('slowloris', () => {
     timeout: 200_000,
   }, async () => {
     const count = bounded(50, 200);
-    const holdMs = bounded(15_000, 130_000);
+    const holdMs = bounded(8_000, 130_000);
     const sockets = Array.from({ length: count }, () => {
       const socket = connect({ host: '127.0.0.1', port: api.port });
       const state = { socket, closedAt: 0 };

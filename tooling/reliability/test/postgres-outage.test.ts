@@ -54,13 +54,13 @@ describe.runIf(available(checkPostgresBinaries(), 'PostgreSQL outage'))(
           if (phase === 'outage' && response.request.method === 'POST') during.push(response);
         },
       });
-      await sleep(3_000);
+      await sleep(2_000);
       const readyBefore = await readiness(api.url);
       await pg.stop();
       phase = 'outage';
       await sleep(1_500);
       const readyDuring = await readiness(api.url);
-      await sleep(bounded(3_000, 30_000));
+      await sleep(bounded(2_000, 30_000));
       await pg.start();
       const restarted = performance.now();
       let readyAfter = 0;
@@ -72,7 +72,7 @@ describe.runIf(available(checkPostgresBinaries(), 'PostgreSQL outage'))(
       const recoveryMs = Math.round(performance.now() - restarted);
       phase = 'after';
       const ackedBeforeRecovery = ledger.acknowledged().length;
-      await sleep(3_000);
+      await sleep(2_000);
       stop.abort();
       const figures = await load;
       const ackedAfterRecovery = ledger.acknowledged().length - ackedBeforeRecovery;

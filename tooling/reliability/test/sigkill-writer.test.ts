@@ -69,7 +69,7 @@ describe('SIGKILL of a writer', () => {
     await killRounds(
       'sigkill-pglite',
       baseEnv({ DATA_DIR: tempDir('sigkill'), RATE_LIMIT_MAX: '10000000' }),
-      bounded(3, 20),
+      bounded(2, 20),
     );
   });
 
@@ -82,7 +82,7 @@ describe('SIGKILL of a writer', () => {
       await killRounds(
         'sigkill-postgres',
         baseEnv({ DATABASE_URL: pg.url, RATE_LIMIT_MAX: '10000000' }),
-        bounded(3, 20),
+        bounded(2, 20),
       );
     },
   );
