@@ -127,3 +127,20 @@ describe('resiliencePlugin', () => {
     });
   });
 });
+
+// Found by tooling/reliability: /health/live answered 429 once a client address spent the service's rate
+// limit, and a kubelet probes every pod on its node from one address.
+describe('health routes and rate limiting', () => {
+  it('opt out of @fastify/rate-limit through config.rateLimit', async () => {
+    const app = Fastify();
+    apps.push(app);
+    const configs: Record<string, Record<string, unknown>> = {};
+    app.addHook('onRoute', (route) => {
+      configs[route.url] = (route.config ?? {}) as Record<string, unknown>;
+    });
+    await app.register(resiliencePlugin, { health: createHealth({ version: '1', commit: 'c' }) });
+    await app.ready();
+    expect(configs['/health/live']?.rateLimit).toBe(false);
+    expect(configs['/health/ready']?.rateLimit).toBe(false);
+  });
+});

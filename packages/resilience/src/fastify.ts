@@ -92,11 +92,15 @@ const plugin: FastifyPluginAsync<ResiliencePluginOptions> = async (fastify, opti
     if (health.isShuttingDown()) reply.header('connection', 'close');
   });
 
-  fastify.get(`${prefix}/live`, { config: { loadShedding: false } }, async (_request, reply) => {
+  // Probes are never shed and never rate-limited (@fastify/rate-limit reads `config.rateLimit`): a kubelet
+  // probes every pod on its node from one address, so with a shared store a modest limit would answer
+  // liveness 429 and get healthy pods restarted. Found by tooling/reliability.
+  const probe = { loadShedding: false, rateLimit: false } as { loadShedding: false };
+  fastify.get(`${prefix}/live`, { config: probe }, async (_request, reply) => {
     const report = health.live();
     return reply.code(report.statusCode).header('cache-control', 'no-store').send(report.body);
   });
-  fastify.get(`${prefix}/ready`, { config: { loadShedding: false } }, async (_request, reply) => {
+  fastify.get(`${prefix}/ready`, { config: probe }, async (_request, reply) => {
     const report = await health.ready();
     return reply.code(report.statusCode).header('cache-control', 'no-store').send(report.body);
   });
