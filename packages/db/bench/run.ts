@@ -160,7 +160,7 @@ write(
     "builder = drizzle query builder (SQL built per call); built-once = drizzle .prepare('') (unnamed, so the\n" +
     'server parses it per call, like raw); prepared = drizzle .prepare(name) (parsed once per connection).\n',
 );
-await benchPglite();
+// PostgreSQL first, in a fresh process: PGlite's WebAssembly heap would otherwise still be around.
 const url = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
 if (url) {
   const comparisons = await benchPostgres(url);
@@ -177,7 +177,19 @@ if (url) {
     }),
   );
   write(`goal, builder within 1.25x of raw on PostgreSQL: ${verdicts.join('; ')}\n`);
+  const split = comparisons.flatMap((comparison) =>
+    (['insert', 'select'] as const).map((op) => {
+      const { raw, builder, 'built-once': once } = comparison.figures[op];
+      const building = builder!.cpuUs - once!.cpuUs;
+      const executing = once!.cpuUs - raw!.cpuUs;
+      return `${comparison.label.replace('postgresql, ', '')} ${op}s ${building.toFixed(0)} µs + ${executing.toFixed(0)} µs`;
+    }),
+  );
+  write(
+    `builder's extra CPU per op over raw = building the SQL per call (builder − built-once) + drizzle's execution path (built-once − raw): ${split.join('; ')}\n`,
+  );
 } else {
   write('postgresql: skipped (set TEST_DATABASE_URL or BENCH_DATABASE_URL)\n');
 }
+await benchPglite();
 write(`at end ${load()}\n`);
