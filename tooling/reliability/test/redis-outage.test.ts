@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   baseEnv,
   checkRedisBinary,
+  createApiKey,
   type LoadResponse,
   reportFigures,
   runLoad,
   startApi,
   startRedisServer,
 } from '../src/index.ts';
-import { available, bounded, cleanup, compact, SHED, serverErrors, sleep } from './support.ts';
+import { available, bounded, cleanup, compact, SHED, serverErrors, sleep, tempDir } from './support.ts';
 
 type Phase = 'before' | 'outage' | 'after';
 
@@ -18,14 +19,15 @@ describe.runIf(available(checkRedisBinary(), 'Redis outage'))('Redis stopped und
     cleanup(() => redis.destroy());
     const boot = async (policy: 'open' | 'closed') => {
       const env = baseEnv({
-        DATA_DIR: 'memory',
+        DATA_DIR: tempDir(`redis-${policy}`),
         REDIS_URL: redis.url,
         RATE_LIMIT_MAX: '1000000',
         RATE_LIMIT_FAILURE_POLICY: policy,
       });
+      const key = await createApiKey(env, ['items:read']);
       const api = await startApi(env);
       cleanup(() => api.kill());
-      return { api };
+      return { api, key };
     };
     const [open, closed] = await Promise.all([boot('open'), boot('closed')]);
     let phase = 'before' as Phase;
@@ -34,7 +36,7 @@ describe.runIf(available(checkRedisBinary(), 'Redis outage'))('Redis stopped und
       closed: { before: {}, outage: {}, after: {} },
     };
     const stop = new AbortController();
-    const drive = (name: 'open' | 'closed', target: { api: { url: string } }) =>
+    const drive = (name: 'open' | 'closed', target: { api: { url: string }; key: string }) =>
       runLoad({
         url: target.api.url,
         connections: 4,
@@ -42,8 +44,8 @@ describe.runIf(available(checkRedisBinary(), 'Redis outage'))('Redis stopped und
         durationMs: 60_000,
         maxRequests: 50_000,
         signal: stop.signal,
-        // /health/live is rate-limited by client address like every route, and needs no key or database.
-        next: () => ({ method: 'GET', path: '/health/live' }),
+        // Limited by key id, in Redis.
+        next: () => ({ method: 'GET', path: '/items?limit=1', headers: { 'x-api-key': target.key } }),
         onResponse(response: LoadResponse) {
           const counts = byPhase[name][phase];
           counts[response.status] = (counts[response.status] ?? 0) + 1;
@@ -63,22 +65,15 @@ describe.runIf(available(checkRedisBinary(), 'Redis outage'))('Redis stopped und
     stop.abort();
     const [openFigures, closedFigures] = await Promise.all(loads);
 
-    // Limiting itself resumes: a tight limit on a fresh instance against the restarted Redis.
-    // A forwarded address (trusted proxy) gives it a counter the load above never touched.
+    // Limiting itself resumes against the restarted Redis: the failed-auth limit (20 a minute per address,
+    // in the same store) on a fresh instance, from a forwarded address nothing above has used.
     const tight = await startApi(
-      baseEnv({
-        DATA_DIR: 'memory',
-        REDIS_URL: redis.url,
-        RATE_LIMIT_MAX: '5',
-        TRUSTED_PROXIES: '127.0.0.1',
-      }),
+      baseEnv({ DATA_DIR: 'memory', REDIS_URL: redis.url, TRUSTED_PROXIES: '127.0.0.1' }),
     );
     cleanup(() => tight.kill());
     const limited: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      const response = await fetch(`${tight.url}/health/live`, {
-        headers: { 'x-forwarded-for': '10.200.0.1' },
-      });
+    for (let i = 0; i < 25; i++) {
+      const response = await fetch(`${tight.url}/items`, { headers: { 'x-forwarded-for': '10.200.0.1' } });
       await response.text();
       limited.push(response.status);
     }
@@ -88,7 +83,7 @@ describe.runIf(available(checkRedisBinary(), 'Redis outage'))('Redis stopped und
       closed: `before:${compact(byPhase.closed.before)};outage:${compact(byPhase.closed.outage)};after:${compact(byPhase.closed.after)}`,
       problems: compact({ ...openFigures!.problems, ...closedFigures!.problems }),
       resets: openFigures!.errors + closedFigures!.errors,
-      afterRestartLimit5: limited.join(','),
+      afterRestartFailedAuth: limited.join(','),
     });
     expect(serverErrors(openFigures!.problems)).toEqual([]);
     expect(
@@ -102,6 +97,7 @@ describe.runIf(available(checkRedisBinary(), 'Redis outage'))('Redis stopped und
     // Both serve again once Redis is back.
     expect(byPhase.open.after[200] ?? 0).toBeGreaterThan(0);
     expect(byPhase.closed.after[200] ?? 0).toBeGreaterThan(0);
-    expect(limited.filter((status) => status === 429).length).toBe(3);
+    expect(limited.filter((status) => status === 401).length).toBe(20);
+    expect(limited.filter((status) => status === 429).length).toBe(5);
   });
 });
