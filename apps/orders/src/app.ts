@@ -2,6 +2,7 @@ import type { RampartDb } from '@rampart/db';
 import {
   createLogger,
   createMetrics,
+  createPolicyObserver,
   createQueryObserver,
   createTaskObserver,
   DEFAULT_REDACT_PATHS,
@@ -19,13 +20,18 @@ import {
   useTypeBox,
 } from '@rampart/security/fastify';
 import { createRateLimitRedis } from '@rampart/security/redis';
+import type { Task } from '@rampart/tasks';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream } from 'pino';
+import type { TSchema } from 'typebox';
+import { createClients } from './clients.ts';
 import { openDatabase } from './database.ts';
 import { DEVELOPMENT_PEPPER, type Env } from './env.ts';
 import { itemRoutes } from './items/routes.ts';
 import { ordersRoutes } from './orders/routes.ts';
 import { startTaskRuntime, type TaskRuntime } from './task-runtime.ts';
+import type { DeliverWebhookPayload } from './tasks/deliver-webhook.ts';
+import type { ReleaseReservationPayload } from './tasks/release-reservation.ts';
 import { createTasks } from './tasks.ts';
 
 export { MIGRATIONS, migrateAll } from './database.ts';
@@ -79,9 +85,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onError: (error) => logger.error({ err: error }, 'api key bookkeeping failed'),
   });
   const redis = env.REDIS_URL ? createRateLimitRedis({ url: env.REDIS_URL }) : undefined;
+  if (env.INVENTORY_API_KEY === undefined) {
+    logger.warn('INVENTORY_API_KEY is unset: new orders answer 503 until it is set');
+  }
+  const clients = createClients(env, createPolicyObserver({ metrics, logger }));
+  const taskList = createTasks(database, clients);
   const tasks = await startTaskRuntime({
     database,
-    tasks: createTasks(database),
+    tasks: taskList,
     inProcess:
       env.TASKS_IN_PROCESS === 'auto' ? database.system === 'pglite' : env.TASKS_IN_PROCESS === 'true',
     schema: options.database?.schemaName ?? env.TASKS_SCHEMA,
@@ -109,6 +120,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await apiKeys.close();
     // Running handlers finish (within the grace period) while the database is still open.
     await tasks.stop();
+    await clients.close();
     redis?.disconnect();
     if (ownsDatabase) await database.close();
   });
@@ -121,6 +133,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     version: env.SERVICE_VERSION,
     commit: env.GIT_COMMIT,
     checks,
+    // Reported on /health/ready, never failing it: an inventory outage must not take orders out of rotation.
+    policies: [clients.inventory.policy],
     ...(options.isShuttingDown ? { isShuttingDown: options.isShuttingDown } : {}),
   });
 
@@ -145,6 +159,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(resiliencePlugin, { health });
   await app.register(apiKeyAuthPlugin, { verifier: apiKeys, failedAuth: { max: 20, timeWindowMs: 60_000 } });
   await app.register(itemRoutes, { prefix: '/items' });
-  await app.register(ordersRoutes, { prefix: '/orders', env });
+  await app.register(ordersRoutes, {
+    prefix: '/orders',
+    env,
+    inventory: clients.inventory,
+    tasks: tasks.queue,
+    deliverWebhook: taskNamed<typeof DeliverWebhookPayload>(taskList, 'deliver-webhook'),
+    releaseReservation: taskNamed<typeof ReleaseReservationPayload>(taskList, 'release-reservation'),
+  });
   return app;
+}
+
+/** The task object the queue was built with (enqueue refuses look-alikes). */
+function taskNamed<S extends TSchema>(list: ReadonlyArray<Task<TSchema>>, name: string): Task<S> {
+  const task = list.find((candidate) => candidate.name === name);
+  if (!task) throw new Error(`createTasks() has no task named ${name}`);
+  return task as unknown as Task<S>;
 }

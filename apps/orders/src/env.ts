@@ -105,6 +105,35 @@ export const EnvSchema = Type.Object({
   OTEL_TRACES_SAMPLER_ARG: Type.Optional(
     Type.String({ description: 'Read by the register hook: sampling ratio.' }),
   ),
+  INVENTORY_URL: Type.String({
+    pattern: '^https?://',
+    default: 'http://127.0.0.1:3001',
+    description: 'The inventory service, which holds stock for each order.',
+  }),
+  INVENTORY_API_KEY: Type.Optional(
+    Type.String({
+      minLength: 20,
+      description: "A key of inventory's with the reservations:write scope; required in production.",
+    }),
+  ),
+  INVENTORY_TIMEOUT_MS: Type.Integer({
+    minimum: 50,
+    maximum: 60_000,
+    default: 1_000,
+    description: 'Time one call to inventory may take; with retries a call gives up after three times this.',
+  }),
+  WEBHOOK_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://',
+      description: 'Where order events are POSTed, signed; unset sends none.',
+    }),
+  ),
+  WEBHOOK_SECRET: Type.Optional(
+    Type.String({
+      minLength: 32,
+      description: 'Signing secrets for webhooks, newest first, comma-separated; required with WEBHOOK_URL.',
+    }),
+  ),
   FIELD_ENCRYPTION_KEYS: Type.Optional(
     Type.String({
       pattern: '^[1-9][0-9]{0,8}:[A-Za-z0-9+/]{43}=(,[1-9][0-9]{0,8}:[A-Za-z0-9+/]{43}=)*$',
@@ -130,7 +159,7 @@ export class EnvError extends Error {
   }
 }
 
-const SECRET = /PEPPER|TOKEN|URL|KEYS/;
+const SECRET = /PEPPER|TOKEN|URL|KEY|SECRET/;
 
 function describe(schema: unknown): string {
   const description = (schema as { description?: unknown } | undefined)?.description;
@@ -168,6 +197,14 @@ export function parseEnv(source: Readonly<Record<string, string | undefined>>): 
     problems.push(
       'FIELD_ENCRYPTION_KEYS="": is required when NODE_ENV=production (the key ring of the encrypted fields)',
     );
+  }
+  if (Value.Check(EnvSchema, candidate)) {
+    if (candidate.WEBHOOK_URL !== undefined && candidate.WEBHOOK_SECRET === undefined) {
+      problems.push('WEBHOOK_SECRET="": is required with WEBHOOK_URL (at least 32 characters)');
+    }
+    if (candidate.NODE_ENV === 'production' && candidate.INVENTORY_API_KEY === undefined) {
+      problems.push('INVENTORY_API_KEY="": is required when NODE_ENV=production');
+    }
   }
   if (problems.length > 0) throw new EnvError([...new Set(problems)]);
   return candidate as Env;

@@ -1,6 +1,17 @@
 import { type RampartDb, verifyAuditChain } from '@rampart/db';
 import { defineTask } from '@rampart/tasks';
 import Type from 'typebox';
+import type { Inventory } from './inventory.ts';
+import { createDeliverWebhookTask } from './tasks/deliver-webhook.ts';
+import { createReleaseReservationTask } from './tasks/release-reservation.ts';
+import type { WebhookSender } from './webhooks.ts';
+
+/** What this service's tasks call out to; built from the environment by app.ts and worker.ts. */
+export interface TaskClients {
+  inventory: Inventory;
+  /** Unset when WEBHOOK_URL is: order events are then not sent. */
+  webhooks: WebhookSender | undefined;
+}
 
 /** The audit trail was altered or cut: a job fails with this, and alerting follows the task metrics. */
 export class AuditChainBrokenError extends Error {
@@ -15,7 +26,7 @@ export class AuditChainBrokenError extends Error {
  * Every task this service runs, given its database. The worker process (src/worker.ts) runs them; new
  * tasks are added to this list.
  */
-export function createTasks(database: RampartDb) {
+export function createTasks(database: RampartDb, clients: TaskClients) {
   // Hourly, re-walk the hash chain of the audit trail: a row edited or deleted behind the trigger's back
   // fails the job (and, after its retries, lands in the dead letter queue with the first broken row).
   const verifyAudit = defineTask({
@@ -35,5 +46,9 @@ export function createTasks(database: RampartDb) {
       return { rows: result.count };
     },
   });
-  return [verifyAudit];
+  return [
+    verifyAudit,
+    createDeliverWebhookTask(database, clients.webhooks),
+    createReleaseReservationTask(database, clients.inventory),
+  ];
 }

@@ -3,12 +3,14 @@ import { createServer } from 'node:http';
 import {
   createLogger,
   createMetrics,
+  createPolicyObserver,
   createTaskObserver,
   DEFAULT_REDACT_PATHS,
 } from '@rampart/observability';
 import { createHealth } from '@rampart/resilience';
 import { pinoRedactPaths } from '@rampart/security';
 import { runWorker } from '@rampart/tasks';
+import { createClients } from './clients.ts';
 import { openDatabase } from './database.ts';
 import { EnvError, parseEnv } from './env.ts';
 import { createTasks } from './tasks.ts';
@@ -39,12 +41,13 @@ const logger = createLogger({
 });
 const metrics = createMetrics({ service: 'orders' });
 const database = await openDatabase(env);
+const clients = createClients(env, createPolicyObserver({ metrics, logger }));
 let stopping = false;
 const running = await runWorker({
   database,
   connectionString: env.DATABASE_URL,
   schema: env.TASKS_SCHEMA,
-  tasks: createTasks(database),
+  tasks: createTasks(database, clients),
   observer: createTaskObserver({ metrics, logger }),
   shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   signals: [],
@@ -95,6 +98,7 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   const deadline = setTimeout(() => process.exit(1), env.SHUTDOWN_GRACE_MS + 5_000);
   deadline.unref();
   await running.stop();
+  await clients.close();
   await database.close();
   server.close();
   process.exit(0);

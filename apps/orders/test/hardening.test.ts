@@ -7,18 +7,32 @@ import { describeHardening } from '@rampart/testing';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp, MIGRATIONS } from '../src/app.ts';
 import { parseEnv } from '../src/env.ts';
+import { type RunningInventory, startInventory } from './support/inventory.ts';
 
 let tracing: Tracing;
+// Orders hold stock in a real inventory: the kit's generated orders name SKUs it has never heard of (422)
+// or ask for more than it has (409), both client errors, as they should be.
+let inventory: RunningInventory;
 beforeAll(async () => {
   tracing = await startTracing({ service: 'orders', exporter: 'memory' });
+  inventory = await startInventory();
 });
-afterAll(() => tracing.shutdown());
+afterAll(async () => {
+  await inventory.close();
+  await tracing.shutdown();
+});
 
 describeHardening(async ({ logStream, canary }) => {
   const database = await createTestDatabase({ migrations: MIGRATIONS });
   let shuttingDown = false;
   const app = await buildApp({
-    env: parseEnv({ LOG_LEVEL: 'info', API_KEY_PEPPER: canary }),
+    env: parseEnv({
+      LOG_LEVEL: 'info',
+      API_KEY_PEPPER: canary,
+      INVENTORY_URL: inventory.url,
+      INVENTORY_API_KEY: inventory.apiKey,
+      INVENTORY_TIMEOUT_MS: '5000',
+    }),
     database,
     logDestination: logStream,
     isShuttingDown: () => shuttingDown,

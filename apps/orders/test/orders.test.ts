@@ -6,16 +6,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, MIGRATIONS } from '../src/app.ts';
 import { parseEnv } from '../src/env.ts';
 import { orders } from '../src/orders/schema.ts';
+import { type RunningInventory, startInventory } from './support/inventory.ts';
 
 const first = {
   customerEmail: 'first-secret@example.com',
   sku: 'first',
-  quantity: 42,
+  quantity: 4,
 };
 const second = {
   customerEmail: 'second-secret@example.com',
   sku: 'second',
-  quantity: -7,
+  quantity: 1,
 };
 
 describe('/orders', () => {
@@ -24,11 +25,21 @@ describe('/orders', () => {
   let writer: string;
   let reader: string;
   let lines: string[];
+  let inventory: RunningInventory;
   beforeEach(async () => {
     lines = [];
+    inventory = await startInventory();
+    await inventory.stock('first', 100);
+    await inventory.stock('second', 100);
     database = await createTestDatabase({ migrations: MIGRATIONS });
     app = await buildApp({
-      env: parseEnv({ LOG_LEVEL: 'debug' }),
+      env: parseEnv({
+        LOG_LEVEL: 'debug',
+        INVENTORY_URL: inventory.url,
+        INVENTORY_API_KEY: inventory.apiKey,
+        // Generous: these tests share two loaded cores with the inventory app in the same process.
+        INVENTORY_TIMEOUT_MS: '5000',
+      }),
       database,
       logDestination: { write: (line: string) => void lines.push(line) },
     });
@@ -38,6 +49,7 @@ describe('/orders', () => {
   afterEach(async () => {
     await app.close();
     await database.close();
+    await inventory.close();
   });
 
   const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, key?: string, payload?: object) =>
@@ -48,24 +60,89 @@ describe('/orders', () => {
       ...(payload ? { payload } : {}),
     });
 
-  it('creates, reads, updates, lists and deletes, auditing every write', async () => {
+  it('places an order holding its stock, reads, updates the email, lists and deletes it, auditing every write', async () => {
     const created = await call('POST', '/orders', writer, first);
     expect(created.statusCode).toBe(201);
     const { id } = created.json();
     expect(created.json()).toMatchObject(first);
+    expect(await inventory.available('first')).toBe(96);
     expect((await call('GET', `/orders/${id}`, reader)).json()).toMatchObject({ id, ...first });
-    const updated = await call('PATCH', `/orders/${id}`, writer, second);
+    const updated = await call('PATCH', `/orders/${id}`, writer, { customerEmail: second.customerEmail });
     expect(updated.statusCode).toBe(200);
-    expect(updated.json()).toMatchObject({ id, ...second });
+    expect(updated.json()).toMatchObject({ id, ...first, customerEmail: second.customerEmail });
+    // What an order holds in inventory is fixed once placed.
+    expect((await call('PATCH', `/orders/${id}`, writer, { quantity: 1 })).statusCode).toBe(400);
     const page = (await call('GET', '/orders', reader)).json();
     expect(page.items.map((row: { id: string }) => row.id)).toEqual([id]);
-    expect(page.items[0]).toMatchObject(second);
     expect((await call('DELETE', `/orders/${id}`, writer)).statusCode).toBe(204);
     expect((await call('GET', `/orders/${id}`, reader)).statusCode).toBe(404);
+    // The release runs as a task in this process (embedded PGlite): the stock comes back.
+    for (let tries = 0; tries < 200 && (await inventory.available('first')) !== 100; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await inventory.available('first')).toBe(100);
 
     const trail = await database.db.select().from(auditLog);
-    expect(trail.map((row) => row.action)).toEqual(['orders.create', 'orders.update', 'orders.delete']);
+    expect(trail.map((row) => row.action)).toEqual([
+      'orders.create',
+      'orders.update',
+      'orders.delete',
+      'orders.reservation-released',
+    ]);
     expect(new Set(trail.map((row) => row.resourceId))).toEqual(new Set([id]));
+  });
+
+  it('answers out of stock (409) and an unknown SKU (422) with codes, writing nothing', async () => {
+    const short = await call('POST', '/orders', writer, { ...first, quantity: 101 });
+    expect(short.statusCode).toBe(409);
+    expect(short.json()).toMatchObject({ code: 'RAMPART_ORDERS_OUT_OF_STOCK' });
+    const unknown = await call('POST', '/orders', writer, { ...first, sku: 'nope' });
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json()).toMatchObject({ code: 'RAMPART_ORDERS_SKU_UNKNOWN' });
+    expect(await database.db.select().from(orders)).toEqual([]);
+    expect(await inventory.available('first')).toBe(100);
+  });
+
+  it('fails fast with 503 problem+json while inventory is down, and recovers without a restart', async () => {
+    await inventory.stop();
+    // Refused connections fail each attempt at once; the policy's deadline bounds the call (never a hang).
+    const down = await call('POST', '/orders', writer, first);
+    expect(down.statusCode).toBeGreaterThanOrEqual(502);
+    expect(down.statusCode).toBeLessThanOrEqual(504);
+    expect(down.headers['content-type']).toContain('application/problem+json');
+    expect(down.json().code).toMatch(/^RAMPART_RESILIENCE_/);
+    expect(down.body).not.toContain('127.0.0.1');
+    expect(await database.db.select().from(orders)).toEqual([]);
+    // Readiness reports the dependency but stays 200: an inventory outage must not take orders out of rotation.
+    expect((await call('GET', '/health/ready')).statusCode).toBe(200);
+
+    await inventory.start();
+    let placed = 0;
+    for (let tries = 0; tries < 100 && placed !== 201; tries += 1) {
+      placed = (await call('POST', '/orders', writer, first)).statusCode;
+      if (placed !== 201) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(placed).toBe(201);
+  });
+
+  it('answers 503 with a code when no inventory key is configured', async () => {
+    const unconfigured = await buildApp({
+      env: parseEnv({ LOG_LEVEL: 'silent', INVENTORY_URL: inventory.url }),
+      database,
+    });
+    try {
+      const key = (await unconfigured.apiKeys.create({ name: 'w', scopes: ['orders:write'] })).key;
+      const response = await unconfigured.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: { 'x-api-key': key },
+        payload: first,
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toMatchObject({ code: 'RAMPART_ORDERS_INVENTORY_UNCONFIGURED' });
+    } finally {
+      await unconfigured.close();
+    }
   });
 
   it('pages with an opaque cursor', async () => {
@@ -96,11 +173,18 @@ describe('/orders', () => {
       [await call('POST', '/orders', writer, { ...first, customerEmail: '' }), 400],
       [await call('POST', '/orders', writer, { ...first, sku: '' }), 400],
       [await call('POST', '/orders', writer, { ...first, quantity: 1.5 }), 400],
+      [await call('POST', '/orders', writer, { ...first, quantity: 0 }), 400],
+      [await call('POST', '/orders', writer, { ...first, customerEmail: 'not-an-email' }), 400],
       [await call('PATCH', `/orders/${created.id}`, writer, {}), 400],
       [await call('GET', '/orders/not-a-uuid', reader), 400],
       [await call('GET', '/orders?after=garbage', reader), 400],
       [await call('GET', '/orders/01890a5d-ac96-774b-bcce-b302099a8057', reader), 404],
-      [await call('PATCH', '/orders/01890a5d-ac96-774b-bcce-b302099a8057', writer, second), 404],
+      [
+        await call('PATCH', '/orders/01890a5d-ac96-774b-bcce-b302099a8057', writer, {
+          customerEmail: second.customerEmail,
+        }),
+        404,
+      ],
     ] as const) {
       expect(response.statusCode).toBe(status);
       expect(response.headers['content-type']).toContain('application/problem+json');
@@ -130,9 +214,16 @@ describe('/orders', () => {
     expect(lines.join('\n')).not.toContain(stored!.customerEmail);
   });
 
-  it('refuses to start in production without FIELD_ENCRYPTION_KEYS', () => {
+  it('refuses to start in production without FIELD_ENCRYPTION_KEYS or INVENTORY_API_KEY, hiding secrets', () => {
     expect(() => parseEnv({ NODE_ENV: 'production', API_KEY_PEPPER: 'p'.repeat(32) })).toThrow(
       /FIELD_ENCRYPTION_KEYS="": is required when NODE_ENV=production/,
     );
+    expect(() => parseEnv({ NODE_ENV: 'production', API_KEY_PEPPER: 'p'.repeat(32) })).toThrow(
+      /INVENTORY_API_KEY="": is required when NODE_ENV=production/,
+    );
+    expect(() => parseEnv({ WEBHOOK_URL: 'http://127.0.0.1:9/hooks' })).toThrow(
+      /WEBHOOK_SECRET="": is required/,
+    );
+    expect(() => parseEnv({ INVENTORY_API_KEY: 'short' })).toThrow(/INVENTORY_API_KEY=<hidden>/);
   });
 });

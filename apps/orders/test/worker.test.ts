@@ -4,6 +4,7 @@ import { audit } from '@rampart/db';
 import { createTestDatabase } from '@rampart/db/testing';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.ts';
+import { createClients } from '../src/clients.ts';
 import { MIGRATIONS } from '../src/database.ts';
 import { parseEnv } from '../src/env.ts';
 import { createTasks } from '../src/tasks.ts';
@@ -15,7 +16,9 @@ describe('tasks', () => {
       await database.db.transaction((tx) =>
         audit(tx, { actor: 'test', action: 'item.create', resource: 'item', outcome: 'success' }),
       );
-      const [verify] = createTasks(database);
+      const clients = createClients(parseEnv({}));
+      const [verify] = createTasks(database, clients);
+      await clients.close();
       expect(verify?.name).toBe('audit.verify');
       const result = await verify!.handler(
         {},

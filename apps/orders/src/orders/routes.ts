@@ -1,30 +1,30 @@
 import { audit, paginate, uuidv7 } from '@rampart/db';
 import { createFieldCipher } from '@rampart/security';
 import type { TypeBoxTypeProvider } from '@rampart/security/fastify';
+import type { Task, TaskQueue } from '@rampart/tasks';
 import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { type Env, fieldEncryptionKeys } from '../env.ts';
 import { OrdersNotFoundError } from '../errors.ts';
+import type { Inventory } from '../inventory.ts';
+import type { DeliverWebhookPayload } from '../tasks/deliver-webhook.ts';
+import type { ReleaseReservationPayload } from '../tasks/release-reservation.ts';
 import { orders } from './schema.ts';
 
 const Id = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' });
 const CreateBody = Type.Object(
   {
-    customerEmail: Type.String({ minLength: 1, maxLength: 1_000 }),
+    customerEmail: Type.String({ minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' }),
     sku: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*$' }),
-    quantity: Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647 }),
+    quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
   },
   { additionalProperties: false },
 );
-// A PATCH sets the fields it names and leaves the rest alone; optional fields take null to clear them.
+// What an order holds in inventory (sku, quantity) is fixed once it is placed: only the email changes.
 const PatchBody = Type.Object(
-  {
-    customerEmail: Type.Optional(Type.String({ minLength: 1, maxLength: 1_000 })),
-    sku: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000]*$' })),
-    quantity: Type.Optional(Type.Integer({ minimum: -2_147_483_648, maximum: 2_147_483_647 })),
-  },
-  { additionalProperties: false, minProperties: 1 },
+  { customerEmail: Type.String({ minLength: 3, maxLength: 320, pattern: '^[^@\\s]+@[^@\\s]+$' }) },
+  { additionalProperties: false },
 );
 const Orders = Type.Object({
   id: Type.String(),
@@ -51,9 +51,19 @@ function actorOf(request: FastifyRequest) {
 export interface OrdersRoutesOptions {
   /** FIELD_ENCRYPTION_KEYS (the key ring of the encrypted fields) comes from here. */
   env: Env;
+  /** Where stock is held for each order. */
+  inventory: Inventory;
+  /** The started task queue, and the tasks it was built with. */
+  tasks: TaskQueue;
+  deliverWebhook: Task<typeof DeliverWebhookPayload>;
+  releaseReservation: Task<typeof ReleaseReservationPayload>;
 }
 
-/** CRUD for orders: scoped routes, keyset pagination, and an audit record in each write's transaction. */
+/**
+ * Orders: placing one holds its stock in inventory (through the resilient client, so one trace spans both
+ * services), then writes the order, its audit record and its webhook job in one transaction. Deleting one
+ * enqueues the stock's release in the deleting transaction. Reads are keyset-paged; the email is encrypted.
+ */
 export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (fastify, options) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = app.database;
@@ -118,27 +128,52 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (fast
     { config: write, schema: { body: CreateBody, response: { 201: Orders } } },
     async (request, reply) => {
       const { body } = request;
-      // The id is made here, not by the database: encrypted fields are bound to it.
+      // The id is made here, not by the database: inventory holds stock under it, and the encrypted
+      // email is bound to it.
       const id = uuidv7();
-      const row = await db.transaction(async (tx) => {
-        const [created] = await tx
-          .insert(orders)
-          .values({
-            id,
-            customerEmail: seal('customer_email', body.customerEmail, id),
-            sku: body.sku,
-            quantity: body.quantity,
-          })
-          .returning();
-        await audit(tx, {
-          ...actorOf(request),
-          action: 'orders.create',
-          resource: 'orders',
-          resourceId: created!.id,
-          outcome: 'success',
+      // Out of stock (409), unknown SKU (422), inventory down (503/504 with the resilience code): nothing
+      // is written. The reservation is idempotent on the order id, so its retries take nothing twice.
+      const { reservationId } = await options.inventory.reserve(
+        { orderId: id, sku: body.sku, quantity: body.quantity },
+        request.signal,
+      );
+      const row = await db
+        .transaction(async (tx) => {
+          const [created] = await tx
+            .insert(orders)
+            .values({
+              id,
+              customerEmail: seal('customer_email', body.customerEmail, id),
+              sku: body.sku,
+              quantity: body.quantity,
+              reservationId,
+            })
+            .returning();
+          await audit(tx, {
+            ...actorOf(request),
+            action: 'orders.create',
+            resource: 'orders',
+            resourceId: id,
+            outcome: 'success',
+          });
+          // The webhook job exists exactly when the order does.
+          await options.tasks.enqueue(
+            options.deliverWebhook,
+            { orderId: id },
+            { tx, idempotencyKey: `order-${id}` },
+          );
+          return created!;
+        })
+        .catch(async (error: unknown) => {
+          // The order was not written: give its stock back now (if that fails too, the log says which).
+          await options.inventory.release(reservationId).catch((releaseError: unknown) => {
+            request.log.error(
+              { err: releaseError, reservationId },
+              'could not release the stock of a failed order',
+            );
+          });
+          throw error;
         });
-        return created!;
-      });
       return reply.code(201).send(serialize(row));
     },
   );
@@ -152,11 +187,10 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (fast
     async (request) => {
       const { body } = request;
       const { id } = request.params;
-      const changes: Partial<typeof orders.$inferInsert> = { updatedAt: new Date() };
-      if (body.customerEmail !== undefined)
-        changes.customerEmail = seal('customer_email', body.customerEmail, id);
-      if (body.sku !== undefined) changes.sku = body.sku;
-      if (body.quantity !== undefined) changes.quantity = body.quantity;
+      const changes = {
+        customerEmail: seal('customer_email', body.customerEmail, id),
+        updatedAt: new Date(),
+      };
       const row = await db.transaction(async (tx) => {
         const [updated] = await tx
           .update(orders)
@@ -185,8 +219,14 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (fast
         const [deleted] = await tx
           .delete(orders)
           .where(eq(orders.id, request.params.id))
-          .returning({ id: orders.id });
+          .returning({ id: orders.id, reservationId: orders.reservationId });
         if (!deleted) throw new OrdersNotFoundError(request.params.id);
+        // Inventory gets the stock back once the delete commits, however long it is down.
+        await options.tasks.enqueue(
+          options.releaseReservation,
+          { orderId: deleted.id, reservationId: deleted.reservationId },
+          { tx, idempotencyKey: `release-${deleted.id}` },
+        );
         await audit(tx, {
           ...actorOf(request),
           action: 'orders.delete',

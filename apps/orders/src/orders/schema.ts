@@ -1,5 +1,5 @@
 import { uuidv7PrimaryKey } from '@rampart/db';
-import { integer, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * An order: what was bought and by whom (the email is encrypted at rest).
@@ -11,6 +11,8 @@ export const orders = pgTable('orders', {
   customerEmail: text('customer_email').notNull(),
   sku: text('sku').notNull(),
   quantity: integer('quantity').notNull(),
+  /** The stock inventory holds for this order; released (through a task) when the order is deleted. */
+  reservationId: uuid('reservation_id').notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
