@@ -14,15 +14,23 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
   const record = JSON.parse(line) as Record<string, unknown>;
   latest.set(String(record.scenario), record);
 }
+// The columns every scenario is read by; `resets` covers a load loop's unanswered requests (`errors`).
+const COLUMNS = ['requests', 'non2xx', 'resets', 'acknowledged', 'found'] as const;
+const cell = (value: unknown) => (value === undefined ? '—' : String(value).replace(/\|/g, '\\|'));
 const rows = [...latest.values()].map((record) => {
-  const { scenario, load1, at, ...figures } = record;
-  const text = Object.entries(figures)
+  const { scenario, load1, at, errors, ...rest } = record;
+  if (rest.resets === undefined && errors !== undefined) rest.resets = errors;
+  const main = COLUMNS.map((column) => cell(rest[column]));
+  for (const column of COLUMNS) delete rest[column];
+  const other = Object.entries(rest)
     .map(([key, value]) => `${key}=${value}`)
-    .join(' ')
-    .replace(/\|/g, '\\|');
-  return `| ${scenario} | ${text} | ${load1} | ${String(at).slice(0, 16).replace('T', ' ')} |`;
+    .join(' ');
+  return `| ${scenario} | ${main.join(' | ')} | ${cell(other)} | ${load1} | ${String(at).slice(11, 16)} |`;
 });
 process.stdout.write(
-  ['| scenario | figures | load (1 min) | at (UTC) |', '| --- | --- | --- | --- |', ...rows].join('\n') +
-    '\n',
+  `${[
+    `| scenario | requests | non-2xx | resets | writes acknowledged | writes found | other figures | load (1 min) | at (UTC) |`,
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n')}\n`,
 );

@@ -79,6 +79,7 @@ describe.runIf(available(checkRedisBinary(), 'Redis outage'))('Redis stopped und
     }
     reportFigures('redis-outage', {
       requests: openFigures!.requests + closedFigures!.requests,
+      non2xx: openFigures!.non2xx + closedFigures!.non2xx,
       open: `before:${compact(byPhase.open.before)};outage:${compact(byPhase.open.outage)};after:${compact(byPhase.open.after)}`,
       closed: `before:${compact(byPhase.closed.before)};outage:${compact(byPhase.closed.outage)};after:${compact(byPhase.closed.after)}`,
       problems: compact({ ...openFigures!.problems, ...closedFigures!.problems }),

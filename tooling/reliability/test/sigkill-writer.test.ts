@@ -20,6 +20,7 @@ async function killRounds(name: string, env: Record<string, string>, rounds: num
   const ledger = createWriteLedger(key, 1);
   let requests = 0;
   let errors = 0;
+  let non2xx = 0;
   const problems: Record<string, number> = {};
   for (let round = 0; round < rounds; round++) {
     const api = await startApi(env);
@@ -41,6 +42,7 @@ async function killRounds(name: string, env: Record<string, string>, rounds: num
     const figures = await load;
     requests += figures.requests;
     errors += figures.errors;
+    non2xx += figures.non2xx;
     for (const [label, count] of Object.entries(figures.problems))
       problems[label] = (problems[label] ?? 0) + count;
   }
@@ -52,6 +54,7 @@ async function killRounds(name: string, env: Record<string, string>, rounds: num
   reportFigures(name, {
     rounds,
     requests,
+    non2xx,
     problems: compact(problems),
     resets: errors,
     acknowledged,
