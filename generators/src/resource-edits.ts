@@ -167,6 +167,17 @@ export function encryptionKeyRing(workspace: Workspace, service: string): FileCh
     );
     changes.push({ path, content, kind: 'update' });
   }
+  // The env test parses a production environment that had everything production needed: now it needs a ring.
+  const envTestPath = `apps/${service}/src/env.test.ts`;
+  if (existsSync(join(workspace.root, envTestPath))) {
+    const test = readTarget(workspace, envTestPath);
+    const next = test.replace(
+      /parseEnv\(\{(\s*)NODE_ENV: 'production',(\s*)API_KEY_PEPPER: ([^{}]*?),?(\s*)\}\)/g,
+      (_whole, a, b, pepper, c) =>
+        `parseEnv({${a}NODE_ENV: 'production',${b}API_KEY_PEPPER: ${pepper}, FIELD_ENCRYPTION_KEYS: \`1:\${'A'.repeat(43)}=\`${c}})`,
+    );
+    if (next !== test) changes.push({ path: envTestPath, content: next, kind: 'update' });
+  }
   const configPath = `apps/${service}/deploy/k8s/base/config.env`;
   if (existsSync(join(workspace.root, configPath))) {
     const config = readTarget(workspace, configPath);

@@ -32,7 +32,7 @@ function tasksFile(service: string): string {
 }
 
 /** src/tasks.ts with the new task imported and added to the list `createTasks` returns. */
-function registerTask(workspace: Workspace, service: string, name: string): FileChange {
+export function registerTask(workspace: Workspace, service: string, name: string): FileChange {
   const path = tasksFile(service);
   const factory = `create${pascalCase(name)}Task`;
   let source = readTarget(workspace, path);

@@ -12,7 +12,31 @@ describe('gen service', () => {
   });
   afterAll(() => scratch.remove());
 
-  it('writes a service that installs offline, passes its own checks and boots', {
+  it.each([
+    ['a service name that is not kebab-case', ['service', 'Payments'], 'must be kebab-case'],
+    ['a reserved service name', ['service', 'shared'], '"shared" is reserved'],
+    ['an existing service', ['service', 'api'], 'apps/api already exists'],
+    ['a service name a package has', ['service', 'db'], '"db" is already a package name'],
+    ['a service without a name and no terminal', ['service'], 'missing --name (no terminal to ask)'],
+    ['a bad port', ['service', 'payments', '--port', '80'], 'port "80" must be a whole number'],
+    ['a task in an unknown service', ['task', 'payments', 'settle'], 'service "payments" does not exist'],
+    ['a task without a name', ['task', 'api'], 'missing --name (no terminal to ask)'],
+    ['a resource without fields', ['resource', 'api', 'refunds'], 'missing --fields (no terminal to ask)'],
+    ['bad fields', ['resource', 'api', 'refunds', '--fields', 'amount:money'], 'unknown type "money"'],
+    [
+      'an existing resource',
+      ['resource', 'api', 'items', '--fields', 'a:string'],
+      'src/items already exists',
+    ],
+  ])('refuses %s, writing nothing', (_what, args, message) => {
+    const result = scratch.gen(...args);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(scratch.status()).toBe('');
+  });
+
+  it('writes a service, a task and a resource that install offline, pass their own checks and boot', {
     timeout: 600_000,
   }, async () => {
     const generated = scratch.gen(
@@ -45,6 +69,25 @@ describe('gen service', () => {
       '--reporter=silent',
     ]);
     expect(install.code, install.output).toBe(0);
+
+    const task = scratch.gen('task', 'payments', 'settle-payouts', '--cron', '*/15 * * * *');
+    expect(task.stderr).toBe('');
+    expect(task.code).toBe(0);
+    const resource = scratch.gen(
+      'resource',
+      'payments',
+      'refunds',
+      '--fields',
+      'reason:string,amount:decimal,cardHolder:encrypted-string,settledAt:timestamp?,note:text?',
+    );
+    expect(resource.stderr).toBe('');
+    expect(resource.code).toBe(0);
+    expect(resource.stdout).toContain('create  apps/payments/migrations/0001_refunds.sql');
+    const recorded = JSON.parse(readFileSync(join(dir, 'rampart.json'), 'utf8'));
+    expect(recorded.applied.map((entry: { generator: string }) => entry.generator)).toEqual([
+      'task',
+      'resource',
+    ]);
     // turbo picks the new service up with no hand edits.
     const turbo = scratch.run('pnpm', [
       'turbo',
@@ -61,7 +104,14 @@ describe('gen service', () => {
     const dataEnv = { ...process.env, DATA_DIR: join(scratch.dir, '.data/payments'), LOG_LEVEL: 'warn' };
     const created = spawnSync(
       process.execPath,
-      [join(dir, 'src/cli.ts'), 'create', '--name', 'ci', '--scopes', 'items:read'],
+      [
+        join(dir, 'src/cli.ts'),
+        'create',
+        '--name',
+        'ci',
+        '--scopes',
+        'items:read,refunds:read,refunds:write',
+      ],
       {
         cwd: dir,
         env: dataEnv,
@@ -96,6 +146,23 @@ describe('gen service', () => {
       const items = await fetch(`${address}/items`, { headers: { 'x-api-key': key } });
       expect(items.status).toBe(200);
       expect(await items.json()).toEqual({ items: [], nextCursor: null });
+
+      expect((await fetch(`${address}/refunds`)).status).toBe(401);
+      const refund = { reason: 'duplicate charge', amount: '19.99', cardHolder: 'Ada Lovelace' };
+      const created = await fetch(`${address}/refunds`, {
+        method: 'POST',
+        headers: { 'x-api-key': key, 'content-type': 'application/json' },
+        body: JSON.stringify(refund),
+      });
+      expect(created.status).toBe(201);
+      expect(await created.json()).toMatchObject({ ...refund, settledAt: null, note: null });
+      const refunds = await fetch(`${address}/refunds`, { headers: { 'x-api-key': key } });
+      expect(refunds.status).toBe(200);
+      expect(((await refunds.json()) as { items: unknown[] }).items).toEqual([
+        expect.objectContaining(refund),
+      ]);
+      // The encrypted field's plaintext never reaches the log.
+      expect(out).not.toContain('Ada Lovelace');
     } finally {
       child.kill('SIGTERM');
       await once(child, 'exit');
