@@ -162,6 +162,39 @@ describe('observability plugin', () => {
     upstream.close();
   });
 
+  it('sends one traceparent, its own, when the caller already set one (as the resilient client does)', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const upstream = createServer((request, response) => {
+      seen.push(request.headers);
+      response.end('{}');
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const port = (upstream.address() as AddressInfo).port;
+    const { app, metrics } = buildApp();
+    await app.register(observability, { metrics });
+    const stale = '00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01';
+    app.get('/twice', async () => {
+      // Before the fix the receiver got "traceparent: <ours>, <stale>" and, given two, ignored both.
+      for (const path of ['/one', '/two']) {
+        await (await fetch(`http://127.0.0.1:${port}${path}`, { headers: { traceparent: stale } })).text();
+      }
+      return {};
+    });
+    await app.inject({ url: '/twice', headers: { traceparent } });
+    expect(seen).toHaveLength(2);
+    for (const headers of seen) {
+      expect(headers.traceparent).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
+    }
+    // The instrumented request names its client span as the parent.
+    const clientIds = spans()
+      .filter((span) => span.kind === SpanKind.CLIENT)
+      .map((span) => span.spanContext().spanId);
+    expect(clientIds).toContain(String(seen[1]!.traceparent).split('-')[2]);
+    await app.close();
+    upstream.close();
+  });
+
   it('refuses to run beside fastify request logging, which would double the access lines', async () => {
     const app = Fastify();
     await expect(
