@@ -4,6 +4,8 @@ import fp from 'fastify-plugin';
 import { ERRORS, invalidOptions } from './errors.ts';
 import type { Health } from './health.ts';
 
+export { clientGone } from './client-gone.ts';
+
 export interface LoadSheddingOptions {
   /** Mean event-loop delay (ms) over a sample above which requests are shed. 0 disables. */
   maxEventLoopDelayMs?: number;

@@ -90,7 +90,7 @@ function flatten(headers: Record<string, string | string[] | undefined>): Record
  *
  * @example
  * const payments = createHttpClient({ baseUrl: 'http://payments.internal', policy: createPolicy({ name: 'payments' }) });
- * const receipt = (await payments.request({ path: '/receipts/42', signal: request.signal })).json();
+ * const receipt = (await payments.request({ path: '/receipts/42', signal: clientGone(reply) })).json();
  */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   let base: URL;

@@ -33,6 +33,7 @@ describe('public surface', () => {
   it('pins the names exported by the fastify entry', async () => {
     expect(Object.keys(await import('./fastify.ts')).sort()).toEqual([
       'LOAD_SHEDDING_DEFAULTS',
+      'clientGone',
       'resiliencePlugin',
     ]);
   });
