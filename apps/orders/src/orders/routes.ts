@@ -1,4 +1,5 @@
 import { audit, paginate, uuidv7 } from '@rampart/db';
+import { clientGone } from '@rampart/resilience/fastify';
 import { createFieldCipher } from '@rampart/security';
 import type { TypeBoxTypeProvider } from '@rampart/security/fastify';
 import type { Task, TaskQueue } from '@rampart/tasks';
@@ -135,7 +136,7 @@ export const ordersRoutes: FastifyPluginAsync<OrdersRoutesOptions> = async (fast
       // is written. The reservation is idempotent on the order id, so its retries take nothing twice.
       const { reservationId } = await options.inventory.reserve(
         { orderId: id, sku: body.sku, quantity: body.quantity },
-        request.signal,
+        clientGone(reply),
       );
       const row = await db
         .transaction(async (tx) => {
