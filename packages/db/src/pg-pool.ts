@@ -147,6 +147,20 @@ export async function openPool(
   pool.on('acquire', (client) => client.on('error', checkedOut));
   pool.on('release', (_error, client) => client.removeListener('error', checkedOut));
 
+  // A connection the pool cannot open (the server is down or restarting) fails with our coded 503s, not the
+  // driver's error: a request that needed it can then answer "retry later". pool.query() connects through
+  // this too. Errors of statements on an open connection pass through as they are.
+  const connect = pool.connect.bind(pool) as (
+    callback: (error: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void,
+  ) => void;
+  const coded = (error: unknown) => (error instanceof DbError ? error : connectError(error, config.url));
+  pool.connect = ((callback?: (error: Error | undefined, client?: pg.PoolClient, done?: unknown) => void) => {
+    if (callback) return connect((error, client, done) => callback(error && coded(error), client, done));
+    return new Promise<pg.PoolClient>((resolve, reject) =>
+      connect((error, client) => (error ? reject(coded(error)) : resolve(client!))),
+    );
+  }) as typeof pool.connect;
+
   let ended: Promise<void> | undefined;
   const close = (): Promise<void> => {
     ended ??= pool.end().catch(() => {});

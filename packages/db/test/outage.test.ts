@@ -1,4 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createDb } from '../src/create-db.ts';
 import { postgresUrl } from './backends.ts';
@@ -65,6 +66,38 @@ describe.skipIf(postgresUrl === undefined)('PostgreSQL outage', () => {
         if (!recovered) await new Promise((done) => setTimeout(done, 100));
       }
       expect(recovered).toBe(true);
+    } finally {
+      await database.close();
+      await proxy.close();
+    }
+  });
+});
+
+// Found by tooling/reliability: while PostgreSQL was down, every request answered 500 RAMPART_SECURITY_INTERNAL,
+// because the pool's connect failure reached the app as the driver's ECONNREFUSED.
+describe.skipIf(postgresUrl === undefined)('a connection the pool cannot open', () => {
+  it('fails queries and transactions with RAMPART_DB_UNREACHABLE (503), and they work again after', async () => {
+    const proxy = await startProxy(new URL(postgresUrl!));
+    const url = new URL(postgresUrl!);
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const database = await createDb({ url: url.toString(), poolSize: 2, connectTimeoutMs: 500 });
+    try {
+      proxy.cut();
+      // The pool drops its idle connection when the cut reaches it; what follows has to connect anew.
+      await new Promise((done) => setTimeout(done, 200));
+      const query = await database.db.execute(sql`select 1`).catch((caught: unknown) => caught);
+      // drizzle wraps a failed statement; the coded error is its cause.
+      const cause = (query as { cause?: { code?: string; statusCode?: number } }).cause;
+      expect(cause?.code).toBe('RAMPART_DB_UNREACHABLE');
+      expect(cause?.statusCode).toBe(503);
+      const transaction = await database.db
+        .transaction(async (tx) => tx.execute(sql`select 1`))
+        .catch((caught: unknown) => caught);
+      expect((transaction as { code?: string }).code).toBe('RAMPART_DB_UNREACHABLE');
+      proxy.restore();
+      const again = await database.db.execute<{ one: number }>(sql`select 1 as one`);
+      expect(again.rows[0]?.one).toBe(1);
     } finally {
       await database.close();
       await proxy.close();
