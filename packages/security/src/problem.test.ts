@@ -59,6 +59,29 @@ describe('toProblem', () => {
     );
   });
 
+  // Found by tooling/reliability: with PostgreSQL down every request answered 500, because drizzle wraps the
+  // pool's RAMPART_DB_UNREACHABLE in an error of its own with no status.
+  it('finds a dependency failure in the cause chain of a wrapper without a status', () => {
+    const unreachable = Object.assign(new Error('cannot reach postgres://u@10.0.0.5/db'), {
+      code: 'RAMPART_DB_UNREACHABLE',
+      statusCode: 503,
+    });
+    const wrapped = new Error('Failed query: select "secret" from "t"', { cause: unreachable });
+    const { body, status } = toProblem(wrapped);
+    expect(status).toBe(503);
+    expect(body).toMatchObject({
+      code: 'RAMPART_DB_UNREACHABLE',
+      detail: 'a dependency is unavailable; retry later',
+    });
+    expect(JSON.stringify(body)).not.toMatch(/10\.0\.0\.5|secret/);
+    // A cause that is internal, or a driver error, stays internal.
+    const internal = new Error('x', {
+      cause: Object.assign(new Error('y'), { code: 'RAMPART_DB_CLOSED', statusCode: 500 }),
+    });
+    expect(toProblem(internal).status).toBe(500);
+    expect(toProblem(new Error('x', { cause: new Error('connect ECONNREFUSED') })).status).toBe(500);
+  });
+
   it('keeps the 503 of an unavailable rate-limit store', () => {
     expect(toProblem(new SecurityError('RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE')).status).toBe(503);
   });

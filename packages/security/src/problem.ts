@@ -59,6 +59,24 @@ function ours(code: SecurityErrorCode, details?: object): Classified {
   return { code, status: entry.status, detail: entry.message, details };
 }
 
+/**
+ * A wrapper with no status of its own (drizzle's DrizzleQueryError around @rampart/db's
+ * RAMPART_DB_UNREACHABLE) whose cause chain holds a Rampart dependency failure answers as that failure.
+ */
+function dependencyCause(error: unknown): Classified | undefined {
+  let current = (error as { cause?: unknown } | null)?.cause;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { code, statusCode, cause } = current as { code?: unknown; statusCode?: unknown; cause?: unknown };
+    if (typeof code === 'string' && /^RAMPART_[A-Z0-9_]+$/.test(code) && typeof statusCode === 'number') {
+      return DEPENDENCY_STATUSES.has(statusCode)
+        ? { code, status: statusCode, detail: 'a dependency is unavailable; retry later' }
+        : undefined;
+    }
+    current = cause;
+  }
+  return undefined;
+}
+
 function classify(error: unknown): Classified {
   if (isSecurityError(error)) {
     // Our server-side failures (a tampered ciphertext...) are still internal to the client.
@@ -85,7 +103,7 @@ function classify(error: unknown): Classified {
   const mapped = FRAMEWORK_CODES[code];
   if (mapped) return ours(mapped);
   const status = candidate.statusCode;
-  if (typeof status !== 'number' || !Number.isInteger(status)) return INTERNAL;
+  if (typeof status !== 'number' || !Number.isInteger(status)) return dependencyCause(error) ?? INTERNAL;
   const rampart = /^RAMPART_[A-Z0-9_]+$/.test(code);
   if (status >= 400 && status < 500) {
     // Another Rampart package's client error keeps its stable code; its message is not ours to show.
