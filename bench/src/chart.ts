@@ -31,6 +31,7 @@ export function ratioChart(title: string, subtitle: string, panels: readonly Cha
   const width = labelWidth + panels.length * (panelWidth + gap);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">`,
+    `<title>${xml(title)}</title>`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="16" y="30" font-size="20" font-weight="bold" fill="#111827">${xml(title)}</text>`,
     `<text x="16" y="54" font-size="13" fill="#4b5563">${xml(subtitle)}</text>`,

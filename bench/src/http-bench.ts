@@ -69,10 +69,31 @@ export async function runHttpBench(
   const ticks = clockTicks();
   const servers: Array<{ config: HttpConfig; server: RunningServer }> = [];
   try {
-    for (const config of configs) {
-      settings.progress(`  starting ${config.name}`);
-      servers.push({ config, server: await startServer({ ...config.spec, core: settings.serverCore }) });
-    }
+    // Side by side, except that the first Rampart server starts alone: it migrates the database the others share.
+    const start = (config: HttpConfig) =>
+      startServer({ ...config.spec, core: settings.serverCore }).then((server) => ({ config, server }));
+    const first = configs.find((config) => config.id.startsWith('rampart'));
+    settings.progress(`  starting ${configs.length} servers`);
+    const launched: Array<Promise<{ config: HttpConfig; server: RunningServer }>> = [];
+    const track = (pending: Promise<{ config: HttpConfig; server: RunningServer }>) => {
+      launched.push(pending);
+      return pending;
+    };
+    await Promise.allSettled([
+      ...configs.filter((config) => !config.id.startsWith('rampart')).map((config) => track(start(config))),
+      first ? track(start(first)) : undefined,
+    ]);
+    await Promise.allSettled(
+      configs
+        .filter((config) => config.id.startsWith('rampart') && config !== first)
+        .map((config) => track(start(config))),
+    );
+    // Keep configuration order; stop whatever did start if any failed (the finally below), then throw.
+    const outcomes = await Promise.allSettled(launched);
+    for (const outcome of outcomes) if (outcome.status === 'fulfilled') servers.push(outcome.value);
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+    servers.sort((a, b) => configs.indexOf(a.config) - configs.indexOf(b.config));
     const series: HttpSeries[] = [];
     const jobs: Array<{ server: RunningServer; series: HttpSeries }> = [];
     for (const { config, server } of servers) {

@@ -44,11 +44,11 @@ describe('the bench plumbing', () => {
     expect(output).toContain('[6/6]'); // progress, one line per load
     const markdown = readFileSync(out, 'utf8');
     for (const server of ['bare Fastify', 'usual stack, tracing 10%', 'Rampart, tracing 10%'])
-      expect(markdown).toContain(`| ${server} | GET |`);
+      expect(markdown).toMatch(new RegExp(`\\| ${server.replace(/[%,]/g, '.')} +\\| GET +\\|`));
     expect(markdown).toContain('## Goals');
     expect(markdown).toContain(KEEP_MARKER);
     expect(existsSync(join(dir, 'ratios.svg'))).toBe(true);
-    expect(markdown.match(/\| 0 \|\n/g)?.length ?? 0).toBeGreaterThan(0); // a "failed" column of zeros
+    expect(markdown).toMatch(/\| 0 +\|\n/); // a "failed" column of zeros
   });
 });
 

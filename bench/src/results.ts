@@ -39,12 +39,14 @@ export interface Goal {
 const x = (value: number) => `${value.toFixed(2)}x`;
 const load = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' / ');
 
-function row(cells: readonly (string | number)[]): string {
-  return `| ${cells.join(' | ')} |`;
-}
-
+/** A Markdown table with its columns padded, as the repository's formatter (Biome) writes them. */
 function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  return [row(header), row(header.map(() => '---')), ...rows.map(row)].join('\n');
+  const cells = [header, ...rows].map((cells) => cells.map(String));
+  const widths = header.map((_, column) => Math.max(3, ...cells.map((line) => (line[column] ?? '').length)));
+  const line = (values: readonly string[]) =>
+    `| ${values.map((value, column) => value.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  const [head = [], ...body] = cells;
+  return [line(head), line(widths.map((width) => '-'.repeat(width))), ...body.map(line)].join('\n');
 }
 
 /** The issue's goals, judged on this run's figures (per route, Rampart at 10% sampling against bare). */
@@ -221,7 +223,8 @@ export function renderResults(report: Report, kept: string): string {
   } else {
     out.push('Not measured in this run (set TEST_REDIS_URL or BENCH_REDIS_URL).', '');
   }
-  out.push(KEEP_MARKER, kept);
+  // One blank line after the marker, however many the kept part starts with, so rewrites are stable.
+  out.push(KEEP_MARKER, kept.replace(/^\n+/, '\n'));
   return `${out.join('\n').trimEnd()}\n`;
 }
 

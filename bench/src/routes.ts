@@ -39,6 +39,9 @@ export function plainSchema<T>(schema: T): T {
 
 /** Tells the bench where the server listens (and, for Rampart, the API key it created). */
 export function announce(message: { port: number; key?: string }): void {
-  if (process.send) process.send(message);
-  else process.stdout.write(`listening ${message.port}\n`);
+  if (process.send) {
+    process.send(message);
+    // The bench went away (killed, crashed): do not outlive it.
+    process.once('disconnect', () => process.exit(0));
+  } else process.stdout.write(`listening ${message.port}\n`);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `pnpm bench` (or ./rampart bench) from the repository root: the whole-stack benchmark of issue #11.
-//   --quick (or BENCH_QUICK=1)   2 short rounds, 3 cold starts, the tasks bench on small counts, no db bench:
+//   --quick (or BENCH_QUICK=1)   2 short rounds, 1 cold start, the tasks bench on small counts, no db bench:
 //                                under 2 minutes, written to a temp folder unless --out says otherwise
 //   --out <file>                 where RESULTS.md goes (the chart lands beside it); default bench/RESULTS.md
 //   --only http,cold,db,tasks    run some sections only
@@ -31,12 +31,12 @@ const env = process.env;
 const quick = values.quick === true || env.BENCH_QUICK === '1';
 const number = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
 const settings = {
-  rounds: number('BENCH_ROUNDS', quick ? 2 : 6),
+  rounds: number('BENCH_ROUNDS', quick ? 2 : 5),
   seconds: number('BENCH_SECONDS', quick ? 1 : 3),
   amount: number('BENCH_AMOUNT', 0) || undefined,
-  warmupRequests: number('BENCH_WARMUP', quick ? 500 : 2000),
+  warmupRequests: number('BENCH_WARMUP', quick ? 300 : 2000),
   connections: 32,
-  coldRuns: number('BENCH_COLD_RUNS', quick ? 3 : 7),
+  coldRuns: number('BENCH_COLD_RUNS', quick ? 1 : 5),
 };
 const sections = new Set((values.only ?? env.BENCH_ONLY ?? 'http,cold,db,tasks').split(','));
 if (quick) sections.delete('db');

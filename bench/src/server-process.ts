@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { openSync } from 'node:fs';
 
@@ -22,17 +22,15 @@ export interface RunningServer {
 const STARTUP_MS = 60_000;
 
 /**
- * Starts one server process (pinned to `core` when given) with its stdout on /dev/null, so log lines cost
- * the server what they would cost writing to a pipe nobody is slow to read, and nothing in this process.
- * The server reports its port (and key) over the IPC channel.
+ * Starts one server process with its stdout on /dev/null, so log lines cost the server what they would cost
+ * writing to a pipe nobody is slow to read, and nothing in this process. The server reports its port (and
+ * key) over the IPC channel; only then is it pinned to `core` (every thread), so start-ups may use every
+ * core and run side by side.
  */
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const node = [...(spec.imports ?? []).flatMap((file) => ['--import', file]), spec.entry];
-  const [command, args] = spec.core
-    ? ['taskset', ['-c', spec.core, process.execPath, ...node]]
-    : [process.execPath, node];
   const devNull = openSync('/dev/null', 'w');
-  const child: ChildProcess = spawn(command, args, {
+  const child: ChildProcess = spawn(process.execPath, node, {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...spec.env },
     stdio: ['ignore', devNull, 'pipe', 'ipc'],
   });
@@ -48,6 +46,8 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
         reject(new Error(`${spec.entry} exited with ${code} before listening:\n${stderr}`)),
       );
     });
+    if (spec.core)
+      execFileSync('taskset', ['-a', '-p', '-c', spec.core, String(child.pid)], { stdio: 'ignore' });
     return {
       pid: child.pid as number,
       port: message.port,
