@@ -1,7 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  // The first test of a file builds a migrated database snapshot, and process tests boot the server:
-  // generous limits keep a loaded CI machine from failing them on time alone.
-  test: { include: ['src/**/*.test.ts', 'test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The migrated database snapshot every test opens its own copy of, built once for the whole run.
+    globalSetup: ['test/snapshot-setup.ts'],
+    // The process test boots the server: generous limits keep a loaded CI machine from failing on time alone.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
 });

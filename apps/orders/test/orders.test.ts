@@ -60,7 +60,9 @@ describe('/orders', () => {
       ...(payload ? { payload } : {}),
     });
 
-  it('places an order holding its stock, reads, updates the email, lists and deletes it, auditing every write', async () => {
+  it('places an order holding its stock, reads, updates the email, lists and deletes it, auditing every write', {
+    timeout: 120_000,
+  }, async () => {
     const created = await call('POST', '/orders', writer, first);
     expect(created.statusCode).toBe(201);
     const { id } = created.json();
@@ -103,7 +105,9 @@ describe('/orders', () => {
     expect(await inventory.available('first')).toBe(100);
   });
 
-  it('fails fast with 503 problem+json while inventory is down, and recovers without a restart', async () => {
+  it('fails fast with 503 problem+json while inventory is down, and recovers without a restart', {
+    timeout: 120_000,
+  }, async () => {
     await inventory.stop();
     // Refused connections fail each attempt at once; the policy's deadline bounds the call (never a hang).
     const down = await call('POST', '/orders', writer, first);

@@ -144,7 +144,7 @@ describe('task deliver-webhook', () => {
     expect(trail.map((row) => row.resourceId)).toEqual([order.id]);
   });
 
-  it('retries a receiver that fails, with the same event id every time', async () => {
+  it('retries a receiver that fails, with the same event id every time', { timeout: 120_000 }, async () => {
     let calls = 0;
     const hooks = await receiver(() => (++calls === 1 ? 503 : 200));
     cleanups.push(hooks.close);

@@ -42,7 +42,9 @@ describe('task release-reservation', () => {
     expect(names).toContain('release-reservation');
   });
 
-  it('gives the stock back, retrying while inventory is down, and audits the release', async () => {
+  it('gives the stock back, retrying while inventory is down, and audits the release', {
+    timeout: 120_000,
+  }, async () => {
     await inventoryService.stock('widget', 5);
     const orderId = uuidv7();
     const { reservationId } = await inventory.reserve({ orderId, sku: 'widget', quantity: 2 });
