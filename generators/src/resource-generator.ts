@@ -21,7 +21,7 @@ import { renderTemplateTree } from './templates.ts';
 import type { Workspace } from './workspace.ts';
 
 /** Bumped whenever templates/resource (or what the generator edits) changes. */
-export const RESOURCE_TEMPLATE_VERSION = 1;
+export const RESOURCE_TEMPLATE_VERSION = 2;
 
 const constCase = (name: string) => name.toUpperCase().replaceAll('-', '_');
 

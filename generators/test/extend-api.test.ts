@@ -127,7 +127,7 @@ describe('gen task and gen resource on apps/api', () => {
       },
       {
         generator: 'resource',
-        templateVersion: 1,
+        templateVersion: 2,
         answers: {
           service: 'api',
           name: 'invoices',

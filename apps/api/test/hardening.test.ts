@@ -18,7 +18,7 @@ describeHardening(async ({ logStream, canary }) => {
   const database = await createTestDatabase({ migrations: MIGRATIONS });
   let shuttingDown = false;
   const app = await buildApp({
-    env: parseEnv({ LOG_LEVEL: 'info', API_KEY_PEPPER: canary }),
+    env: parseEnv({ LOG_LEVEL: 'info', API_KEY_PEPPER: canary, LOAD_SHEDDING: 'off' }),
     database,
     logDestination: logStream,
     isShuttingDown: () => shuttingDown,
