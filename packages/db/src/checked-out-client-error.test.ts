@@ -14,6 +14,7 @@ describe.skipIf(postgresUrl === undefined)('a connection ended while checked out
       onError: (error) => errors.push(error),
     });
     const other = await createDb({ url: postgresUrl!, poolSize: 1 });
+    let lastError: { cause?: { code?: string } } | undefined;
     try {
       const outcome = await database.db
         .transaction(async (tx) => {
@@ -25,9 +26,15 @@ describe.skipIf(postgresUrl === undefined)('a connection ended while checked out
         })
         .then(
           () => 'committed',
-          () => 'rejected',
+          (error: { cause?: { code?: string } }) => {
+            lastError = error;
+            return 'rejected';
+          },
         );
       expect(outcome).toBe('rejected');
+      // The statement after the cut fails as the database going away (503; drizzle wraps it), not as a
+      // statement error.
+      expect(lastError?.cause?.code).toBe('RAMPART_DB_UNREACHABLE');
       expect(errors.map((error) => error.code)).toContain('57P01');
       const again = await database.db.execute<{ one: number }>(sql`select 1 as one`);
       expect(again.rows[0]?.one).toBe(1);

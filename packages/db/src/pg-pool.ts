@@ -43,6 +43,14 @@ const UNREACHABLE = new Set([
   'EAI_AGAIN',
 ]);
 
+/** The server ended the connection (admin shutdown, crash, starting up, class 08) or the socket closed. */
+export function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (/^(57P0[123]|08...)$/.test(code) || UNREACHABLE.has(code))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection error and is not queryable/.test(message);
+}
+
 /** Maps a connection failure of node-postgres to one of our codes; the URL's password never appears. */
 export function connectError(error: unknown, url: string): DbError {
   const code = (error as { code?: unknown } | null)?.code;
@@ -160,6 +168,32 @@ export async function openPool(
       connect((error, client) => (error ? reject(coded(error)) : resolve(client!))),
     );
   }) as typeof pool.connect;
+
+  // The same for a statement whose connection the server ends under it (shutdown, failover, restart): the
+  // statement did not fail, the database went away. Every other error passes through as it is.
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    const mapped = (error: unknown) =>
+      connectionLost(error)
+        ? new DbError('RAMPART_DB_UNREACHABLE', {
+            detail: `${redactUrl(config.url)} (connection lost)`,
+            cause: error,
+          })
+        : error;
+    client.query = ((...args: unknown[]) => {
+      const last = args.length - 1;
+      const callback = args[last];
+      if (typeof callback === 'function') {
+        args[last] = (error: unknown, result: unknown) => callback(error && mapped(error), result);
+        return query(...args);
+      }
+      const result = query(...args);
+      if (!(result instanceof Promise)) return result; // a submittable (cursor, stream) reports its own errors
+      return result.catch((error: unknown) => {
+        throw mapped(error);
+      });
+    }) as typeof client.query;
+  });
 
   let ended: Promise<void> | undefined;
   const close = (): Promise<void> => {
