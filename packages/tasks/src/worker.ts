@@ -73,8 +73,10 @@ function createSettler(queue: TaskQueue, name: string) {
   return {
     complete(job: Job) {
       pending.push(job);
-      // Started on the next turn, so every handler finishing in this one shares the statement.
-      flushing ??= new Promise((resolve) => setImmediate(resolve)).then(flush);
+      // Sent two turns on: every handler finishing in this one shares the statement, and the loop's next
+      // fetch (issued one turn on) goes first. On PGlite, which runs statements one at a time, completing
+      // before that fetch measured 10 to 20% more CPU per job; on PostgreSQL the two run side by side.
+      flushing ??= new Promise((resolve) => setImmediate(() => setImmediate(resolve))).then(flush);
     },
     async drain() {
       while (flushing) await flushing;
