@@ -280,6 +280,7 @@ async function measure(backend: Backend) {
           name: contender.name,
           median: median(rounds[i]!.map((round) => round.rate)),
           best: Math.max(...rounds[i]!.map((round) => round.rate)),
+          worst: Math.min(...rounds[i]!.map((round) => round.rate)),
           cpu: median(rounds[i]!.map((round) => round.cpu)),
           server: server.includes(undefined) ? undefined : median(server as number[]),
           statements: median(rounds[i]!.map((round) => round.statements)),
@@ -319,7 +320,7 @@ print(
   `machine: ${cpus().length} x ${cpus()[0]?.model.trim()}, node ${process.version}, load average ${loads()} at start`,
 );
 print(
-  'backend     implementation   median jobs/s  best jobs/s  cpu µs/job  server µs/job  SQL/100 jobs  p50 ms  p99 ms  max ms',
+  'backend     implementation   median jobs/s  worst  best  cpu µs/job  server µs/job  SQL/100 jobs  p50 ms  p99 ms  max ms',
 );
 const cell = (value: number | undefined, width: number, digits = 1) =>
   (value === undefined ? '-' : value.toFixed(digits)).padStart(width);
@@ -328,7 +329,8 @@ for (const backend of backends) {
   const { results, ratio, cpuRatio, load } = await measure(backend);
   for (const result of results) {
     print(
-      `${backend.padEnd(11)} ${result.name.padEnd(16)} ${cell(result.median, 13, 0)} ${cell(result.best, 12, 0)} ` +
+      `${backend.padEnd(11)} ${result.name.padEnd(16)} ${cell(result.median, 13, 0)} ${cell(result.worst, 6, 0)} ` +
+        `${cell(result.best, 5, 0)} ` +
         `${cell(result.cpu, 11)} ${cell(result.server, 14)} ${cell(result.statements, 13, 2)} ` +
         `${cell(result.p50, 7)} ${cell(result.p99, 7)} ${cell(result.max, 7)}`,
     );
