@@ -18,7 +18,7 @@ describeHardening(async ({ logStream, canary }) => {
   const database = await createTestDatabase({ migrations: MIGRATIONS });
   let shuttingDown = false;
   const app = await buildApp({
-    env: parseEnv({ LOG_LEVEL: 'info', API_KEY_PEPPER: canary }),
+    env: parseEnv({ LOAD_SHEDDING: 'off', LOG_LEVEL: 'info', API_KEY_PEPPER: canary }),
     database,
     logDestination: logStream,
     isShuttingDown: () => shuttingDown,

@@ -16,7 +16,7 @@ describe('/reservations', () => {
   let reader: string;
   beforeEach(async () => {
     database = await createTestDatabase({ migrations: MIGRATIONS });
-    app = await buildApp({ env: parseEnv({ LOG_LEVEL: 'silent' }), database });
+    app = await buildApp({ env: parseEnv({ LOAD_SHEDDING: 'off', LOG_LEVEL: 'silent' }), database });
     clerk = (await app.apiKeys.create({ name: 'clerk', scopes: ['stock:read', 'stock:write'] })).key;
     // What the orders service holds: it may reserve, nothing else.
     orders = (await app.apiKeys.create({ name: 'orders', scopes: ['reservations:write'] })).key;

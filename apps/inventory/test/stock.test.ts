@@ -24,7 +24,7 @@ describe('/stock', () => {
     lines = [];
     database = await createTestDatabase({ migrations: MIGRATIONS });
     app = await buildApp({
-      env: parseEnv({ LOG_LEVEL: 'debug' }),
+      env: parseEnv({ LOAD_SHEDDING: 'off', LOG_LEVEL: 'debug' }),
       database,
       logDestination: { write: (line: string) => void lines.push(line) },
     });

@@ -156,7 +156,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Health routes come before the auth plugin: probes carry no key. Every route after it must declare
   // config.auth ('public' or { scopes }), or registration fails.
-  await app.register(resiliencePlugin, { health });
+  await app.register(resiliencePlugin, {
+    health,
+    ...(env.LOAD_SHEDDING === 'off' ? { loadShedding: false } : {}),
+  });
   await app.register(apiKeyAuthPlugin, { verifier: apiKeys, failedAuth: { max: 20, timeWindowMs: 60_000 } });
   await app.register(itemRoutes, { prefix: '/items' });
   await app.register(ordersRoutes, {

@@ -35,6 +35,7 @@ describe('parseEnv', () => {
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
     ['RATE_LIMIT_FAILURE_POLICY', 'sometimes'],
+    ['LOAD_SHEDDING', 'maybe'],
   ])('rejects %s=%s with an error naming the variable', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems.length).toBeGreaterThan(0);

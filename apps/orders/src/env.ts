@@ -93,6 +93,11 @@ export const EnvSchema = Type.Object({
     default: 1_048_576,
     description: 'Largest request body.',
   }),
+  LOAD_SHEDDING: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      'Answer 503 + Retry-After while the event loop lags (over 1 s, or 98% busy); off only for tests on a shared machine.',
+  }),
   OTEL_SERVICE_NAME: Type.Optional(
     Type.String({ description: 'Read by the register hook; defaults to the service name.' }),
   ),

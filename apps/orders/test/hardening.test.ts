@@ -27,6 +27,7 @@ describeHardening(async ({ logStream, canary }) => {
   let shuttingDown = false;
   const app = await buildApp({
     env: parseEnv({
+      LOAD_SHEDDING: 'off',
       LOG_LEVEL: 'info',
       API_KEY_PEPPER: canary,
       INVENTORY_URL: inventory.url,

@@ -12,7 +12,12 @@ describe('health routes', () => {
     shuttingDown = false;
     database = await createTestDatabase({ migrations: MIGRATIONS });
     app = await buildApp({
-      env: parseEnv({ SERVICE_VERSION: '1.2.3', GIT_COMMIT: 'abc123', LOG_LEVEL: 'silent' }),
+      env: parseEnv({
+        LOAD_SHEDDING: 'off',
+        SERVICE_VERSION: '1.2.3',
+        GIT_COMMIT: 'abc123',
+        LOG_LEVEL: 'silent',
+      }),
       database,
       isShuttingDown: () => shuttingDown,
     });

@@ -34,6 +34,7 @@ describe('/orders', () => {
     database = await createTestDatabase({ migrations: MIGRATIONS });
     app = await buildApp({
       env: parseEnv({
+        LOAD_SHEDDING: 'off',
         LOG_LEVEL: 'debug',
         INVENTORY_URL: inventory.url,
         INVENTORY_API_KEY: inventory.apiKey,
@@ -78,8 +79,11 @@ describe('/orders', () => {
     expect(page.items.map((row: { id: string }) => row.id)).toEqual([id]);
     expect((await call('DELETE', `/orders/${id}`, writer)).statusCode).toBe(204);
     expect((await call('GET', `/orders/${id}`, reader)).statusCode).toBe(404);
-    // The release runs as a task in this process (embedded PGlite): the stock comes back.
-    for (let tries = 0; tries < 200 && (await inventory.available('first')) !== 100; tries += 1) {
+    // The release runs as a task in this process (embedded PGlite): the stock comes back, and the task
+    // audits it once inventory has answered.
+    const released = async () =>
+      (await database.db.select().from(auditLog)).some((row) => row.action === 'orders.reservation-released');
+    for (let tries = 0; tries < 400 && !(await released()); tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(await inventory.available('first')).toBe(100);
@@ -131,7 +135,7 @@ describe('/orders', () => {
 
   it('answers 503 with a code when no inventory key is configured', async () => {
     const unconfigured = await buildApp({
-      env: parseEnv({ LOG_LEVEL: 'silent', INVENTORY_URL: inventory.url }),
+      env: parseEnv({ LOAD_SHEDDING: 'off', LOG_LEVEL: 'silent', INVENTORY_URL: inventory.url }),
       database,
     });
     try {

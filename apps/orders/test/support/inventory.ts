@@ -19,7 +19,7 @@ export interface RunningInventory {
 
 export async function startInventory(): Promise<RunningInventory> {
   const database = await createTestDatabase({ migrations: MIGRATIONS });
-  let app = await buildApp({ env: parseEnv({ LOG_LEVEL: 'silent' }), database });
+  let app = await buildApp({ env: parseEnv({ LOAD_SHEDDING: 'off', LOG_LEVEL: 'silent' }), database });
   const clerk = (await app.apiKeys.create({ name: 'clerk', scopes: ['stock:read', 'stock:write'] })).key;
   const apiKey = (await app.apiKeys.create({ name: 'orders', scopes: ['reservations:write'] })).key;
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -54,7 +54,7 @@ export async function startInventory(): Promise<RunningInventory> {
     },
     async start() {
       if (running) return;
-      app = await buildApp({ env: parseEnv({ LOG_LEVEL: 'silent' }), database });
+      app = await buildApp({ env: parseEnv({ LOAD_SHEDDING: 'off', LOG_LEVEL: 'silent' }), database });
       await app.listen({ host: '127.0.0.1', port });
       running = true;
     },
