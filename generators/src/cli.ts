@@ -48,6 +48,10 @@ async function run(argv: readonly string[], io: CliIo): Promise<void> {
   }
   const spec = GENERATORS.find((candidate) => candidate.name === name);
   if (!spec) throw new GenError('RAMPART_GEN_UNKNOWN_GENERATOR', `unknown generator "${name}"\n${usage()}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(`usage: ${spec.usage}\n\n${spec.description}`);
+    return;
+  }
 
   const { values, positionals } = parseFlags(spec, rest);
   const workspace = readWorkspace(io.cwd);

@@ -28,6 +28,15 @@ describe('gen refuses bad input and writes nothing', () => {
     expect(scratch.status()).toBe('');
   });
 
+  it("prints a generator's usage on --help, exits 0 and writes nothing", () => {
+    for (const generator of ['service', 'task', 'resource', 'package', 'init']) {
+      const result = scratch.gen(generator, '--help');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^usage: gen ${generator} `));
+    }
+    expect(scratch.status()).toBe('');
+  });
+
   it('lists files on --dry-run and writes none', () => {
     const result = scratch.gen('package', 'ledger', '--dry-run');
     expect(result.code).toBe(0);
