@@ -49,6 +49,13 @@ export interface ServiceProcess {
 
 const TAIL = 64 * 1024;
 
+// A test that timed out keeps running after its cleanup and may start a child then: whatever is still
+// alive when the test process exits is killed, so no service outlives the run.
+const alive = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of alive) child.kill('SIGKILL');
+});
+
 /** Preload that holds back process.exit() so the process must end on its own (see exit-probe.ts). */
 export const EXIT_PROBE = fileURLToPath(new URL('./exit-probe.ts', import.meta.url));
 
@@ -78,6 +85,8 @@ function spawnService(
     [...nodeArgs, '--import', '@rampart/observability/register', join(root, 'dist', script)],
     { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  alive.add(child);
+  child.once('exit', () => alive.delete(child));
   let out = '';
   let probes = 0;
   const probed: Array<(line: string) => void> = [];

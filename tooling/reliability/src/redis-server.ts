@@ -12,6 +12,11 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
+const alive = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of alive) child.kill('SIGKILL');
+});
+
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -24,6 +29,9 @@ export async function startRedisServer(): Promise<RedisServer> {
         ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
         { stdio: 'ignore' },
       );
+      const started = child;
+      alive.add(started);
+      started.once('exit', () => alive.delete(started));
       await waitForPort(port, 10_000);
     },
     async stop() {
