@@ -19,8 +19,9 @@ describe('gen package', () => {
 
     const manifest = JSON.parse(readFileSync(join(scratch.dir, 'packages/ledger/package.json'), 'utf8'));
     expect(manifest).toMatchObject({ name: '@rampart/ledger', description: 'Double-entry ledger postings.' });
-    expect(readFileSync(join(scratch.dir, '.changeset/ledger-initial.md'), 'utf8')).toContain(
-      '"@rampart/ledger": minor',
+    // Front matter exactly as changesets parses it (a Markdown formatter once turned it into a heading).
+    expect(readFileSync(join(scratch.dir, '.changeset/ledger-initial.md'), 'utf8')).toMatch(
+      /^---\n"@rampart\/ledger": minor\n---\n\nAdd @rampart\/ledger: /,
     );
 
     const install = scratch.run('pnpm', [
