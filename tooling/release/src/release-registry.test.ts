@@ -1,7 +1,7 @@
 // The release flow end to end, as a platform team runs it: a copy of this workspace (as it is on disk,
 // committed or not) gets a changeset, `pnpm release` publishes it to a real verdaccio with no uplinks, and a
 // project outside the workspace installs every @rampart package from that registry and imports each entry.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +30,11 @@ describe('pnpm release against a local registry', { tags: ['slow'] }, () => {
     registry = await startLocalRegistry({ dir: join(scratch, 'registry') });
     publishable = publishablePackages(readWorkspace(workspaceDir));
 
+    // Only this test's changeset is pending in the copy, whatever the workspace has queued for its next
+    // release, so the plan (and every version below) is exactly the one this test asserts.
+    for (const file of readdirSync(join(workspaceDir, '.changeset'))) {
+      if (file.endsWith('.md') && file !== 'README.md') rmSync(join(workspaceDir, '.changeset', file));
+    }
     writeFileSync(
       join(workspaceDir, '.changeset/release-test-db-minor.md'),
       `---\n"${CHANGED}": minor\n---\n\nRelease test: a minor change to ${CHANGED}.\n`,
