@@ -132,7 +132,7 @@ describe('createHttpClient', () => {
     const error = await failure(client(url).request({ path: '/' }));
     expect(error).toMatchObject({
       code: 'RAMPART_RESILIENCE_UPSTREAM_STATUS',
-      status: 502,
+      statusCode: 502,
       upstreamStatus: 429,
     });
     expect(seen).toHaveLength(1);
@@ -199,7 +199,7 @@ describe('createHttpClient', () => {
     const error = await failure(
       client(url, { attemptTimeoutMs: 5_000 }).request({ path: '/', deadlineMs: 150 }),
     );
-    expect(error).toMatchObject({ code: 'RAMPART_RESILIENCE_DEADLINE_EXCEEDED', status: 504 });
+    expect(error).toMatchObject({ code: 'RAMPART_RESILIENCE_DEADLINE_EXCEEDED', statusCode: 504 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(seen).toHaveLength(1);
     expect(seen[0]?.aborted).toBe(true);
@@ -209,7 +209,7 @@ describe('createHttpClient', () => {
     const { url } = await upstream(() => {});
     await cleanups.pop()?.(); // close the upstream: its port now refuses connections
     const error = await failure(client(url).request({ path: '/' }));
-    expect(error).toMatchObject({ code: 'RAMPART_RESILIENCE_UPSTREAM_UNREACHABLE', status: 502 });
+    expect(error).toMatchObject({ code: 'RAMPART_RESILIENCE_UPSTREAM_UNREACHABLE', statusCode: 502 });
     expect((error.cause as { code?: string }).code).toBe('ECONNREFUSED');
   });
 
