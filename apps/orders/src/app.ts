@@ -108,6 +108,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       logController: new LogController({ disableRequestLogging: true }),
       frameworkErrors: problemFrameworkErrors(),
       bodyLimit: env.BODY_LIMIT_BYTES,
+      // Node's default is no limit on how long a body may trickle in: one slow client per socket forever.
+      requestTimeout: env.REQUEST_TIMEOUT_MS,
       // Idle keep-alive sockets close as soon as shutdown starts; requests on busy ones still finish.
       forceCloseConnections: 'idle',
       return503OnClosing: false,

@@ -93,6 +93,13 @@ export const EnvSchema = Type.Object({
     default: 1_048_576,
     description: 'Largest request body.',
   }),
+  REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 1_000,
+    maximum: 600_000,
+    default: 30_000,
+    description:
+      'Longest a request may take to arrive, headers and body; a slower client (slowloris) gets 408 and is disconnected.',
+  }),
   LOAD_SHEDDING: Type.Union([Type.Literal('on'), Type.Literal('off')], {
     default: 'on',
     description:
