@@ -98,14 +98,14 @@ describe('checkComposeStack', () => {
       root: workspaceRoot,
       servicePorts: new Map([
         ['api', 3000],
-        ['billing', 3001],
+        ['billing', 3999],
       ]),
     });
     expect(problems).toEqual([
       {
         file: 'deploy/prometheus/targets/services.yml',
         rule: 'scrape-targets',
-        message: 'service billing (port 3001) is not scraped: add host.docker.internal:3001',
+        message: 'service billing (port 3999) is not scraped: add host.docker.internal:3999',
       },
     ]);
   });
