@@ -40,6 +40,8 @@ describe('/orders', () => {
         INVENTORY_API_KEY: inventory.apiKey,
         // Generous: these tests share two loaded cores with the inventory app in the same process.
         INVENTORY_TIMEOUT_MS: '5000',
+        // Run the tasks here on PostgreSQL too (TEST_DATABASE_URL), as embedded PGlite does by default.
+        TASKS_IN_PROCESS: 'true',
       }),
       database,
       logDestination: { write: (line: string) => void lines.push(line) },
@@ -79,13 +81,14 @@ describe('/orders', () => {
     expect(page.items.map((row: { id: string }) => row.id)).toEqual([id]);
     expect((await call('DELETE', `/orders/${id}`, writer)).statusCode).toBe(204);
     expect((await call('GET', `/orders/${id}`, reader)).statusCode).toBe(404);
-    // The release runs as a task in this process (embedded PGlite): the stock comes back, and the task
-    // audits it once inventory has answered.
+    // The release runs as a task in this process: the stock comes back, and the task audits it once
+    // inventory has answered.
     const released = async () =>
       (await database.db.select().from(auditLog)).some((row) => row.action === 'orders.reservation-released');
     for (let tries = 0; tries < 400 && !(await released()); tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    expect(await released()).toBe(true);
     expect(await inventory.available('first')).toBe(100);
 
     const trail = await database.db.select().from(auditLog);

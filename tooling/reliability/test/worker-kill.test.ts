@@ -120,8 +120,10 @@ describe.runIf(available(checkPostgresBinaries(), 'worker kill'))('the worker ki
     expect(total(atKill)).toBe(count);
     expect(total(settled)).toBe(count);
     expect(settled.failed ?? 0).toBe(0);
-    // At most one job (concurrency 1) was running in the killed process; every other one completed.
-    expect(stuck).toBeLessThanOrEqual(1);
+    // The killed process held at most one running job (concurrency 1) and one finished whose completion
+    // was not stored yet (the worker stores a batch's completions just after issuing its next fetch): both
+    // wait for their expiry and run again, at least once; every other job completed.
+    expect(stuck).toBeLessThanOrEqual(2);
     expect((settled.completed ?? 0) + stuck).toBe(count);
     if (expired) expect(expired.completed).toBe(count);
   });
