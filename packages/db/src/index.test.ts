@@ -31,5 +31,9 @@ describe('public surface', () => {
       'requireService',
       'testDatabaseUrl',
     ]);
+    expect(Object.keys(await import('./import-hook.ts')).sort()).toEqual([
+      'registerDrizzleImportHook',
+      'resolveDrizzleRelative',
+    ]);
   });
 });
