@@ -33,7 +33,7 @@ function statementName(text: string): string {
 
 /**
  * A hot query built once: drizzle renders its SQL when `prepared` is called instead of on every call (the
- * query builder spends 15-40 µs of CPU per call on that), and PostgreSQL parses it once per connection.
+ * query builder spends 15-110 µs of CPU per call on that), and PostgreSQL parses it once per connection.
  * Write it with drizzle's builder, each value a `sql.placeholder('name')`. Inside a transaction pass the
  * transaction: a statement prepared on the database runs on the pool, outside it.
  *
