@@ -19,6 +19,7 @@ describe('public surface', () => {
       'migrationsTable',
       'operationOf',
       'paginate',
+      'prepared',
       'sqlState',
       'transaction',
       'uuidv7',
