@@ -56,6 +56,20 @@ describe('observability plugin', () => {
       service: 'test-svc',
     });
     expect(access[0]?.reqId).toBe(response.headers['x-request-id']);
+    // The fields in the order they have always had (the mixin's ids used to be merged in front).
+    const raw = logs
+      .text()
+      .split('\n')
+      .find((line) => line.includes('"request completed"')) as string;
+    expect(Object.keys(JSON.parse(raw))).toEqual(
+      ['level', 'time', 'service', 'reqId', 'trace_id', 'span_id'].concat([
+        'method',
+        'route',
+        'status',
+        'duration_ms',
+        'msg',
+      ]),
+    );
     const inside = logs.lines.find((line) => line.msg === 'inside handler');
     expect(inside).toMatchObject({ trace_id: TRACE_ID, span_id: span?.spanContext().spanId });
 

@@ -53,6 +53,26 @@ describe("exporter 'none'", () => {
     expect(seen[1]?.traceparent).toMatch(new RegExp(`^00-${fresh?.trace_id}-[0-9a-f]{16}-00$`));
   });
 
+  it('makes valid, distinct ids across many refills of its random pool', () => {
+    // 20k new traces use 24 bytes each: about 120 refills of the 4 KiB pool.
+    const tracer = trace.getTracer('ids');
+    const traces = new Set<string>();
+    const spans = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      const { traceId, spanId } = tracer.startSpan('s', { root: true }).spanContext();
+      expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(spanId).toMatch(/^[0-9a-f]{16}$/);
+      traces.add(traceId);
+      spans.add(spanId);
+    }
+    expect(traces.size).toBe(20_000);
+    expect(spans.size).toBe(20_000);
+    // Every hex digit turns up in every position: the ids are not a fixed pattern.
+    for (let position = 0; position < 32; position++) {
+      expect(new Set([...traces].map((id) => id[position])).size).toBe(16);
+    }
+  });
+
   it('supports startActiveSpan in all its forms', () => {
     const tracer = trace.getTracer('t');
     const outer = tracer.startActiveSpan('outer', (span) => {

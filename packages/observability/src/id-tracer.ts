@@ -3,6 +3,7 @@ import {
   type Context,
   context,
   type Span,
+  type SpanContext,
   type SpanOptions,
   TraceFlags,
   type Tracer,
@@ -10,17 +11,23 @@ import {
   trace,
 } from '@opentelemetry/api';
 
-// Ids come from a pool of random bytes refilled 4 KiB at a time: one hex slice per id, no syscall.
-const pool = Buffer.allocUnsafe(4096);
-let offset = pool.length;
+// Ids come from a pool of random bytes refilled 4 KiB at a time and turned into hex once per refill: an id is
+// a slice of that text (no native call, no syscall). A slice keeps its 8 KiB parent alive while the id lives,
+// which for ids held by queued spans is a few parents at most.
+const POOL_BYTES = 4096;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let hex = '';
+let offset = POOL_BYTES * 2;
 function randomHex(bytes: number): string {
-  if (offset + bytes > pool.length) {
+  const length = bytes * 2;
+  if (offset + length > hex.length) {
     randomFillSync(pool);
+    hex = pool.toString('hex');
     offset = 0;
   }
-  const hex = pool.toString('hex', offset, offset + bytes);
-  offset += bytes;
-  return hex;
+  const id = hex.slice(offset, offset + length);
+  offset += length;
+  return id;
 }
 
 /** A span with fresh ids and nothing recorded: the parent's trace and sampling flag, or a new trace. */
@@ -29,7 +36,11 @@ export function idOnlySpan(
   options?: SpanOptions,
   parentContext: Context = context.active(),
 ): Span {
-  const parent = options?.root ? undefined : trace.getSpanContext(parentContext);
+  return idOnlySpanOf(options?.root ? undefined : trace.getSpanContext(parentContext));
+}
+
+/** `idOnlySpan` for a caller that already looked up the parent's span context. */
+export function idOnlySpanOf(parent: SpanContext | undefined): Span {
   if (parent !== undefined && trace.isSpanContextValid(parent)) {
     // The caller's sampling decision travels on: this hop records nothing, but the next one may.
     return trace.wrapSpanContext({ ...parent, spanId: randomHex(8), isRemote: false });

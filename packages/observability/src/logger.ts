@@ -1,6 +1,7 @@
 import { context, trace } from '@opentelemetry/api';
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
 import { invalidOptions } from './errors.ts';
+import { type BufferedDestination, bufferedDestination } from './stdout-destination.ts';
 import { fastWildcardRedaction, hasNestedWildcard } from './wildcard-redaction.ts';
 
 /**
@@ -35,32 +36,24 @@ export interface LoggerOptions {
   /** Paths to censor (pino redact syntax). Required: pass `DEFAULT_REDACT_PATHS` or your own list. */
   redact: readonly string[];
   /**
-   * Where lines go; default stdout through a 4 KiB buffer (flushed on exit), since one write per line
-   * costs more than the line itself. Tests pass a stream to read lines back.
+   * Where lines go; default stdout through a 16 KiB buffer flushed every 250 ms and at exit, since one
+   * write per line costs more than the line itself. Tests pass a stream to read lines back.
    */
   destination?: DestinationStream;
 }
 
-const buffered = new Set<ReturnType<typeof pino.destination>>();
+const buffered = new Set<BufferedDestination>();
 
 /**
- * stdout through a 4 KiB buffer, written synchronously when full and flushed when the process exits.
- * Not sonic-boom's async mode: once the reader of stdout has gone (EPIPE) its exit flush spins forever and
- * the process never exits on SIGTERM. And sync mode alone does not flush its buffer at exit, hence the
- * one exit hook for every such destination. Write errors are dropped: there is nowhere left to write.
+ * stdout through an in-memory buffer (see `bufferedDestination`), with one exit hook flushing every such
+ * destination: a synchronous write at exit, never an asynchronous one, so a process whose stdout reader has
+ * gone still exits on SIGTERM.
  */
-function bufferedStdout(): ReturnType<typeof pino.destination> {
-  const destination = pino.destination({ dest: 1, minLength: 4096, sync: true });
-  destination.on('error', () => {});
+function bufferedStdout(): BufferedDestination {
+  const destination = bufferedDestination(1);
   if (buffered.size === 0) {
     process.on('exit', () => {
-      for (const pending of buffered) {
-        try {
-          pending.flushSync();
-        } catch {
-          // EPIPE and friends: the lines have nowhere to go.
-        }
-      }
+      for (const pending of buffered) pending.flushSync();
     });
   }
   buffered.add(destination);
@@ -82,6 +75,20 @@ export function traceMixin(): object {
   const spanContext = span.spanContext();
   if (spanContext.traceId === '00000000000000000000000000000000') return {};
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
+}
+
+// What the logger's own mixin answers for a line that names its trace and span itself (the access line does):
+// nothing to add, so no context lookup, no object and no merge.
+const NO_FIELDS: object = Object.freeze({});
+
+function loggerMixin(mergeObject: object): object {
+  const line = mergeObject as { trace_id?: unknown; span_id?: unknown };
+  return line.trace_id !== undefined && line.span_id !== undefined ? NO_FIELDS : traceMixin();
+}
+
+// pino's default strategy, Object.assign(mixin, line), except for a line the mixin had nothing to add to.
+function mergeMixin(mergeObject: object, mixinObject: object): object {
+  return mixinObject === NO_FIELDS ? mergeObject : Object.assign(mixinObject, mergeObject);
 }
 
 interface RequestLike {
@@ -128,7 +135,8 @@ export function createLogger(options: LoggerOptions): Logger {
       {
         level,
         base: { service: options.service },
-        mixin: traceMixin,
+        mixin: loggerMixin,
+        mixinMergeStrategy: mergeMixin,
         redact: { paths: [...options.redact], censor: LOGGER_DEFAULTS.censor },
         serializers: { req: serializeRequest, res: serializeResponse, err: pino.stdSerializers.err },
       },

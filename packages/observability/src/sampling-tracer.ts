@@ -6,7 +6,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
-import { idOnlySpan, tracerOf } from './id-tracer.ts';
+import { idOnlySpanOf, tracerOf } from './id-tracer.ts';
 
 /**
  * Decides sampling before the SDK is involved: a sampled span comes from the SDK (its sampler always
@@ -33,9 +33,8 @@ export function samplingTracerProvider(
               parentBased && parent !== undefined && trace.isSpanContextValid(parent)
                 ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0
                 : Math.random() < ratio;
-            return sampled
-              ? recording.startSpan(spanName, spanOptions, parentContext)
-              : idOnlySpan(spanName, spanOptions, parentContext);
+            // The parent found above goes straight to the ids-only span: no second context lookup.
+            return sampled ? recording.startSpan(spanName, spanOptions, parentContext) : idOnlySpanOf(parent);
           },
         );
         tracers.set(key, tracer);

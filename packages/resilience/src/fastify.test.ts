@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { resiliencePlugin } from './fastify.ts';
 import { createHealth } from './health.ts';
 
@@ -84,6 +84,8 @@ describe('resiliencePlugin', () => {
     expect(shed.statusCode).toBe(503);
     expect(shed.headers['content-type']).toContain('application/problem+json');
     expect(shed.headers['retry-after']).toBe('7');
+    // The connection stays open: closing it would make every shed client reconnect at once.
+    expect(shed.headers.connection).not.toBe('close');
     expect(shed.json()).toEqual({
       type: 'about:blank',
       title: 'Service Unavailable',
@@ -94,6 +96,32 @@ describe('resiliencePlugin', () => {
     expect((await app.inject('/health/live')).statusCode).toBe(200);
     expect((await app.inject('/health/ready')).statusCode).toBe(200);
     expect((await app.inject('/always')).statusCode).toBe(200);
+  });
+
+  it('logs shedding at most once a second, counting what was shed in between', async () => {
+    const lines: Array<{ msg: string; shed?: number; pressure?: string }> = [];
+    const app = Fastify({
+      logger: { level: 'warn', stream: { write: (line: string) => void lines.push(JSON.parse(line)) } },
+    });
+    apps.push(app);
+    await app.register(resiliencePlugin, {
+      health: createHealth({ version: '1', commit: 'c' }),
+      loadShedding: { maxHeapUsedBytes: 1, sampleIntervalMs: 10 },
+    });
+    app.get('/work', async () => ({ done: true }));
+    await app.ready();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    for (let i = 0; i < 50; i++) expect((await app.inject('/work')).statusCode).toBe(503);
+    expect(lines.filter((line) => line.msg === 'load shed')).toEqual([
+      expect.objectContaining({ pressure: expect.any(String), shed: 1 }),
+    ]);
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 1_001);
+    try {
+      expect((await app.inject('/work')).statusCode).toBe(503);
+    } finally {
+      clock.mockRestore();
+    }
+    expect(lines.filter((line) => line.msg === 'load shed').map((line) => line.shed)).toEqual([1, 50]);
   });
 
   it('sheds on event-loop delay after the loop was blocked', async () => {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@rampart/db/testing';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,6 +68,31 @@ describe('createApiKeys', () => {
     const other = createApiKeys({ db: database.db, pepper: `${PEPPER}-other` });
     cleanups.push(() => other.close());
     expect(await other.verify(key)).toBeUndefined();
+  });
+
+  it('verifies keys whose hash was stored as createHmac(pepper) wrote it', async () => {
+    // Hashes written before the prepared HMAC (one createHmac per key) must keep verifying.
+    const { database, keys } = await setup();
+    const id = 'Legacy0123456789';
+    const secret = 'SSSSSSSSSSSSSSSSSSSSabcdefghijklmnopqrstuvw';
+    await database.db.insert(apiKeysTable).values({
+      id,
+      name: 'legacy',
+      env: 'live',
+      secretHash: createHmac('sha256', PEPPER).update(secret).digest('hex'),
+      scopes: ['a'],
+    });
+    expect(await keys.verify(`rk_live_${id}_${secret}`)).toMatchObject({ id, name: 'legacy' });
+    expect(await keys.verify(`rk_live_${id}_${secret.slice(0, -1)}x`)).toBeUndefined();
+  });
+
+  it('hands out a frozen identity: one caller cannot widen the scopes the next one sees', async () => {
+    const { keys } = await setup();
+    const { key } = await keys.create({ name: 'a', scopes: ['read'] });
+    const first = await keys.verify(key);
+    expect(() => (first!.scopes as string[]).push('admin')).toThrow(TypeError);
+    expect(() => Object.assign(first!, { name: 'b' })).toThrow(TypeError);
+    expect(await keys.verify(key)).toEqual({ id: first!.id, name: 'a', env: 'live', scopes: ['read'] });
   });
 
   it('stops accepting a key once it expires', async () => {

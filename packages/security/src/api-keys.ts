@@ -1,9 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Database } from '@rampart/db';
 import { asc, eq, sql } from 'drizzle-orm';
 import { API_KEY_ENV_PATTERN, generateApiKey, parseApiKey } from './api-key-format.ts';
 import type { ApiKeyVerifier, AuthenticatedKey } from './api-key-types.ts';
 import { SecurityError } from './errors.ts';
+import { createKeyedSha256 } from './keyed-sha256.ts';
 import { type ApiKeyRow, apiKeys } from './schema.ts';
 
 /** A key as listed: everything but the hash. */
@@ -58,6 +59,15 @@ export interface ApiKeys extends ApiKeyVerifier {
 }
 
 const SCOPE = /^[A-Za-z0-9:._*-]{1,64}$/;
+
+interface Cached {
+  row: ApiKeyRow;
+  until: number;
+  /** The stored hash as bytes (the decoy if the stored text is malformed). */
+  digest: Buffer;
+  /** What verify() answers for this row: frozen, so one caller cannot change what the next one sees. */
+  key: AuthenticatedKey;
+}
 const invalid = (detail: string) => new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail });
 
 function positiveInteger(name: string, value: number): number {
@@ -91,27 +101,39 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
   const flushMs = positiveInteger('lastUsedFlushMs', settings.lastUsedFlushMs);
   const now = settings.now ?? (() => new Date());
 
-  const hash = (secret: string) => createHmac('sha256', pepper).update(secret).digest();
+  // HMAC-SHA256 keyed by the pepper (the same digests createHmac gives, so stored hashes stay valid).
+  const hmac = createKeyedSha256(pepper);
   // Compared against when the id is unknown, so a miss costs the same as a wrong secret.
   const decoy = randomBytes(32);
-  const cache = new Map<string, { row: ApiKeyRow; until: number }>();
+  // A cached row carries its stored hash decoded and its identity built, so a hit allocates neither.
+  const cache = new Map<string, Cached>();
   const pendingLastUsed = new Map<string, Date>();
 
-  async function load(id: string): Promise<ApiKeyRow | undefined> {
+  async function load(id: string): Promise<Cached | undefined> {
     const at = Date.now();
     const hit = cache.get(id);
     if (hit && hit.until > at) {
       cache.delete(id);
       cache.set(id, hit);
-      return hit.row;
+      return hit;
     }
     const [row] = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1);
-    if (row) {
-      cache.delete(id);
-      cache.set(id, { row, until: at + cacheTtlMs });
-      while (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
-    }
-    return row;
+    if (!row) return undefined;
+    const entry: Cached = {
+      row,
+      until: at + cacheTtlMs,
+      digest: row.secretHash.length === 64 ? Buffer.from(row.secretHash, 'hex') : decoy,
+      key: Object.freeze({
+        id: row.id,
+        name: row.name,
+        env: row.env,
+        scopes: Object.freeze([...row.scopes]),
+      }),
+    };
+    cache.delete(id);
+    cache.set(id, entry);
+    while (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+    return entry;
   }
 
   function validateCreate(input: CreateApiKeyInput): string[] {
@@ -134,7 +156,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         id: generated.id,
         name: input.name,
         env: settings.env,
-        secretHash: hash(generated.secret).toString('hex'),
+        secretHash: hmac.hex(generated.secret),
         scopes,
         createdAt: now(),
         expiresAt: input.expiresAt ?? null,
@@ -171,16 +193,15 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     async verify(presented) {
       const parsed = parseApiKey(presented);
       if (!parsed) return undefined;
-      const row = await load(parsed.id);
-      const stored = row && row.secretHash.length === 64 ? Buffer.from(row.secretHash, 'hex') : decoy;
-      const matches = timingSafeEqual(stored, hash(parsed.secret)) && row !== undefined;
-      if (!matches || !row) return undefined;
+      const entry = await load(parsed.id);
+      const matches = hmac.matches(parsed.secret, entry?.digest ?? decoy) && entry !== undefined;
+      if (!matches || !entry) return undefined;
+      const { row } = entry;
       const at = now();
       if (row.env !== settings.env || parsed.env !== row.env) return undefined;
       if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= at)) return undefined;
       pendingLastUsed.set(row.id, at);
-      const key: AuthenticatedKey = { id: row.id, name: row.name, env: row.env, scopes: row.scopes };
-      return key;
+      return entry.key;
     },
 
     async create(input) {

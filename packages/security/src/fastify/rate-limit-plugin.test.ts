@@ -97,6 +97,26 @@ describe('rateLimitPlugin in memory', () => {
     expect((await app.inject(from('192.0.2.9', { 'x-forwarded-for': '198.51.100.4' }))).statusCode).toBe(429);
   });
 
+  it('gives handlers request.clientKey, worked out when read (no hook computes it for every request)', async () => {
+    const app = Fastify({ logger: false });
+    cleanups.push(() => app.close());
+    await app.register(rateLimitPlugin, { trustedProxies: ['10.0.0.0/8'] });
+    app.get('/who', async (request) => {
+      const first = request.clientKey;
+      return { first, again: request.clientKey };
+    });
+    const who = async (remoteAddress: string, headers: Record<string, string> = {}) =>
+      (await app.inject({ url: '/who', remoteAddress, headers })).json();
+    expect(await who('10.0.0.5', { 'x-forwarded-for': '198.51.100.1' })).toEqual({
+      first: '198.51.100.1',
+      again: '198.51.100.1',
+    });
+    expect(await who('192.0.2.9', { 'x-forwarded-for': '198.51.100.1' })).toMatchObject({
+      first: '192.0.2.9',
+    });
+    expect(await who('2001:db8:1:2::1')).toMatchObject({ first: '2001:db8:1:2:0:0:0:0/64' });
+  });
+
   it('stays bounded: the least recently seen client is evicted beyond cacheSize', async () => {
     const app = await build({ max: 1, timeWindowMs: 60_000, cacheSize: 2 });
     expect((await app.inject(from('198.51.100.1'))).statusCode).toBe(200);

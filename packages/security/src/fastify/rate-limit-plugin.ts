@@ -41,6 +41,8 @@ declare module 'fastify' {
   }
 }
 
+const kClientKey = Symbol('rampart.clientKey');
+
 function invalid(detail: string): SecurityError {
   return new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail });
 }
@@ -66,13 +68,22 @@ const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
   }
   const resolve = createClientAddressResolver({ trustedProxies: settings.trustedProxies ?? [] });
 
-  app.decorateRequest('clientKey', '');
-  app.addHook('onRequest', (request, _reply, done) => {
-    request.clientKey = clientAddressKey(
-      resolve(request.raw.socket?.remoteAddress ?? request.ip, request.headers['x-forwarded-for']),
-      settings.ipv6PrefixBits,
-    );
-    done();
+  // Worked out when first read, not in a hook on every request: the limiter keys an authenticated request by
+  // its key id and never asks, so only unauthenticated requests (and failed-auth counting) pay for it.
+  app.decorateRequest(kClientKey, null);
+  type Slot = { [kClientKey]: string | null };
+  app.decorateRequest('clientKey', {
+    getter(this: FastifyRequest) {
+      const slot = this as unknown as Slot;
+      slot[kClientKey] ??= clientAddressKey(
+        resolve(this.raw.socket?.remoteAddress ?? this.ip, this.headers['x-forwarded-for']),
+        settings.ipv6PrefixBits,
+      );
+      return slot[kClientKey];
+    },
+    setter(this: FastifyRequest, value: string) {
+      (this as unknown as Slot)[kClientKey] = value;
+    },
   });
 
   // Runs before @fastify/rate-limit's own onRoute hook (registered below), turning a tier name into its config.
