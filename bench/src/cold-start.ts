@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clockTicks, cpuMicros } from './machine.ts';
+import { clockTicks, cpuMicros, rssBytes } from './machine.ts';
+import { Item, ItemBody, ItemParams, plainSchema } from './routes.ts';
 import { median } from './stats.ts';
 
 export interface ColdSample {
@@ -12,6 +13,8 @@ export interface ColdSample {
   wall: number;
   /** Server CPU until then, ms. */
   cpu: number;
+  /** Server resident set size at that moment, MiB. */
+  rss: number;
 }
 
 export interface ColdRow {
@@ -20,6 +23,8 @@ export interface ColdRow {
   cpu: number;
   wallRatio: number;
   cpuRatio: number;
+  /** Median resident set size at the first 200, MiB. */
+  rss: number;
   runs: number;
 }
 
@@ -29,12 +34,20 @@ interface ColdTarget {
   env: Record<string, string>;
   path: string;
   headers: Record<string, string>;
+  /** Polled until it answers 200 before `path` is asked: the service is not up until it is ready. */
+  readyPath?: string;
 }
 
 const PEPPER = 'bench-pepper-0123456789abcdef0123456789abcdef';
 const api = dirname(dirname(createRequire(import.meta.url).resolve('@rampart/api/app')));
 const register = fileURLToPath(import.meta.resolve('@rampart/observability/register'));
-const bare = fileURLToPath(new URL('./servers/bare.ts', import.meta.url));
+const bare = fileURLToPath(new URL('./servers/bare-cold.js', import.meta.url));
+// bare-cold.js gets the routes' schemas as JSON: bare Fastify does not load TypeBox to start.
+const bareSchemas = JSON.stringify({
+  params: plainSchema(ItemParams),
+  body: plainSchema(ItemBody),
+  item: plainSchema(Item),
+});
 
 /**
  * The service as it ships (`node --import @rampart/observability/register dist/server.js`, tracing to the
@@ -73,11 +86,24 @@ function prepareService(
       },
       path: '/items',
       headers: { 'x-api-key': key },
+      readyPath: '/health/ready',
     },
     cleanup: () => {
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Polls readiness every 10 ms (for at most 60 s) until it answers 200. */
+async function untilReady(url: string): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const response = await fetch(url).catch(() => undefined);
+    await response?.arrayBuffer();
+    if (response?.status === 200) return;
+    if (performance.now() > deadline) throw new Error(`${url} never answered 200`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 async function coldOnce(target: ColdTarget, core: string | undefined, ticks: number): Promise<ColdSample> {
@@ -110,6 +136,8 @@ async function coldOnce(target: ColdTarget, core: string | undefined, ticks: num
       }),
     ]);
     child.stdout?.resume();
+    if (target.readyPath)
+      await Promise.race([exited, untilReady(`http://127.0.0.1:${port}${target.readyPath}`)]);
     const response = await Promise.race([
       exited,
       fetch(`http://127.0.0.1:${port}${target.path}`, { headers: target.headers }),
@@ -117,7 +145,11 @@ async function coldOnce(target: ColdTarget, core: string | undefined, ticks: num
     await response.arrayBuffer();
     const wall = performance.now() - started;
     if (response.status !== 200) throw new Error(`${target.name}: first response was ${response.status}`);
-    return { wall, cpu: cpuMicros(child.pid as number, ticks) / 1000 };
+    return {
+      wall,
+      cpu: cpuMicros(child.pid as number, ticks) / 1000,
+      rss: rssBytes(child.pid as number) / 1048576,
+    };
   } finally {
     exited.catch(() => undefined);
     const gone = new Promise((resolve) => child.once('exit', resolve));
@@ -128,7 +160,11 @@ async function coldOnce(target: ColdTarget, core: string | undefined, ticks: num
   }
 }
 
-/** Cold start to the first 200, alternating the two so machine noise hits both alike; medians of `runs`. */
+/**
+ * Cold start to the first 200, alternating the targets so machine noise hits them alike; medians of `runs`.
+ * The service counts as started once /health/ready answers 200 and then GET /items has: readiness is what a
+ * load balancer waits for, so work moved after listen is still counted.
+ */
 export async function runColdStart(options: {
   runs: number;
   sinkUrl: string;
@@ -140,7 +176,13 @@ export async function runColdStart(options: {
   const services = [prepareService(options.sinkUrl, undefined)];
   if (options.databaseUrl) services.push(prepareService(options.sinkUrl, options.databaseUrl));
   const targets: ColdTarget[] = [
-    { name: 'bare Fastify', args: [bare], env: {}, path: '/bench/items/1', headers: {} },
+    {
+      name: 'bare Fastify',
+      args: [bare],
+      env: { BENCH_SCHEMAS: bareSchemas },
+      path: '/bench/items/1',
+      headers: {},
+    },
     ...services.map((service) => service.target),
   ];
   const samples = targets.map(() => [] as ColdSample[]);
@@ -168,6 +210,7 @@ export async function runColdStart(options: {
       cpu,
       wallRatio: wall / median(base.map((sample) => sample.wall)),
       cpuRatio: cpu / median(base.map((sample) => sample.cpu)),
+      rss: median(mine.map((sample) => sample.rss)),
       runs: mine.length,
     };
   });

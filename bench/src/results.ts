@@ -171,16 +171,17 @@ export function renderResults(report: Report, kept: string): string {
     out.push(
       '## 2. Cold start to the first 200',
       '',
-      `From spawn to the first 200 response, and the server's CPU until then; ${report.cold[0]?.runs ?? 0} alternating runs, medians.`,
+      `From spawn to the first 200 response (the service's once /health/ready has answered 200), the server's CPU until then and its RSS at that moment; ${report.cold[0]?.runs ?? 0} alternating runs, medians.`,
       '',
       table(
-        ['server', 'wall ms', '× bare', 'CPU ms', '× bare'],
+        ['server', 'wall ms', '× bare', 'CPU ms', '× bare', 'RSS MiB'],
         report.cold.map((entry) => [
           entry.name,
           entry.wall.toFixed(0),
           x(entry.wallRatio),
           entry.cpu.toFixed(0),
           x(entry.cpuRatio),
+          entry.rss.toFixed(0),
         ]),
       ),
       '',

@@ -3,8 +3,7 @@
 // manages this service's API keys with the same environment as the server (DATABASE_URL or DATA_DIR,
 // API_KEY_PEPPER). Prints one JSON document; a new key's secret is shown once.
 import { parseArgs } from 'node:util';
-import { createApiKeys } from '@rampart/security';
-import { openDatabase } from './database.ts';
+import { registerDrizzleImportHook } from '@rampart/db/import-hook';
 import { DEVELOPMENT_PEPPER, EnvError, parseEnv } from './env.ts';
 
 const USAGE = 'usage: pnpm keys create --name <name> [--scopes a,b] | list | rotate <id> | revoke <id>';
@@ -22,6 +21,11 @@ async function main(argv: string[]): Promise<unknown> {
   if (!['create', 'list', 'rotate', 'revoke'].includes(command ?? '')) throw new Error(USAGE);
 
   const env = parseEnv(process.env);
+  // drizzle-orm loads several times faster through this hook (see src/server.ts), so the database code
+  // is imported after it.
+  registerDrizzleImportHook();
+  const { createApiKeys } = await import('@rampart/security');
+  const { openDatabase } = await import('./database.ts');
   const database = await openDatabase(env);
   const keys = createApiKeys({ db: database.db, pepper: env.API_KEY_PEPPER ?? DEVELOPMENT_PEPPER });
   try {

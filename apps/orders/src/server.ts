@@ -1,3 +1,4 @@
+import { registerDrizzleImportHook } from '@rampart/db/import-hook';
 import { getTracing } from '@rampart/observability';
 import { createShutdown } from '@rampart/resilience';
 import type { FastifyInstance } from 'fastify';
@@ -32,7 +33,10 @@ const shutdown = createShutdown({
 shutdown.listen();
 
 try {
-  // Loaded after the environment is known good, so a bad variable fails fast without loading the stack.
+  // Loaded after the environment is known good, so a bad variable fails fast without loading the stack;
+  // and after the hook that makes drizzle-orm load several times faster (Node re-parses its 175 KB
+  // package.json for every module otherwise: about 1.5 s of CPU at each start).
+  registerDrizzleImportHook();
   const { buildApp } = await import('./app.ts');
   app = await buildApp({ env, isShuttingDown: shutdown.isShuttingDown });
 } catch (error) {

@@ -83,6 +83,9 @@ const folders: MigrateOptions[] = (values.folder ?? [`${migrationsFolder}=${migr
 );
 
 // Loaded only once the arguments are known to be good: a usage error answers at once.
+// drizzle-orm loads several times faster through this hook (see import-hook.ts); the modules below use it.
+const { registerDrizzleImportHook } = await import('./import-hook.ts');
+registerDrizzleImportHook();
 const { createDb } = await import('./create-db.ts');
 const { isDbError } = await import('./errors.ts');
 const { migrate, migrationStatus } = await import('./migrate.ts');

@@ -4,8 +4,6 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import type { Assume } from 'drizzle-orm/utils';
 import { DbError } from './errors.ts';
 import { type DbConfig, type NormalizedDbConfig, normalizeDbConfig } from './options.ts';
-import { openPool } from './pg-pool.ts';
-import { openPglite } from './pglite-client.ts';
 import { createQueryReport } from './query-observer.ts';
 
 /**
@@ -81,13 +79,16 @@ export async function openDb<TSchema extends Record<string, unknown>>(
 
   let db: Database<TSchema>;
   let closeClient: () => Promise<void>;
+  // Drivers load on demand: importing @rampart/db pulls in neither, and a service on PostgreSQL never
+  // loads PGlite (its WASM module alone is about 40 ms of start-up CPU) nor PGlite's drizzle driver.
   if (config.url !== undefined) {
+    const { openPool } = await import('./pg-pool.ts');
     const opened = await openPool({ ...config, url: config.url }, report);
-    // Drivers load on demand: importing @rampart/db never pulls in the driver it does not use.
     const { drizzle } = await import('drizzle-orm/node-postgres');
     db = drizzle({ client: opened.pool, ...drizzleConfig }) as unknown as Database<TSchema>;
     closeClient = opened.close;
   } else {
+    const { openPglite } = await import('./pglite-client.ts');
     const opened = await openPglite({
       dataDir: config.dataDir,
       searchPath: config.searchPath,

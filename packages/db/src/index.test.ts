@@ -19,6 +19,7 @@ describe('public surface', () => {
       'migrationsTable',
       'operationOf',
       'paginate',
+      'prepared',
       'sqlState',
       'transaction',
       'uuidv7',
@@ -30,6 +31,10 @@ describe('public surface', () => {
       'createTestDatabase',
       'requireService',
       'testDatabaseUrl',
+    ]);
+    expect(Object.keys(await import('./import-hook.ts')).sort()).toEqual([
+      'registerDrizzleImportHook',
+      'resolveDrizzleRelative',
     ]);
   });
 });

@@ -29,6 +29,7 @@ export {
 export { migrationsFolder, migrationsTable } from './migrations-folder.ts';
 export { DB_DEFAULTS, type DbConfig, type PgliteConfig } from './options.ts';
 export { type Page, type PageOptions, paginate } from './paginate.ts';
+export { type Preparable, type PreparedStatement, prepared } from './prepared.ts';
 export { operationOf, type QueryEvent, type QueryObserver } from './query-observer.ts';
 export { auditLog } from './schema.ts';
 export { sqlState, TRANSACTION_DEFAULTS, type TransactionOptions, transaction } from './transaction.ts';

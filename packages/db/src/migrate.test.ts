@@ -51,6 +51,20 @@ describe.each(backends)('migrate on $backend', ({ backend, skip }) => {
     expect(status.files.every((file) => file.applied)).toBe(true);
   });
 
+  it.skipIf(skip)('an up-to-date folder costs two reads: no lock, no DDL, no transaction', async () => {
+    const statements: string[] = [];
+    database = await createTestDatabase({
+      backend,
+      observer: { onQuery: (event) => statements.push(event.sql) },
+    });
+    await migrate(database, options(migrationsFolder));
+    statements.length = 0;
+    await migrate(database, options(migrationsFolder));
+    expect(statements).toHaveLength(2);
+    expect(statements.every((statement) => /^select /i.test(statement.trim()))).toBe(true);
+    expect((await migrationStatus(database, options(migrationsFolder))).pending).toEqual([]);
+  });
+
   it.skipIf(skip)('names the failing file and leaves the schema as it was', async () => {
     database = await createTestDatabase({ backend });
     const error = await migrate(database, options(fixture('broken'), 'broken_migrations')).catch(

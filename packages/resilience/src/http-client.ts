@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+import type { Dispatcher } from 'undici';
 import { parseRetryAfter } from './backoff.ts';
 import { invalidOptions, ResilienceError } from './errors.ts';
 import type { AttemptContext, Policy } from './policy.ts';
@@ -92,6 +92,12 @@ function flatten(headers: Record<string, string | string[] | undefined>): Record
  * const payments = createHttpClient({ baseUrl: 'http://payments.internal', policy: createPolicy({ name: 'payments' }) });
  * const receipt = (await payments.request({ path: '/receipts/42', signal: clientGone(reply) })).json();
  */
+let undici: Promise<typeof import('undici')> | undefined;
+const loadUndici = () => {
+  undici ??= import('undici');
+  return undici;
+};
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   let base: URL;
   try {
@@ -112,8 +118,19 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const retryStatuses = new Set(options.retryStatuses ?? HTTP_CLIENT_DEFAULTS.retryStatuses);
   const deadlineHeader = options.deadlineHeader ?? HTTP_CLIENT_DEFAULTS.deadlineHeader;
   const propagate = options.propagate ?? globalPropagate;
-  const ownDispatcher = options.dispatcher ? undefined : new Agent();
-  const dispatcher = options.dispatcher ?? (ownDispatcher as Agent);
+  // undici (about 110 modules, 0.2 s of CPU) loads at the first request, not when the service starts.
+  let ownDispatcher: Promise<Dispatcher> | undefined;
+  let closed = false;
+  const dispatcherOf = (): Promise<Dispatcher> => {
+    if (options.dispatcher) return Promise.resolve(options.dispatcher);
+    ownDispatcher ??= loadUndici().then(({ Agent }) => {
+      const agent = new Agent();
+      // Closed before its first request: it answers like a closed pool, as it did when made up front.
+      if (closed) void agent.close();
+      return agent;
+    });
+    return ownDispatcher;
+  };
   const basePath = base.pathname.replace(/\/$/, '');
   const { policy } = options;
 
@@ -146,6 +163,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     try {
       let response: Dispatcher.ResponseData;
       try {
+        const [{ request: undiciRequest }, dispatcher] = await Promise.all([loadUndici(), dispatcherOf()]);
         response = await undiciRequest(url, {
           method: method as Dispatcher.HttpMethod,
           headers,
@@ -230,7 +248,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       });
     },
     async close() {
-      await ownDispatcher?.close();
+      closed = true;
+      if (ownDispatcher) await (await ownDispatcher).close();
     },
   };
 }

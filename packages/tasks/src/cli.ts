@@ -6,9 +6,9 @@
 // TASKS_SUPERVISE_INTERVAL_SECONDS, TASKS_SCHEDULE_INTERVAL_SECONDS.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { registerDrizzleImportHook } from '@rampart/db/import-hook';
 import type { TSchema } from 'typebox';
 import type { Task } from './define-task.ts';
-import { runWorker } from './run-worker.ts';
 
 function fail(message: string): never {
   console.error(`rampart-tasks-worker: ${message}`);
@@ -27,6 +27,11 @@ const modulePath = process.argv[2];
 if (!modulePath) fail('usage: rampart-tasks-worker <module exporting tasks>');
 const connectionString = process.env.DATABASE_URL;
 if (!connectionString) fail('DATABASE_URL is not set (a worker process needs PostgreSQL)');
+
+// drizzle-orm (this package's and, most likely, the tasks module's) loads several times faster through
+// this hook; it has to be in place before either is imported.
+registerDrizzleImportHook();
+const { runWorker } = await import('./run-worker.ts');
 
 let loaded: Record<string, unknown>;
 try {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { fromDrizzle, fromPglite, type Job, PgBoss } from 'pg-boss';
+import type { Job, PgBoss } from 'pg-boss';
 import type { Static, TSchema } from 'typebox';
 import type { Task } from './define-task.ts';
 import { TasksError } from './errors.ts';
@@ -52,6 +52,13 @@ export interface TaskQueueOptions {
   scheduleIntervalSeconds?: number;
   /** Background errors (pg-boss `error` events, failed settlements): logged and counted, never thrown. */
   onError?: (error: Error) => void;
+  /**
+   * Start at the first `enqueue` instead of by `start()` (default false): for a process that only enqueues
+   * (a service's API on PostgreSQL, where the worker process runs the tasks), pg-boss is neither loaded nor
+   * started until it sends a job. A failed start fails that enqueue with RAMPART_TASKS_START_FAILED (503);
+   * the next enqueue tries again. PostgreSQL only: PGlite is one connection, which the caller's transaction holds.
+   */
+  startOnEnqueue?: boolean;
 }
 
 export const TASK_QUEUE_DEFAULTS = {
@@ -61,6 +68,7 @@ export const TASK_QUEUE_DEFAULTS = {
   superviseIntervalSeconds: 30,
   runSchedules: true,
   scheduleIntervalSeconds: 30,
+  startOnEnqueue: false,
 } as const;
 
 export interface EnqueueOptions {
@@ -93,7 +101,10 @@ export interface DeadLetter {
 }
 
 export interface TaskQueue {
-  /** The real pg-boss instance, for anything this package does not cover (dashboards, redrive, stats). */
+  /**
+   * The real pg-boss instance, for anything this package does not cover (dashboards, redrive, stats).
+   * pg-boss is loaded and made by `start()`; reading this before throws RAMPART_TASKS_NOT_STARTED.
+   */
   readonly boss: PgBoss;
   readonly schema: string;
   readonly tasks: ReadonlyMap<string, Task<TSchema>>;
@@ -148,6 +159,8 @@ function connectionStringOf(database: DatabaseHandle | undefined, explicit: stri
   const options = client?.options;
   return typeof options?.connectionString === 'string' ? options.connectionString : undefined;
 }
+
+type PgBossModule = typeof import('pg-boss');
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
@@ -208,22 +221,30 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
     // The observer carries trace context in the job itself; pg-boss's own spans would duplicate ours.
     openTelemetry: { enabled: false },
   };
-  let boss: PgBoss;
-  if (options.database?.system === 'pglite') {
-    const client = (options.database.db as { $client: Parameters<typeof fromPglite>[0] }).$client;
-    boss = new PgBoss({ ...common, db: fromPglite(client), backend: 'pglite' });
+  // pg-boss (with cron-parser and luxon, about 0.2 s of CPU) loads in start(), not when a service
+  // imports this package: a process that never starts its queue never pays for it.
+  let makeBoss: (pgBoss: PgBossModule) => PgBoss;
+  const database = options.database;
+  if (database?.system === 'pglite') {
+    makeBoss = ({ PgBoss, fromPglite }) => {
+      const client = (database.db as { $client: Parameters<typeof fromPglite>[0] }).$client;
+      return new PgBoss({ ...common, db: fromPglite(client), backend: 'pglite' });
+    };
   } else {
-    const connectionString = connectionStringOf(options.database, options.connectionString);
+    const connectionString = connectionStringOf(database, options.connectionString);
     if (connectionString === undefined) {
       optionsInvalid('PostgreSQL needs connectionString (or a database whose pool has one)');
     }
-    boss = new PgBoss({
-      ...common,
-      connectionString,
-      max: poolSize,
-      application_name: 'rampart-tasks',
-    });
+    makeBoss = ({ PgBoss }) =>
+      new PgBoss({ ...common, connectionString, max: poolSize, application_name: 'rampart-tasks' });
   }
+  const startOnEnqueue = options.startOnEnqueue ?? TASK_QUEUE_DEFAULTS.startOnEnqueue;
+  if (startOnEnqueue && database?.system === 'pglite') {
+    // PGlite is one connection: a start inside the caller's transaction would wait for it forever.
+    optionsInvalid('startOnEnqueue needs PostgreSQL (on PGlite, start the queue before enqueueing)');
+  }
+  let boss: PgBoss | undefined;
+  let pgBoss: PgBossModule | undefined;
 
   const observer = options.observer;
   const listeners = new Set<(task: string | undefined) => void>();
@@ -238,8 +259,6 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       // the error callback must not become a crash
     }
   };
-  // pg-boss emits `error` for background failures; an EventEmitter with no listener would throw them.
-  boss.on('error', reportError);
 
   const wake = (task: string | undefined) => {
     for (const listener of listeners) {
@@ -251,10 +270,10 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
     }
   };
 
-  async function ensureQueues(): Promise<void> {
+  async function ensureQueues(instance: PgBoss): Promise<void> {
     for (const task of tasks.values()) {
       if (task.deadLetter) {
-        await boss.createQueue(task.deadLetter, { retryLimit: 0 });
+        await instance.createQueue(task.deadLetter, { retryLimit: 0 });
       }
       const backoff = task.retry.backoff;
       const queueOptions = {
@@ -268,29 +287,35 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
         // Only a dead worker's jobs reach this: a live worker fails its own at `timeout`.
         expireInSeconds: Math.ceil(task.timeout / 1000) + 1,
       };
-      await boss.createQueue(task.name, {
+      await instance.createQueue(task.name, {
         ...queueOptions,
         ...(task.deadLetter ? { deadLetter: task.deadLetter } : {}),
       });
       // createQueue leaves an existing queue alone; bring its policy up to date with the definition.
-      await boss.updateQueue(task.name, { ...queueOptions, deadLetter: task.deadLetter ?? null });
+      await instance.updateQueue(task.name, { ...queueOptions, deadLetter: task.deadLetter ?? null });
       if (task.schedule) {
         const envelope: JobEnvelope = { payload: task.schedule.payload };
-        await boss.schedule(task.name, task.schedule.cron, envelope, {
+        await instance.schedule(task.name, task.schedule.cron, envelope, {
           key: SCHEDULE_KEY,
           ...(task.schedule.tz ? { tz: task.schedule.tz } : {}),
         });
       } else {
-        await boss.unschedule(task.name, SCHEDULE_KEY);
+        await instance.unschedule(task.name, SCHEDULE_KEY);
       }
     }
   }
 
   async function doStart(): Promise<void> {
+    let made: PgBoss | undefined;
     try {
-      await boss.start();
-      await ensureQueues();
-      const db = boss.getDb();
+      pgBoss ??= await import('pg-boss');
+      made = makeBoss(pgBoss);
+      boss = made;
+      // pg-boss emits `error` for background failures; an EventEmitter with no listener would throw them.
+      made.on('error', reportError);
+      await made.start();
+      await ensureQueues(made);
+      const db = made.getDb();
       if (typeof db.listen === 'function') {
         listenHandle = await db.listen(
           notifyChannel(schema),
@@ -300,10 +325,20 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       }
       state = 'started';
     } catch (error) {
-      state = 'stopped';
-      await boss.stop({ graceful: false }).catch(() => {});
+      await made?.stop({ graceful: false }).catch(() => {});
+      if (startOnEnqueue && state === 'starting') {
+        // Started by an enqueue: the next one tries again (a database that was down may be back).
+        state = 'created';
+        starting = undefined;
+        boss = undefined;
+      } else state = 'stopped';
       throw new TasksError('RAMPART_TASKS_START_FAILED', { detail: toError(error).message, cause: error });
     }
+  }
+
+  function started(): PgBoss {
+    if (state !== 'started' || boss === undefined) throw new TasksError('RAMPART_TASKS_NOT_STARTED');
+    return boss;
   }
 
   function taskOf<S extends TSchema>(task: Task<S>): Task<TSchema> {
@@ -314,22 +349,29 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
     return known;
   }
 
+  function start(): Promise<void> {
+    if (state === 'started') return Promise.resolve();
+    if (state === 'stopped')
+      return Promise.reject(new TasksError('RAMPART_TASKS_NOT_STARTED', { detail: 'stopped' }));
+    state = 'starting';
+    starting ??= doStart();
+    return starting;
+  }
+
   return {
-    boss,
+    get boss() {
+      if (boss === undefined) {
+        throw new TasksError('RAMPART_TASKS_NOT_STARTED', { detail: 'pg-boss is made by start()' });
+      }
+      return boss;
+    },
     schema,
     tasks,
     observer,
     get state() {
       return state;
     },
-    start() {
-      if (state === 'started') return Promise.resolve();
-      if (state === 'stopped')
-        return Promise.reject(new TasksError('RAMPART_TASKS_NOT_STARTED', { detail: 'stopped' }));
-      state = 'starting';
-      starting ??= doStart();
-      return starting;
-    },
+    start,
     async stop() {
       if (state === 'stopped') return;
       await starting?.catch(() => {});
@@ -337,11 +379,12 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       const handle = listenHandle;
       listenHandle = undefined;
       await handle?.close().catch(reportError);
-      await boss.stop({ graceful: false, close: true }).catch(reportError);
+      await boss?.stop({ graceful: false, close: true }).catch(reportError);
     },
 
     async enqueue(task, payload, enqueueOptions = {}) {
-      if (state !== 'started') throw new TasksError('RAMPART_TASKS_NOT_STARTED');
+      if (startOnEnqueue && (state === 'created' || state === 'starting')) await start();
+      const sender = started();
       const known = taskOf(task);
       const problems = known.check(payload);
       if (problems.length > 0) {
@@ -375,7 +418,8 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       const id = key === undefined ? undefined : jobIdForKey(known.name, key);
       let sent: string | null;
       try {
-        sent = await boss.send(known.name, envelope as unknown as object, {
+        const { fromDrizzle } = pgBoss as PgBossModule;
+        sent = await sender.send(known.name, envelope as unknown as object, {
           ...(id === undefined ? {} : { id }),
           ...(delay > 0 ? { startAfter: delay / 1000 } : {}),
           ...(tx === undefined ? {} : { db: fromDrizzle(tx as Parameters<typeof fromDrizzle>[0], sql) }),
@@ -396,7 +440,7 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
     async deadLetters(task, listOptions = {}) {
       const known = taskOf(task);
       if (!known.deadLetter) return [];
-      const jobs = (await boss.findJobs(known.deadLetter, {
+      const jobs = (await started().findJobs(known.deadLetter, {
         limit: listOptions.limit ?? 1000,
       })) as unknown as Array<Job<JobEnvelope> & Record<string, unknown>>;
       return jobs.map((job) => ({
