@@ -121,6 +121,17 @@ describe('createDb options', () => {
     [{ url: '' }, 'url'],
     [{ searchPath: 'x; drop table y' }, 'searchPath'],
     [{ observer: {} }, 'observer'],
+    [{ pglite: 'lean' }, 'pglite must be an object'],
+    [{ pglite: { sharedBuffersMb: 0 } }, 'pglite.sharedBuffersMb'],
+    [{ pglite: { sharedBuffersMb: 2048 } }, 'pglite.sharedBuffersMb'],
+    [{ pglite: { walSegmentMb: 3 } }, 'power of two'],
+    [{ pglite: { walSegmentMb: 2048 } }, 'pglite.walSegmentMb'],
+    [{ pglite: { settings: ['work_mem=1MB'] } }, 'pglite.settings must be an object'],
+    [{ pglite: { settings: { 'work_mem=1MB -c x': 1 } } }, 'is not a setting name'],
+    [{ pglite: { settings: { shared_buffers: '1GB' } } }, 'use pglite.sharedBuffersMb'],
+    [{ pglite: { settings: { io_method: 'worker' } } }, 'io_method'],
+    [{ pglite: { settings: { work_mem: '1MB\n-c fsync=on' } } }, 'one-line string'],
+    [{ pglite: { settings: { work_mem: Number.NaN } } }, 'pglite.settings.work_mem'],
   ])('rejects %j with RAMPART_DB_OPTIONS_INVALID', async (config, detail) => {
     const error = await createDb(config as never).catch((caught: unknown) => caught);
     expect(isDbError(error, 'RAMPART_DB_OPTIONS_INVALID')).toBe(true);
@@ -139,16 +150,59 @@ describe('createDb options', () => {
     }
   });
 
-  it('opens an in-memory PGlite when given neither url nor dataDir', async () => {
+  it('opens an in-memory PGlite when given neither url nor dataDir, with the lean defaults', async () => {
     const database = await createDb();
     try {
       expect(database.system).toBe('pglite');
       const result = await database.db.execute(
-        sql`select current_setting('server_version_num')::int >= 150000 as ok`,
+        sql`select current_setting('server_version_num')::int >= 150000 as ok,
+          current_setting('shared_buffers') as shared_buffers,
+          current_setting('wal_segment_size') as wal_segment_size,
+          current_setting('search_path') as search_path`,
       );
-      expect(result.rows).toEqual([{ ok: true }]);
+      expect(result.rows).toEqual([
+        { ok: true, shared_buffers: '16MB', wal_segment_size: '1MB', search_path: 'public' },
+      ]);
     } finally {
       await database.close();
+    }
+  });
+
+  it('starts PGlite with the pglite options, user settings after ours', async () => {
+    const database = await createDb({
+      pglite: { sharedBuffersMb: 8, walSegmentMb: 4, settings: { work_mem: '8MB', 'rampart.probe': 'on' } },
+    });
+    try {
+      const result = await database.db.execute(
+        sql`select current_setting('shared_buffers') as shared_buffers,
+          current_setting('wal_segment_size') as wal_segment_size,
+          current_setting('work_mem') as work_mem,
+          current_setting('rampart.probe') as probe,
+          current_setting('max_parallel_workers') as parallel`,
+      );
+      // max_parallel_workers=0 is one of PGlite's own start parameters: ours are added, never a replacement.
+      expect(result.rows).toEqual([
+        { shared_buffers: '8MB', wal_segment_size: '4MB', work_mem: '8MB', probe: 'on', parallel: '0' },
+      ]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('a setting PostgreSQL refuses -> RAMPART_DB_OPEN_FAILED naming it, and the directory stays usable', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rampart-db-'));
+    const dataDir = join(root, 'data');
+    try {
+      const error = await createDb({ dataDir, pglite: { settings: { work_mem: 'lots' } } }).catch(
+        (caught: unknown) => caught,
+      );
+      expect(isDbError(error, 'RAMPART_DB_OPEN_FAILED')).toBe(true);
+      expect((error as Error).message).toContain('invalid value for parameter "work_mem": "lots"');
+      // The failed open released the directory lock.
+      const database = await createDb({ dataDir });
+      await database.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -50,7 +50,8 @@ export interface RampartDb<TSchema extends Record<string, unknown> = Record<stri
 
 /** Internal: what createDb builds from, also used by the testing entry to open snapshots. */
 export interface OpenInternals {
-  loadDataDir?: Blob | File;
+  /** A PGlite data directory tarball to open in memory instead of running initdb. */
+  loadDataDir?: Uint8Array;
 }
 
 /**
@@ -92,6 +93,7 @@ export async function openDb<TSchema extends Record<string, unknown>>(
       dataDir: config.dataDir,
       searchPath: config.searchPath,
       report,
+      settings: config.pglite,
       ...internals,
     });
     const { drizzle } = await import('drizzle-orm/pglite');

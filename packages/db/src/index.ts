@@ -27,7 +27,7 @@ export {
   migrationStatus,
 } from './migrate.ts';
 export { migrationsFolder, migrationsTable } from './migrations-folder.ts';
-export { DB_DEFAULTS, type DbConfig } from './options.ts';
+export { DB_DEFAULTS, type DbConfig, type PgliteConfig } from './options.ts';
 export { type Page, type PageOptions, paginate } from './paginate.ts';
 export { type Preparable, type PreparedStatement, prepared } from './prepared.ts';
 export { operationOf, type QueryEvent, type QueryObserver } from './query-observer.ts';

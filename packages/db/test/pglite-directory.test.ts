@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDb } from '../src/create-db.ts';
@@ -67,4 +68,55 @@ describe('one process per PGlite directory', () => {
     }
     expect(acknowledged.size).toBeGreaterThanOrEqual(20);
   }, 300_000);
+});
+
+describe('data directories made by earlier versions', () => {
+  it('a directory with 16 MB WAL segments and no start parameters keeps opening and keeps its data', async () => {
+    const dataDir = tempDir();
+    // What createDb did before the pglite options: PGlite's own initdb and start parameters.
+    const old = await PGlite.create({ dataDir });
+    await old.exec(`create table kept (id integer primary key, body text not null);
+      insert into kept select g, 'row ' || g from generate_series(1, 500) g`);
+    const before = await old.query<{ wal: string }>(`select current_setting('wal_segment_size') as wal`);
+    expect(before.rows).toEqual([{ wal: '16MB' }]);
+    await old.close();
+
+    const database = await createDb({ dataDir });
+    try {
+      const settings = await database.db.execute(
+        sql`select current_setting('wal_segment_size') as wal, current_setting('shared_buffers') as buffers`,
+      );
+      // The segment size is fixed at initdb: the directory keeps 16 MB; shared_buffers is ours.
+      expect(settings.rows).toEqual([{ wal: '16MB', buffers: '16MB' }]);
+      const read = await database.db.execute(sql`select count(*)::int as n, max(body) as last from kept`);
+      expect(read.rows).toEqual([{ n: 500, last: 'row 99' }]);
+      // Write into a new WAL segment of the old size, made by the new code.
+      const segment = sql`select pg_walfile_name(pg_current_wal_lsn()) as file`;
+      const [first] = (await database.db.execute(segment)).rows;
+      await database.db.execute(sql`select pg_switch_wal()`);
+      await database.db.execute(
+        sql`insert into kept select g, 'row ' || g from generate_series(501, 1000) g`,
+      );
+      const [second] = (await database.db.execute(segment)).rows;
+      expect(second?.file).not.toBe(first?.file);
+    } finally {
+      await database.close();
+    }
+
+    const reopened = await createDb({ dataDir });
+    try {
+      const read = await reopened.db.execute(sql`select count(*)::int as n, sum(id)::int as ids from kept`);
+      expect(read.rows).toEqual([{ n: 1000, ids: (1000 * 1001) / 2 }]);
+    } finally {
+      await reopened.close();
+    }
+    // And the version before can still read what the new settings wrote.
+    const back = await PGlite.create({ dataDir });
+    try {
+      const read = await back.query<{ n: number }>('select count(*)::int as n from kept');
+      expect(read.rows).toEqual([{ n: 1000 }]);
+    } finally {
+      await back.close();
+    }
+  });
 });

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { openDb, type RampartDb } from '../create-db.ts';
 import { DbError } from '../errors.ts';
 import { type MigrateOptions, migrateWith } from '../migrate.ts';
-import { normalizeDbConfig } from '../options.ts';
+import { type NormalizedPgliteConfig, normalizeDbConfig, type PgliteConfig } from '../options.ts';
 import type { QueryObserver } from '../query-observer.ts';
 import { testDatabaseUrl } from './service-gate.ts';
 
@@ -18,6 +18,8 @@ export interface TestDatabaseOptions<TSchema extends Record<string, unknown> = R
   backend?: 'auto' | 'pglite' | 'postgresql';
   observer?: QueryObserver;
   slowQueryMs?: number;
+  /** PGlite settings (createDb's `pglite`): the snapshot is built and opened with them. */
+  pglite?: PgliteConfig;
   /** Environment to read TEST_DATABASE_URL and CI from. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -35,10 +37,17 @@ function folderOptions(entry: string | MigrateOptions): MigrateOptions {
   return { migrationsFolder: folder, migrationsTable: `__drizzle_migrations_${suffix}` };
 }
 
-function snapshotKey(folders: MigrateOptions[]): string {
+// Bump when the way snapshots are built changes in a way the inputs below do not show.
+const SNAPSHOT_FORMAT = 2;
+
+function snapshotKey(folders: MigrateOptions[], settings: NormalizedPgliteConfig): string {
   const hash = createHash('sha256');
+  hash.update(`format ${SNAPSHOT_FORMAT}\n`);
   // The resolved PGlite path carries its version in the store path: a new PGlite never reads an old tarball.
   hash.update(import.meta.resolve('@electric-sql/pglite'));
+  // The WAL segment size is baked into the tarball; the other settings only apply at open, but a tarball is
+  // never shared across settings so that none can be opened with settings it was not built and tested with.
+  hash.update(JSON.stringify(settings));
   for (const folder of folders) {
     hash.update(JSON.stringify(folder));
     try {
@@ -56,35 +65,47 @@ function snapshotKey(folders: MigrateOptions[]): string {
 
 // Migrated data directories, as tarballs (data, not clients): each test opens its own PGlite from one. They
 // are also kept in the temp directory, so the next test file (vitest isolates files) and the next run skip
-// initdb and the migrations; the key covers the PGlite version and every migration file's content.
-const snapshots = new Map<string, Promise<Blob>>();
+// initdb and the migrations; the key covers the PGlite version, the PGlite settings and every migration
+// file's content. Kept as bytes, not a Blob: see BytesBlob in pglite-client.ts.
+const snapshots = new Map<string, Promise<Uint8Array>>();
 const SNAPSHOT_DIR = join(tmpdir(), 'rampart-db-snapshots');
 
-async function buildSnapshot(folders: MigrateOptions[]): Promise<Blob> {
-  const seed = await openDb(normalizeDbConfig({}), {});
+async function buildSnapshot(
+  folders: MigrateOptions[],
+  pglite: PgliteConfig | undefined,
+): Promise<Uint8Array> {
+  const seed = await openDb(normalizeDbConfig(pglite === undefined ? {} : { pglite }), {});
   try {
     for (const folder of folders) await migrateWith(seed, folder, {});
     const client = (seed.db as unknown as { $client: { dumpDataDir(c: 'none'): Promise<Blob> } }).$client;
-    return await client.dumpDataDir('none');
+    return new Uint8Array(await (await client.dumpDataDir('none')).arrayBuffer());
   } finally {
     await seed.close();
   }
 }
 
-async function loadOrBuildSnapshot(key: string, folders: MigrateOptions[]): Promise<Blob> {
-  const file = join(SNAPSHOT_DIR, `${key}.tar`);
+/** Where the tarball for these folders and settings is cached between processes. */
+export function snapshotFile(folders: MigrateOptions[], settings: NormalizedPgliteConfig): string {
+  return join(SNAPSHOT_DIR, `${snapshotKey(folders, settings)}.tar`);
+}
+
+async function loadOrBuildSnapshot(
+  file: string,
+  folders: MigrateOptions[],
+  pglite: PgliteConfig | undefined,
+): Promise<Uint8Array> {
   try {
     const bytes = readFileSync(file);
-    if (bytes.length > 0) return new Blob([bytes]);
+    if (bytes.length > 0) return bytes;
   } catch {
     // not cached yet
   }
-  const snapshot = await buildSnapshot(folders);
+  const snapshot = await buildSnapshot(folders, pglite);
   try {
     mkdirSync(SNAPSHOT_DIR, { recursive: true });
     // Write then rename: a concurrent reader sees the whole tarball or none.
     const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    writeFileSync(partial, new Uint8Array(await snapshot.arrayBuffer()));
+    writeFileSync(partial, snapshot);
     renameSync(partial, file);
   } catch {
     // A read-only temp directory only costs speed.
@@ -92,22 +113,20 @@ async function loadOrBuildSnapshot(key: string, folders: MigrateOptions[]): Prom
   return snapshot;
 }
 
-async function migratedSnapshot(folders: MigrateOptions[]): Promise<Blob> {
-  const key = snapshotKey(folders);
-  let snapshot = snapshots.get(key);
+function migratedSnapshot(file: string, folders: MigrateOptions[], pglite: PgliteConfig | undefined) {
+  let snapshot = snapshots.get(file);
   if (!snapshot) {
-    snapshot = loadOrBuildSnapshot(key, folders);
-    snapshots.set(key, snapshot);
-    snapshot.catch(() => snapshots.delete(key));
+    snapshot = loadOrBuildSnapshot(file, folders, pglite);
+    snapshots.set(file, snapshot);
+    snapshot.catch(() => snapshots.delete(file));
   }
   return snapshot;
 }
 
 /** Drops a cached tarball that failed to open, so the next call rebuilds it. */
-function forgetSnapshot(folders: MigrateOptions[]): void {
-  const key = snapshotKey(folders);
-  snapshots.delete(key);
-  rmSync(join(SNAPSHOT_DIR, `${key}.tar`), { force: true });
+function forgetSnapshot(file: string): void {
+  snapshots.delete(file);
+  rmSync(file, { force: true });
 }
 
 async function withAdmin<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -139,6 +158,7 @@ export async function createTestDatabase<TSchema extends Record<string, unknown>
     ...(options.schema === undefined ? {} : { schema: options.schema }),
     ...(options.observer === undefined ? {} : { observer: options.observer }),
     ...(options.slowQueryMs === undefined ? {} : { slowQueryMs: options.slowQueryMs }),
+    ...(options.pglite === undefined ? {} : { pglite: options.pglite }),
   };
 
   let url: string | undefined;
@@ -155,12 +175,13 @@ export async function createTestDatabase<TSchema extends Record<string, unknown>
 
   if (url === undefined) {
     const config = normalizeDbConfig<TSchema>(base);
+    const file = snapshotFile(folders, config.pglite);
     let database: RampartDb<TSchema>;
     try {
-      database = await openDb(config, { loadDataDir: await migratedSnapshot(folders) });
+      database = await openDb(config, { loadDataDir: await migratedSnapshot(file, folders, options.pglite) });
     } catch {
-      forgetSnapshot(folders);
-      database = await openDb(config, { loadDataDir: await migratedSnapshot(folders) });
+      forgetSnapshot(file);
+      database = await openDb(config, { loadDataDir: await migratedSnapshot(file, folders, options.pglite) });
     }
     return { ...database, schemaName: undefined };
   }

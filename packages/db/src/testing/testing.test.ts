@@ -2,8 +2,9 @@ import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backends } from '../../test/backends.ts';
 import { migrationsFolder } from '../migrations-folder.ts';
+import { normalizePgliteConfig } from '../options.ts';
 import { requireService, testDatabaseUrl } from './service-gate.ts';
-import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { createTestDatabase, snapshotFile, type TestDatabase } from './test-database.ts';
 
 describe.each(backends)('createTestDatabase on $backend', ({ backend, skip }) => {
   const opened: TestDatabase[] = [];
@@ -40,6 +41,59 @@ describe.each(backends)('createTestDatabase on $backend', ({ backend, skip }) =>
       sql`select count(*)::int as n from information_schema.schemata where schema_name = ${database.schemaName}`,
     );
     expect(found.rows).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('PGlite test snapshots', () => {
+  const folders = [{ migrationsFolder, migrationsTable: '__rampart_db_migrations' }];
+
+  it('are cached under a key that changes with every PGlite setting', () => {
+    const files = [
+      undefined,
+      { sharedBuffersMb: 32 },
+      { walSegmentMb: 2 },
+      { settings: { work_mem: '8MB' } },
+      { settings: { work_mem: '16MB' } },
+    ].map((pglite) => snapshotFile(folders, normalizePgliteConfig(pglite)));
+    expect(new Set(files).size).toBe(files.length);
+    // The defaults spelled out are the defaults.
+    expect(snapshotFile(folders, normalizePgliteConfig({ sharedBuffersMb: 16, walSegmentMb: 1 }))).toBe(
+      files[0],
+    );
+  });
+
+  it('are built and opened with the lean settings, or with the ones given', async () => {
+    const settings = sql`select current_setting('shared_buffers') as buffers,
+      current_setting('wal_segment_size') as wal, to_regclass('audit_log')::text as migrated`;
+    const lean = await createTestDatabase({ backend: 'pglite', migrations: [migrationsFolder] });
+    try {
+      expect((await lean.db.execute(settings)).rows).toEqual([
+        { buffers: '16MB', wal: '1MB', migrated: 'audit_log' },
+      ]);
+    } finally {
+      await lean.close();
+    }
+    // The WAL segment size is baked into the tarball at initdb: another size means another snapshot.
+    const other = await createTestDatabase({
+      backend: 'pglite',
+      migrations: [migrationsFolder],
+      pglite: { sharedBuffersMb: 8, walSegmentMb: 2 },
+    });
+    try {
+      expect((await other.db.execute(settings)).rows).toEqual([
+        { buffers: '8MB', wal: '2MB', migrated: 'audit_log' },
+      ]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('reject invalid PGlite settings with the options error', async () => {
+    await expect(
+      createTestDatabase({ backend: 'pglite', pglite: { walSegmentMb: 3 } }),
+    ).rejects.toMatchObject({
+      code: 'RAMPART_DB_OPTIONS_INVALID',
+    });
   });
 });
 
