@@ -34,4 +34,24 @@ describe('describeHardening in a real vitest run', () => {
     expect(output).toContain('RAMPART_TESTING_CHECK_FAILED');
     expect(output).toContain('security-headers: 200 on GET /health/live: strict-transport-security missing');
   });
+
+  it('runs all ten as one test each, in the order they share targets', () => {
+    const { code, output } = runSuite({ ALL: '1' });
+    expect(code, output).toBe(0);
+    const passed = [...output.matchAll(/✓ .*hardening conformance \(@rampart\/testing\) > ([a-z-]+)/g)].map(
+      ([, name]) => name,
+    );
+    expect(passed).toEqual([
+      'auth',
+      'trace-context',
+      'bad-input',
+      'audit',
+      'canary-secret',
+      'metrics',
+      'readiness',
+      'schema-sweep',
+      'rate-limit',
+      'security-headers',
+    ]);
+  });
 });

@@ -1,10 +1,13 @@
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { TestingError } from './errors.ts';
+import { createHardeningRun } from './hardening-run.ts';
 import { type BuildTarget, type HardeningOptions, normalizeOptions } from './options.ts';
-import { formatResult, runHardeningCheck } from './run-hardening-checks.ts';
+import { formatResult } from './run-hardening-checks.ts';
 
 /**
- * The hardening conformance suite: one vitest test per check, each against a fresh app from `build`.
+ * The hardening conformance suite: one vitest test per check, run in sequence. Checks that leave the app
+ * as they found it share one from `build` (three builds for all ten); `isolateChecks: true` builds a fresh
+ * app for each.
  *
  * @example
  * describeHardening(async ({ logStream, canary }) => {
@@ -15,11 +18,14 @@ import { formatResult, runHardeningCheck } from './run-hardening-checks.ts';
 export function describeHardening(build: BuildTarget, options: HardeningOptions = {}): void {
   const normalized = normalizeOptions(options);
   describe('hardening conformance (@rampart/testing)', () => {
-    for (const name of normalized.checks) {
+    const run = createHardeningRun(build, normalized);
+    // A test filter can skip a target's last check, which would have released it.
+    afterAll(() => run.close());
+    for (const name of run.order) {
       it(
         name,
         async () => {
-          const result = await runHardeningCheck(name, build, { ...options, seed: normalized.seed });
+          const result = await run.run(name);
           if (!result.ok)
             throw new TestingError('RAMPART_TESTING_CHECK_FAILED', { detail: `\n${formatResult(result)}` });
         },

@@ -1,5 +1,6 @@
 export { describeHardening } from './describe-hardening.ts';
 export { isTestingError, TESTING_ERRORS, TestingError, type TestingErrorCode } from './errors.ts';
+export type { CheckResult } from './hardening-run.ts';
 export { createLogCapture, type LogCapture } from './log-capture.ts';
 export {
   type BuildTarget,
@@ -12,10 +13,5 @@ export {
   type SpanLike,
 } from './options.ts';
 export type { RouteRecord, RouteSchema } from './route-table.ts';
-export {
-  type CheckResult,
-  formatResult,
-  runHardeningCheck,
-  runHardeningChecks,
-} from './run-hardening-checks.ts';
+export { formatResult, runHardeningCheck, runHardeningChecks } from './run-hardening-checks.ts';
 export { arbitraryFromSchema } from './schema-arbitrary.ts';

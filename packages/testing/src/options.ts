@@ -39,7 +39,11 @@ export interface HardeningTarget {
   close?: () => Promise<void>;
 }
 
-/** Builds a fresh target; the kit calls it once per check. */
+/**
+ * Builds a fresh target. The kit calls it once for each group of checks that share a target (three
+ * builds for all ten checks), once per check with `isolateChecks`, and again when the schema sweep meets
+ * a 429.
+ */
 export type BuildTarget = (io: HardeningIo) => Promise<HardeningTarget>;
 
 export const CHECK_NAMES = [
@@ -77,6 +81,12 @@ export interface HardeningOptions {
   seed?: number;
   /** Per-check test timeout in describeHardening. */
   timeoutMs?: number;
+  /**
+   * Give every check a target of its own (ten builds instead of three). By default checks that leave the
+   * app as they found it share one, and those that end it (rate limit spent, shutdown begun) run last or
+   * alone; isolate when a check's failure might come from what another did before it.
+   */
+  isolateChecks?: boolean;
 }
 
 export const HARDENING_DEFAULTS = {
@@ -90,6 +100,7 @@ export const HARDENING_DEFAULTS = {
   maxRateLimitRequests: 1_000,
   sweepRuns: 30,
   timeoutMs: 120_000,
+  isolateChecks: false,
 } as const;
 
 export type NormalizedOptions = Required<Omit<HardeningOptions, 'seed'>> & { seed: number };
@@ -99,6 +110,11 @@ const invalid = (detail: string) => new TestingError('RAMPART_TESTING_OPTIONS_IN
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0)
     throw invalid(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function flag(name: string, value: boolean): boolean {
+  if (typeof value !== 'boolean') throw invalid(`${name} must be a boolean, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -124,6 +140,7 @@ export function normalizeOptions(options: HardeningOptions = {}): NormalizedOpti
     maxRateLimitRequests: positiveInteger('maxRateLimitRequests', merged.maxRateLimitRequests),
     sweepRuns: positiveInteger('sweepRuns', merged.sweepRuns),
     timeoutMs: positiveInteger('timeoutMs', merged.timeoutMs),
+    isolateChecks: flag('isolateChecks', merged.isolateChecks),
     seed: options.seed ?? Date.now() % 2_147_483_647,
   };
 }

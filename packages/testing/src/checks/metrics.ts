@@ -6,6 +6,7 @@ import {
   keyHeaders,
   randomHex,
 } from '../check-context.ts';
+import { seededHex } from '../seeded-hex.ts';
 
 const REQUESTS = 'http_server_requests_total';
 const DURATION = 'http_server_request_duration_seconds';
@@ -60,16 +61,18 @@ export const metricsCheck: Check = async (context) => {
   const methods = ['GET', 'POST', 'DELETE'] as const;
   for (const method of methods) await context.app.inject({ method, url: `/hardening-warm-${randomHex(4)}` });
   const baseline = series((await scrape()).text);
+  // A marker of this run's own, then paths from the seed: the same seed sends the same paths.
   const marker = `hz${randomHex(4)}`;
+  const hex = seededHex(context.options.seed);
   for (let index = 0; index < randomPaths; index += 1) {
     const method = methods[index % methods.length] ?? 'GET';
-    await context.app.inject({ method, url: `/${marker}-${index}/${randomHex(3)}?q=${index}` });
+    await context.app.inject({ method, url: `/${marker}-${index}/${hex(6)}?q=${index}` });
   }
   const after = await scrape();
   const added = [...series(after.text)].filter((line) => !baseline.has(line));
   if (added.length > 0)
     context.fail(
-      `metrics: ${randomPaths} random paths added ${added.length} series, e.g. ${added.slice(0, 3).join(' ; ')}`,
+      `metrics: ${randomPaths} random paths added ${added.length} series, e.g. ${added.slice(0, 3).join(' ; ')} (seed ${context.options.seed})`,
     );
   if (after.text.includes(marker)) context.fail('metrics: a random path appears in the metrics text');
   context.note(

@@ -18,6 +18,9 @@ export const traceContextCheck: Check = async (context) => {
   const url = route ? concreteUrl(route) : context.options.readinessPath;
   const what = route ? label(route) : `GET ${url}`;
   const headers = { ...(route ? keyHeaders(context) : {}), traceparent: `00-${traceId}-${parentId}-01` };
+  // Only lines logged from here on: on a shared target, the log stream holds earlier checks' lines, and an
+  // app rebuilt onto the same stream numbers its requests (reqId) from 1 again.
+  const start = context.logs.lines().length;
   await context.inject(route ? jsonRequest(route, url, headers) : { url, headers });
 
   if (!context.target.spans) {
@@ -37,13 +40,13 @@ export const traceContextCheck: Check = async (context) => {
         `trace-context: no span of trace ${traceId} has the incoming span ${parentId} as parent (${what})`,
       );
   }
-  const lines = context.logs.lines().filter((line) => line.trace_id === traceId);
+  const logged = context.logs.lines().slice(start);
+  const lines = logged.filter((line) => line.trace_id === traceId);
   if (lines.length === 0)
     context.fail(
       `trace-context: no log line carries trace_id ${traceId} from the incoming traceparent (${what})`,
     );
-  const foreign = context.logs
-    .lines()
+  const foreign = logged
     .filter((line) => line.reqId !== undefined && lines.some((own) => own.reqId === line.reqId))
     .filter((line) => line.trace_id !== traceId);
   if (foreign.length > 0)
