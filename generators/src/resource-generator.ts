@@ -74,19 +74,20 @@ export const resourceGenerator: GeneratorSpec = {
       validate(value, workspace, answers) {
         const problem = checkName(value, 'resource');
         if (problem) return problem;
+        const service = answers.service;
+        if (service) {
+          const src = join(workspace.root, 'apps', service, 'src');
+          if (existsSync(join(src, value))) return `apps/${service}/src/${value} already exists`;
+          if (existsSync(join(src, `${value}.ts`))) {
+            return `apps/${service}/src/${value}.ts already exists; choose a resource name no file of the service has`;
+          }
+          const table = value.replaceAll('-', '_');
+          if (existingTables(workspace, service).has(table)) {
+            return `apps/${service}'s database already has a table "${table}"`;
+          }
+        }
         if (TEMPLATE_IDENTIFIERS.has(camelCase(value))) {
           return `resource name "${value}" would clash with \`${camelCase(value)}\` in the generated code; choose another (e.g. "${value}-entries")`;
-        }
-        const service = answers.service;
-        if (!service) return undefined;
-        const src = join(workspace.root, 'apps', service, 'src');
-        if (existsSync(join(src, value))) return `apps/${service}/src/${value} already exists`;
-        if (existsSync(join(src, `${value}.ts`))) {
-          return `apps/${service}/src/${value}.ts already exists; choose a resource name no file of the service has`;
-        }
-        const table = value.replaceAll('-', '_');
-        if (existingTables(workspace, service).has(table)) {
-          return `apps/${service}'s database already has a table "${table}"`;
         }
         return undefined;
       },
