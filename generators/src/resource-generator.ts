@@ -21,9 +21,23 @@ import { renderTemplateTree } from './templates.ts';
 import type { Workspace } from './workspace.ts';
 
 /** Bumped whenever templates/resource (or what the generator edits) changes. */
-export const RESOURCE_TEMPLATE_VERSION = 2;
+export const RESOURCE_TEMPLATE_VERSION = 3;
 
 const constCase = (name: string) => name.toUpperCase().replaceAll('-', '_');
+
+/**
+ * Names the resource templates already use beside the resource's own `camel` and `Pascal` identifiers: a
+ * resource called `page` would declare `Page` twice in routes.ts and shadow `page` in its test.
+ */
+const TEMPLATE_IDENTIFIERS = new Set([
+  ...['audit', 'paginate', 'prepared', 'uuidv7', 'uuidv7PrimaryKey', 'eq', 'sql', 'type', 'static', 'id'],
+  ...['createBody', 'patchBody', 'page', 'read', 'write', 'app', 'db', 'byId', 'cipher', 'seal', 'open'],
+  ...['serialize', 'fastify', 'options', 'request', 'reply', 'row', 'created', 'updated', 'deleted', 'tx'],
+  ...['actorOf', 'env', 'fieldEncryptionKeys', 'createFieldCipher', 'auditLog', 'createTestDatabase'],
+  ...['testDatabase', 'describe', 'it', 'expect', 'beforeEach', 'afterEach', 'buildApp', 'parseEnv', 'first'],
+  ...['second', 'call', 'trail', 'cleared', 'firstPage', 'after', 'pgTable', 'text', 'integer', 'boolean'],
+  ...['timestamp', 'numeric', 'jsonb', 'bigint', 'doublePrecision', 'date', 'varchar'],
+]);
 
 /** Tables the service's database already has: from its own migrations and the packages' it applies. */
 function existingTables(workspace: Workspace, service: string): Set<string> {
@@ -61,15 +75,19 @@ export const resourceGenerator: GeneratorSpec = {
         const problem = checkName(value, 'resource');
         if (problem) return problem;
         const service = answers.service;
-        if (!service) return undefined;
-        const src = join(workspace.root, 'apps', service, 'src');
-        if (existsSync(join(src, value))) return `apps/${service}/src/${value} already exists`;
-        if (existsSync(join(src, `${value}.ts`))) {
-          return `apps/${service}/src/${value}.ts already exists; choose a resource name no file of the service has`;
+        if (service) {
+          const src = join(workspace.root, 'apps', service, 'src');
+          if (existsSync(join(src, value))) return `apps/${service}/src/${value} already exists`;
+          if (existsSync(join(src, `${value}.ts`))) {
+            return `apps/${service}/src/${value}.ts already exists; choose a resource name no file of the service has`;
+          }
+          const table = value.replaceAll('-', '_');
+          if (existingTables(workspace, service).has(table)) {
+            return `apps/${service}'s database already has a table "${table}"`;
+          }
         }
-        const table = value.replaceAll('-', '_');
-        if (existingTables(workspace, service).has(table)) {
-          return `apps/${service}'s database already has a table "${table}"`;
+        if (TEMPLATE_IDENTIFIERS.has(camelCase(value))) {
+          return `resource name "${value}" would clash with \`${camelCase(value)}\` in the generated code; choose another (e.g. "${value}-entries")`;
         }
         return undefined;
       },

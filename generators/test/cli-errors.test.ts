@@ -20,6 +20,11 @@ describe('gen refuses bad input and writes nothing', () => {
     ['an unknown flag', ['package', 'ledger', '--colour', 'red'], "Unknown option '--colour'"],
     ['too many arguments', ['package', 'ledger', 'extra'], 'too many arguments'],
     ['a bad scope', ['init', '--scope', 'acme'], 'scope "acme" must look like @acme'],
+    [
+      'a resource name the generated code already uses',
+      ['resource', 'api', 'page', '--fields', 'title:string'],
+      'resource name "page" would clash with `page`',
+    ],
   ])('%s', (_what, args, message) => {
     const result = scratch.gen(...args);
     expect(result.code).toBe(1);

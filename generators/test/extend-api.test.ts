@@ -1,6 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESOURCE_TEMPLATE_VERSION } from '../src/resource-generator.ts';
+import { TASK_TEMPLATE_VERSION } from '../src/task-generator.ts';
 import { createScratch, type Scratch } from './scratch.ts';
 
 const FIELDS =
@@ -116,7 +118,7 @@ describe('gen task and gen resource on apps/api', () => {
     expect(manifest.applied).toEqual([
       {
         generator: 'task',
-        templateVersion: 1,
+        templateVersion: TASK_TEMPLATE_VERSION,
         answers: {
           service: 'api',
           name: 'nightly-report',
@@ -127,7 +129,7 @@ describe('gen task and gen resource on apps/api', () => {
       },
       {
         generator: 'resource',
-        templateVersion: 2,
+        templateVersion: RESOURCE_TEMPLATE_VERSION,
         answers: {
           service: 'api',
           name: 'invoices',

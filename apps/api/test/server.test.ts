@@ -47,11 +47,12 @@ afterEach(() => {
 
 describe('server process', () => {
   // One boot for both: booting is most of this file's time. An idle keep-alive connection stays open to
-  // the end, so a quick exit also proves the server does not wait for it (Fastify's keep-alive is 72 s).
-  it('serves liveness, and on SIGTERM exits 0 within 2 s despite an idle keep-alive connection', {
+  // the end. Exit 0 proves the server did not wait for it without timing anything: Fastify keeps an idle
+  // connection 72 s, and a shutdown still waiting when the 20 s grace period ends exits 1.
+  it('serves liveness, and on SIGTERM exits 0 within the grace period despite an idle keep-alive connection', {
     timeout: 120_000,
   }, async () => {
-    const child = start({});
+    const child = start({ SHUTDOWN_GRACE_MS: '20000' });
     const address = await listening(child);
     const agent = new Agent({ keepAlive: true });
     const response = await new Promise<{ status?: number; connection?: string }>((resolve, reject) => {
@@ -64,10 +65,8 @@ describe('server process', () => {
     });
     expect(response).toEqual({ status: 200, connection: 'keep-alive' });
 
-    const started = performance.now();
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(0);
-    expect(performance.now() - started).toBeLessThan(2_000);
     agent.destroy();
   });
 

@@ -103,7 +103,7 @@ export const EnvSchema = Type.Object({
   LOAD_SHEDDING: Type.Union([Type.Literal('on'), Type.Literal('off')], {
     default: 'on',
     description:
-      'Answer 503 + Retry-After while the event loop lags (over 1 s, or 98% busy); off only for tests on a shared machine.',
+      'Answer 503 + Retry-After while requests queue in the process (mean event-loop delay over 1 s); a busy but healthy service is not shed. Off only for tests on a shared machine.',
   }),
   OTEL_SERVICE_NAME: Type.Optional(
     Type.String({ description: 'Read by the register hook; defaults to the service name.' }),

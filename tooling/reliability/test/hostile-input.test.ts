@@ -8,7 +8,7 @@ import {
   type ServiceProcess,
   startApi,
 } from '../src/index.ts';
-import { bounded, HEAVY, removeDir, sleep, tempDir } from './support.ts';
+import { bounded, removeDir, sleep, tempDir } from './support.ts';
 
 let api: ServiceProcess;
 let key: string;
@@ -335,51 +335,102 @@ describe('bodies: huge, deeply nested, polluting, mistyped', () => {
 });
 
 describe('slowloris', () => {
-  it('clients that never finish their headers do not starve others, and are cut off', {
+  it('clients trickling their headers or their body do not starve others, and are cut off (408)', {
     timeout: 200_000,
   }, async () => {
-    const count = bounded(50, 200);
-    const holdMs = bounded(8_000, 130_000);
-    const sockets = Array.from({ length: count }, () => {
-      const socket = connect({ host: '127.0.0.1', port: api.port });
-      const state = { socket, closedAt: 0 };
-      socket.on('error', () => undefined);
-      socket.on('close', () => {
-        state.closedAt = performance.now();
+    // Its own instance with a short REQUEST_TIMEOUT_MS: the scenario checks that the limit holds for a
+    // trickled body as well as for trickled headers (Node enforced neither at 30 s before the template set
+    // headersTimeout and connectionsCheckingInterval beside requestTimeout).
+    const requestTimeoutMs = 4_000;
+    const env = baseEnv({
+      DATA_DIR: dataDir('hostile-slow'),
+      RATE_LIMIT_MAX: '100000',
+      REQUEST_TIMEOUT_MS: String(requestTimeoutMs),
+    });
+    const writer = await createApiKey(env, ['items:read', 'items:write']);
+    const slow = await startApi(env);
+    try {
+      const count = bounded(50, 200);
+      const holdMs = bounded(20_000, 60_000);
+      const sockets = Array.from({ length: count }, (_, index) => {
+        const socket = connect({ host: '127.0.0.1', port: slow.port });
+        const trickles: 'headers' | 'body' = index % 2 === 0 ? 'headers' : 'body';
+        const state = { socket, trickles, closedAt: 0, answer: '' };
+        socket.on('error', () => undefined);
+        socket.on('data', (chunk) => {
+          state.answer += String(chunk);
+        });
+        socket.on('close', () => {
+          state.closedAt = performance.now();
+        });
+        const hostLine = `Host: 127.0.0.1:${slow.port}`;
+        socket.write(
+          trickles === 'headers'
+            ? `GET /health/live HTTP/1.1\r\n${hostLine}\r\n`
+            : request(
+                [
+                  'POST /items HTTP/1.1',
+                  hostLine,
+                  `x-api-key: ${writer}`,
+                  'Content-Type: application/json',
+                  'Content-Length: 1000',
+                ],
+                '{"name":"',
+              ),
+        );
+        return state;
       });
-      socket.write(`GET /health/live HTTP/1.1\r\n${host()}\r\n`);
-      return state;
-    });
-    const started = performance.now();
-    const drip = setInterval(() => {
-      for (const { socket } of sockets)
-        if (!socket.destroyed) socket.write(`X-${Math.random().toString(36).slice(2, 6)}: a\r\n`);
-    }, 2_000);
-    // Meanwhile an ordinary client is served.
-    const served: number[] = [];
-    while (performance.now() - started < holdMs) {
-      const begun = performance.now();
-      const response = await fetch(`${api.url}/health/live`);
-      await response.text();
-      served.push(performance.now() - begun);
-      if (sockets.every((state) => state.closedAt > 0)) break;
-      await sleep(1_000);
+      const started = performance.now();
+      const drip = setInterval(() => {
+        for (const { socket, trickles } of sockets) {
+          if (socket.destroyed) continue;
+          socket.write(trickles === 'headers' ? `X-${Math.random().toString(36).slice(2, 6)}: a\r\n` : 'a');
+        }
+      }, 1_000);
+      // Meanwhile an ordinary client is served.
+      const served: number[] = [];
+      while (performance.now() - started < holdMs) {
+        const begun = performance.now();
+        const response = await fetch(`${slow.url}/health/live`);
+        await response.text();
+        served.push(performance.now() - begun);
+        if (sockets.every((state) => state.closedAt > 0)) break;
+        await sleep(500);
+      }
+      clearInterval(drip);
+      const cut = sockets.filter((state) => state.closedAt > 0);
+      const longest = cut.length ? Math.max(...cut.map((state) => state.closedAt - started)) : 0;
+      const answered408 = cut.filter((state) => state.answer.startsWith('HTTP/1.1 408')).length;
+      for (const { socket } of sockets) socket.destroy();
+      const notCut = (trickles: string) =>
+        sockets.filter((state) => state.trickles === trickles && state.closedAt === 0).length;
+      reportFigures('slowloris', {
+        sockets: count,
+        requestTimeoutMs,
+        heldSeconds: Math.round((performance.now() - started) / 1000),
+        cutOff: cut.length,
+        answered408,
+        headersNotCut: notCut('headers'),
+        bodyNotCut: notCut('body'),
+        cutOffAfterSeconds: Number((longest / 1000).toFixed(1)),
+        ordinaryRequests: served.length,
+        ordinaryMaxMs: Math.round(Math.max(...served)),
+      });
+      expect(served.length).toBeGreaterThan(0);
+      expect(Math.max(...served)).toBeLessThan(5_000);
+      // Every trickler, headers or body, is cut off: the hold is several times the request timeout plus
+      // the 2 s check interval, so only a limit that is not enforced fails here.
+      expect({ headersNotCut: notCut('headers'), bodyNotCut: notCut('body') }).toEqual({
+        headersNotCut: 0,
+        bodyNotCut: 0,
+      });
+      // No item was created by a trickled body.
+      const list = await fetch(`${slow.url}/items?limit=100`, {
+        headers: { 'x-api-key': writer },
+      });
+      expect(((await list.json()) as { items: unknown[] }).items).toEqual([]);
+    } finally {
+      await slow.signal('SIGTERM');
     }
-    clearInterval(drip);
-    const cut = sockets.filter((state) => state.closedAt > 0);
-    const longest = cut.length ? Math.max(...cut.map((state) => state.closedAt - started)) : 0;
-    for (const { socket } of sockets) socket.destroy();
-    reportFigures('slowloris', {
-      sockets: count,
-      heldSeconds: Math.round((performance.now() - started) / 1000),
-      cutOff: cut.length,
-      cutOffAfterSeconds: Math.round(longest / 1000),
-      ordinaryRequests: served.length,
-      ordinaryMaxMs: Math.round(Math.max(...served)),
-    });
-    expect(served.length).toBeGreaterThan(0);
-    expect(Math.max(...served)).toBeLessThan(5_000);
-    // Node's headersTimeout is 60 s, checked every 30 s: the heavy variant waits that long.
-    if (HEAVY) expect(cut.length).toBe(count);
   });
 });

@@ -1,4 +1,4 @@
-import { audit, paginate } from '@rampart/db';
+import { audit, paginate, prepared } from '@rampart/db';
 import type { TypeBoxTypeProvider } from '@rampart/security/fastify';
 import { and, eq, gte, sql } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -50,6 +50,14 @@ function actorOf(request: FastifyRequest) {
 export const reservationsRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = app.database;
+  // The read every client repeats, built once: drizzle renders its SQL here instead of on each request, and
+  // PostgreSQL parses it once per connection (@rampart/db's README, "Hot queries").
+  const reservationById = prepared(db, (q) =>
+    q
+      .select()
+      .from(reservations)
+      .where(eq(reservations.id, sql.placeholder('id'))),
+  );
 
   const serialize = (row: typeof reservations.$inferSelect): Static<typeof Reservations> => ({
     id: row.id,
@@ -90,7 +98,7 @@ export const reservationsRoutes: FastifyPluginAsync = async (fastify) => {
     '/:id',
     { config: read, schema: { params: Type.Object({ id: Id }), response: { 200: Reservations } } },
     async (request) => {
-      const [row] = await db.select().from(reservations).where(eq(reservations.id, request.params.id));
+      const [row] = await reservationById.execute({ id: request.params.id });
       if (!row) throw new ReservationsNotFoundError(request.params.id);
       return serialize(row);
     },

@@ -1,6 +1,6 @@
-import { audit, paginate } from '@rampart/db';
+import { audit, paginate, prepared } from '@rampart/db';
 import type { TypeBoxTypeProvider } from '@rampart/security/fastify';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { SkuTakenError, StockNotFoundError } from '../errors.ts';
@@ -57,6 +57,14 @@ function actorOf(request: FastifyRequest) {
 export const stockRoutes: FastifyPluginAsync = async (fastify) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = app.database;
+  // The read every client repeats, built once: drizzle renders its SQL here instead of on each request, and
+  // PostgreSQL parses it once per connection (@rampart/db's README, "Hot queries").
+  const stockById = prepared(db, (q) =>
+    q
+      .select()
+      .from(stock)
+      .where(eq(stock.id, sql.placeholder('id'))),
+  );
 
   const serialize = (row: typeof stock.$inferSelect): Static<typeof Stock> => ({
     id: row.id,
@@ -96,7 +104,7 @@ export const stockRoutes: FastifyPluginAsync = async (fastify) => {
     '/:id',
     { config: read, schema: { params: Type.Object({ id: Id }), response: { 200: Stock } } },
     async (request) => {
-      const [row] = await db.select().from(stock).where(eq(stock.id, request.params.id));
+      const [row] = await stockById.execute({ id: request.params.id });
       if (!row) throw new StockNotFoundError(request.params.id);
       return serialize(row);
     },
