@@ -3,12 +3,13 @@ import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { TEST_PROCESS_V8_FLAGS } from './v8-flags.ts';
 
 const serverEntry = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 const children: ChildProcess[] = [];
 
 function start(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [serverEntry], {
+  const child = spawn(process.execPath, [...TEST_PROCESS_V8_FLAGS, serverEntry], {
     env: {
       PATH: process.env.PATH,
       HOST: '127.0.0.1',

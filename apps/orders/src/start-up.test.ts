@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { TEST_PROCESS_V8_FLAGS } from '../test/v8-flags.ts';
 
 const serviceDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -18,7 +19,8 @@ const script = `
   const { parseEnv } = await import('./src/env.ts');
   const { buildApp } = await import('./src/app.ts');
   const afterImport = seen();
-  // The migrated snapshot vitest's global setup built (or a schema of its own on PostgreSQL).
+  // A copy of the migrated snapshot the test workers cached in the temp directory (built here if none
+  // has been yet), or a schema of its own on PostgreSQL.
   const { createTestDatabase } = await import('@rampart/db/testing');
   const { MIGRATIONS } = await import('./src/database.ts');
   const database = await createTestDatabase({ migrations: MIGRATIONS });
@@ -37,7 +39,7 @@ const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
 describe('start-up', () => {
   it('loads no ioredis without REDIS_URL, no HTTP client before one is used, no pg-boss where no task runs', () => {
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    const run = spawnSync(process.execPath, [...TEST_PROCESS_V8_FLAGS, '--input-type=module', '-e', script], {
       cwd: serviceDir,
       env: {
         PATH: process.env.PATH ?? '',

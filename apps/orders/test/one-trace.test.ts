@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TEST_PROCESS_V8_FLAGS } from './v8-flags.ts';
 
 const run = promisify(execFile);
 const appDir = (name: string) => fileURLToPath(new URL(`../../${name}/`, import.meta.url));
@@ -87,11 +88,15 @@ async function startServer(
   service: string,
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', '@rampart/observability/register', 'src/server.ts'], {
-    cwd: appDir(service),
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...TEST_PROCESS_V8_FLAGS, '--import', '@rampart/observability/register', 'src/server.ts'],
+    {
+      cwd: appDir(service),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   cleanups.push(() => child.kill('SIGKILL'));
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
