@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
 
-function runSuite(env: Record<string, string>) {
+function runSuite(env: Record<string, string>, args: string[] = []) {
   const result = spawnSync(
     process.execPath,
-    [vitest, 'run', '--reporter=verbose', '--config', 'test/suite/vitest.config.ts'],
+    [vitest, 'run', '--reporter=verbose', '--config', 'test/suite/vitest.config.ts', ...args],
     {
       cwd: root,
       encoding: 'utf8',
@@ -35,8 +35,8 @@ describe('describeHardening in a real vitest run', () => {
     expect(output).toContain('security-headers: 200 on GET /health/live: strict-transport-security missing');
   });
 
-  it('runs all ten as one test each, in the order they share targets', () => {
-    const { code, output } = runSuite({ ALL: '1' });
+  it('runs all ten as one test each, in the order they share targets, even where tests run concurrently and shuffled', () => {
+    const { code, output } = runSuite({ ALL: '1' }, ['--sequence.concurrent', '--sequence.shuffle']);
     expect(code, output).toBe(0);
     const passed = [...output.matchAll(/✓ .*hardening conformance \(@rampart\/testing\) > ([a-z-]+)/g)].map(
       ([, name]) => name,

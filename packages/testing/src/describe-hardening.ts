@@ -17,7 +17,8 @@ import { formatResult } from './run-hardening-checks.ts';
  */
 export function describeHardening(build: BuildTarget, options: HardeningOptions = {}): void {
   const normalized = normalizeOptions(options);
-  describe('hardening conformance (@rampart/testing)', () => {
+  // In order, one at a time, whatever the config's sequence options say: the checks share targets.
+  describe('hardening conformance (@rampart/testing)', { concurrent: false, shuffle: false }, () => {
     const run = createHardeningRun(build, normalized);
     // A test filter can skip a target's last check, which would have released it.
     afterAll(() => run.close());
