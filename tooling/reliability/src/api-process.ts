@@ -29,6 +29,15 @@ export function baseEnv(extra: Record<string, string> = {}): Record<string, stri
   };
 }
 
+/** What `src/runtime-probe.ts` reports, after a full GC: `process.memoryUsage()` and the event-loop delay p99. */
+export interface RuntimeProbe {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  lagP99Ms: number;
+}
+
 export interface ServiceProcess {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -44,7 +53,7 @@ export interface ServiceProcess {
   /** SIGKILL if still running (cleanup). */
   kill(): void;
   /** With `probe: true`: the heap after a full GC and the event-loop delay p99 since the last call. */
-  probe(): Promise<{ heapUsed: number; lagP99Ms: number }>;
+  probe(): Promise<RuntimeProbe>;
 }
 
 const TAIL = 64 * 1024;
@@ -141,6 +150,9 @@ function spawnService(
               clearTimeout(timer);
               resolveProbe({
                 heapUsed: Number(/heapUsed=(\d+)/.exec(line)?.[1]),
+                heapTotal: Number(/heapTotal=(\d+)/.exec(line)?.[1]),
+                external: Number(/external=(\d+)/.exec(line)?.[1]),
+                arrayBuffers: Number(/arrayBuffers=(\d+)/.exec(line)?.[1]),
                 lagP99Ms: Number(/lagP99Ms=([0-9.]+)/.exec(line)?.[1]),
               });
             });

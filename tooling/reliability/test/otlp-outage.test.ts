@@ -38,14 +38,16 @@ describe('the OTLP collector unreachable under load', () => {
     await drive(2_000); // warm-up: JIT, first exports
     const normal = await drive(phaseMs);
     const exportsWhileUp = sink.exports();
-    const heapBefore = (await api.probe()).heapUsed;
+    const before = await api.probe();
+    const heapBefore = before.heapUsed;
     const rssBefore = rssBytes(api.pid);
     await sink.close();
     // Interleave: refused for most of the outage, then a black hole (accepts, never answers).
     const refused = await drive(phaseMs);
     await sink.blackHole();
     const blackHoled = await drive(Math.round(phaseMs / 2));
-    const heapAfter = (await api.probe()).heapUsed;
+    const after = await api.probe();
+    const heapAfter = after.heapUsed;
     const rssAfter = rssBytes(api.pid);
     const exit = await api.signal('SIGTERM');
 
@@ -66,6 +68,10 @@ describe('the OTLP collector unreachable under load', () => {
       heapAfterMiB: (heapAfter / 2 ** 20).toFixed(1),
       rssBeforeMiB: (rssBefore / 2 ** 20).toFixed(1),
       rssAfterMiB: (rssAfter / 2 ** 20).toFixed(1),
+      // Where RSS growth lives: V8's reserved heap pages, or memory outside the heap (buffers).
+      heapTotalMiB: `${(before.heapTotal / 2 ** 20).toFixed(1)}->${(after.heapTotal / 2 ** 20).toFixed(1)}`,
+      externalMiB: `${(before.external / 2 ** 20).toFixed(1)}->${(after.external / 2 ** 20).toFixed(1)}`,
+      arrayBuffersMiB: `${(before.arrayBuffers / 2 ** 20).toFixed(1)}->${(after.arrayBuffers / 2 ** 20).toFixed(1)}`,
       exitCode: String(exit.code),
       exitMs: exit.ms,
     });
