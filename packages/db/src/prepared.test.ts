@@ -3,6 +3,7 @@ import { integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backends } from '../test/backends.ts';
+import type { Database } from './create-db.ts';
 import { isDbError } from './errors.ts';
 import { prepared } from './prepared.ts';
 import type { QueryEvent } from './query-observer.ts';
@@ -16,6 +17,23 @@ const items = pgTable('items', {
 });
 
 const CREATE = sql`create table items (id uuid primary key, name text not null, n integer not null)`;
+
+/** The two statements most tests run: an insert and a select by primary key. */
+function itemStatements(db: Database) {
+  return {
+    insert: prepared(db, (q) =>
+      q
+        .insert(items)
+        .values({ id: sql.placeholder('id'), name: sql.placeholder('name'), n: sql.placeholder('n') }),
+    ),
+    byId: prepared(db, (q) =>
+      q
+        .select()
+        .from(items)
+        .where(eq(items.id, sql.placeholder('id'))),
+    ),
+  };
+}
 
 describe.each(backends)('prepared on $backend', ({ backend, skip }) => {
   let database: TestDatabase | undefined;
@@ -31,18 +49,7 @@ describe.each(backends)('prepared on $backend', ({ backend, skip }) => {
     });
     await database.db.execute(CREATE);
     const { db } = database;
-    const insert = prepared(db, (q) =>
-      q
-        .insert(items)
-        .values({ id: sql.placeholder('id'), name: sql.placeholder('name'), n: sql.placeholder('n') }),
-    );
-    const byId = prepared(db, (q) =>
-      q
-        .select()
-        .from(items)
-        .where(eq(items.id, sql.placeholder('id'))),
-    );
-    return { db, insert, byId };
+    return { db, ...itemStatements(db) };
   }
 
   it.skipIf(skip)('runs with placeholder values and maps rows like the query builder', async () => {
@@ -150,12 +157,7 @@ describe.skipIf(backends[1]!.skip)('prepared on PostgreSQL', () => {
     database = await createTestDatabase({ backend: 'postgresql' });
     const { db } = database;
     await db.execute(CREATE);
-    const byId = prepared(db, (q) =>
-      q
-        .select()
-        .from(items)
-        .where(eq(items.id, sql.placeholder('id'))),
-    );
+    const { byId } = itemStatements(db);
     const runs = 40;
     await Promise.all(Array.from({ length: runs }, () => byId.execute({ id: uuidv7() })));
 
@@ -186,17 +188,7 @@ describe.skipIf(backends[1]!.skip)('prepared on PostgreSQL', () => {
     database = await createTestDatabase({ backend: 'postgresql' });
     const { db } = database;
     await db.execute(CREATE);
-    const insert = prepared(db, (q) =>
-      q
-        .insert(items)
-        .values({ id: sql.placeholder('id'), name: sql.placeholder('name'), n: sql.placeholder('n') }),
-    );
-    const byId = prepared(db, (q) =>
-      q
-        .select()
-        .from(items)
-        .where(eq(items.id, sql.placeholder('id'))),
-    );
+    const { insert, byId } = itemStatements(db);
     const id = uuidv7();
     await db.transaction(async (tx) => {
       await insert.execute({ id, name: 'uncommitted', n: 1 }, tx);
