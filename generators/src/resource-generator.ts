@@ -29,15 +29,16 @@ const constCase = (name: string) => name.toUpperCase().replaceAll('-', '_');
  * Names the resource templates already use beside the resource's own `camel` and `Pascal` identifiers: a
  * resource called `page` would declare `Page` twice in routes.ts and shadow `page` in its test.
  */
-const TEMPLATE_IDENTIFIERS = new Set([
-  ...['audit', 'paginate', 'prepared', 'uuidv7', 'uuidv7PrimaryKey', 'eq', 'sql', 'type', 'static', 'id'],
-  ...['createBody', 'patchBody', 'page', 'read', 'write', 'app', 'db', 'byId', 'cipher', 'seal', 'open'],
-  ...['serialize', 'fastify', 'options', 'request', 'reply', 'row', 'created', 'updated', 'deleted', 'tx'],
-  ...['actorOf', 'env', 'fieldEncryptionKeys', 'createFieldCipher', 'auditLog', 'createTestDatabase'],
-  ...['testDatabase', 'describe', 'it', 'expect', 'beforeEach', 'afterEach', 'buildApp', 'parseEnv', 'first'],
-  ...['second', 'call', 'trail', 'cleared', 'firstPage', 'after', 'pgTable', 'text', 'integer', 'boolean'],
-  ...['timestamp', 'numeric', 'jsonb', 'bigint', 'doublePrecision', 'date', 'varchar'],
-]);
+const TEMPLATE_IDENTIFIERS = new Set(
+  (
+    'audit paginate prepared uuidv7 uuidv7PrimaryKey eq sql type static id createBody patchBody page ' +
+    'read write app db byId cipher seal open serialize fastify options request reply row created ' +
+    'updated deleted tx actorOf env fieldEncryptionKeys createFieldCipher auditLog createTestDatabase ' +
+    'testDatabase describe it expect beforeEach afterEach buildApp parseEnv first second call trail ' +
+    'cleared firstPage after pgTable text integer boolean timestamp numeric jsonb bigint ' +
+    'doublePrecision date varchar'
+  ).split(' '),
+);
 
 /** Tables the service's database already has: from its own migrations and the packages' it applies. */
 function existingTables(workspace: Workspace, service: string): Set<string> {
