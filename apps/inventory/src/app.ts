@@ -106,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         // Node enforces requestTimeout only when headersTimeout (60 s by default) is not longer, and looks
         // for expired requests every 30 s: without these a trickled body was never cut off.
         headersTimeout: Math.min(60_000, env.REQUEST_TIMEOUT_MS),
-        connectionsCheckingInterval: Math.min(5_000, env.REQUEST_TIMEOUT_MS / 2),
+        connectionsCheckingInterval: Math.min(5_000, Math.floor(env.REQUEST_TIMEOUT_MS / 2)),
       },
       // Idle keep-alive sockets close as soon as shutdown starts; requests on busy ones still finish.
       forceCloseConnections: 'idle',

@@ -27,6 +27,16 @@ describe('health routes', () => {
     await database.close();
   });
 
+  it('builds with any REQUEST_TIMEOUT_MS the schema accepts, odd ones too', async () => {
+    // Node refuses a checking interval that is not a whole number of milliseconds, at start-up.
+    const other = await buildApp({
+      env: parseEnv({ LOG_LEVEL: 'silent', REQUEST_TIMEOUT_MS: '1001' }),
+      database,
+      isShuttingDown: () => false,
+    });
+    await other.close();
+  });
+
   it('answers liveness without a key', async () => {
     const response = await app.inject({ method: 'GET', url: '/health/live' });
     expect(response.statusCode).toBe(200);
