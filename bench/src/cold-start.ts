@@ -40,7 +40,6 @@ interface ColdTarget {
 
 const PEPPER = 'bench-pepper-0123456789abcdef0123456789abcdef';
 const api = dirname(dirname(createRequire(import.meta.url).resolve('@rampart/api/app')));
-const register = fileURLToPath(import.meta.resolve('@rampart/observability/register'));
 const bare = fileURLToPath(new URL('./servers/bare-cold.js', import.meta.url));
 // bare-cold.js gets the routes' schemas as JSON: bare Fastify does not load TypeBox to start.
 const bareSchemas = JSON.stringify({
@@ -50,8 +49,8 @@ const bareSchemas = JSON.stringify({
 });
 
 /**
- * The service as it ships (`node --import @rampart/observability/register dist/server.js`, tracing to the
- * sink at 10%) on an already migrated database, with a key made by its own keys CLI; its first 200 is
+ * The service as it ships (`node dist/server.js`: the bundle, which starts tracing first; to the sink at
+ * 10%) on an already migrated database, with a key made by its own keys CLI; its first 200 is
  * GET /items with that key. `databaseUrl` set: PostgreSQL; else PGlite in a temporary data directory.
  */
 function prepareService(
@@ -75,7 +74,7 @@ function prepareService(
   return {
     target: {
       name: `generated service (${databaseUrl ? 'PostgreSQL' : 'PGlite on disk'}, tracing 10%)`,
-      args: ['--import', register, join(api, 'dist/server.js')],
+      args: [join(api, 'dist/server.js')],
       env: {
         ...env,
         PORT: '0',

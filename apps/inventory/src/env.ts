@@ -4,8 +4,9 @@ import Value from 'typebox/value';
 /**
  * Every variable this service reads, with its type and default. This file is the only place that
  * touches `process.env`; everything below it takes the parsed config as an argument. The OTEL_*
- * variables are read by `@rampart/observability/register` (loaded with `node --import`) before this
- * file runs; they are listed here so one file describes the whole environment.
+ * variables are read by `@rampart/observability/register` (run first by the bundled dist/server.js, or
+ * with `node --import` in development) before this file runs; they are listed here so one file
+ * describes the whole environment.
  */
 export const EnvSchema = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
@@ -106,7 +107,10 @@ export const EnvSchema = Type.Object({
       'Answer 503 + Retry-After while requests queue in the process (mean event-loop delay over 1 s); a busy but healthy service is not shed. Off only for tests on a shared machine.',
   }),
   OTEL_SERVICE_NAME: Type.Optional(
-    Type.String({ description: 'Read by the register hook; defaults to the service name.' }),
+    Type.String({
+      description:
+        'Read by the register hook; unset: unknown_service:node (deploy/k8s sets the service name).',
+    }),
   ),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(
     Type.String({

@@ -87,13 +87,13 @@ function spawnService(
 ): Promise<ServiceProcess> {
   if (probe) nodeArgs = [...nodeArgs, '--expose-gc', '--import', RUNTIME_PROBE];
   const root = apiRoot();
-  // As `pnpm start` does: the register hook starts tracing before the app loads. cwd is the app so the
-  // hook resolves from the app's own dependencies.
-  const child = spawn(
-    process.execPath,
-    [...nodeArgs, '--import', '@rampart/observability/register', join(root, 'dist', script)],
-    { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  // As `pnpm start` does: the bundled entry, which starts tracing before the app loads. cwd is the app,
+  // whose node_modules hold the packages the bundle leaves outside (PGlite).
+  const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist', script)], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   alive.add(child);
   child.once('exit', () => alive.delete(child));
   let out = '';

@@ -1,0 +1,249 @@
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BundleError, bundleService } from './bundle.ts';
+
+const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function write(root: string, files: Record<string, string>): void {
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+}
+
+/**
+ * A service in a temporary directory that uses a package the way @rampart/db and @rampart/observability
+ * do: a folder next to its code found through `new URL('../data', import.meta.url)`, and a dependency of
+ * its own (not resolvable from the service) loaded through `createRequire(import.meta.url)`.
+ */
+function service(extra: Record<string, string> = {}): string {
+  const root = mkdtempSync(join(tmpdir(), 'rampart-bundle-test-'));
+  dirs.push(root);
+  write(root, {
+    'package.json': JSON.stringify({ name: 'svc', type: 'module', dependencies: { 'pkg-a': '*' } }),
+    'src/main.ts': [
+      "import { readdirSync, readFileSync } from 'node:fs';",
+      "import { dataDir, loadDep } from 'pkg-a';",
+      "import { ownFile } from './own.ts';",
+      'const report: { data: string[]; dep: number; own: string } = {',
+      '  data: readdirSync(dataDir),',
+      '  dep: loadDep(),',
+      "  own: readFileSync(ownFile, 'utf8').trim(),",
+      '};',
+      'console.log(JSON.stringify(report));',
+    ].join('\n'),
+    'src/own.ts': [
+      "import { fileURLToPath } from 'node:url';",
+      "export const ownFile = fileURLToPath(new URL('../config/own.txt', import.meta.url));",
+    ].join('\n'),
+    'config/own.txt': 'the service\n',
+    'node_modules/pkg-a/package.json': JSON.stringify({
+      name: 'pkg-a',
+      type: 'module',
+      exports: './dist/index.js',
+    }),
+    'node_modules/pkg-a/dist/index.js': [
+      "import { createRequire } from 'node:module';",
+      "import { fileURLToPath } from 'node:url';",
+      'const require = createRequire(import.meta.url);',
+      "export const dataDir = fileURLToPath(new URL('../data', import.meta.url));",
+      "export const loadDep = () => require('dep-b').value;",
+    ].join('\n'),
+    'node_modules/pkg-a/data/0001_first.sql': 'create table first ();\n',
+    'node_modules/pkg-a/data/0002_second.sql': 'create table second ();\n',
+    'node_modules/pkg-a/node_modules/dep-b/package.json': JSON.stringify({
+      name: 'dep-b',
+      main: 'index.cjs',
+    }),
+    'node_modules/pkg-a/node_modules/dep-b/index.cjs': 'module.exports = { value: 42 };\n',
+    ...extra,
+  });
+  return root;
+}
+
+function run(file: string) {
+  const result = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 30_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<BundleError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(BundleError);
+  return error as BundleError;
+}
+
+describe('bundleService', () => {
+  it('bundles an entry that runs like its sources, with package folders copied beside it', async () => {
+    const root = service();
+    const result = await bundleService({ root, entries: ['src/main.ts'] });
+    // main, own and pkg-a, and dep-b: what pkg-a loads through createRequire is bundled too.
+    expect(result.modules).toBe(4);
+    expect(result.assets).toEqual([{ from: 'node_modules/pkg-a/data', to: 'dist/bundle/assets/pkg-a/data' }]);
+    expect(readFileSync(join(root, 'dist/main.js'), 'utf8')).toContain("await import('./bundle/main.js');");
+
+    // The copy is what the bundle reads: the package's own folder can go.
+    rmSync(join(root, 'node_modules/pkg-a/data'), { recursive: true });
+    const ran = run(join(root, 'dist/main.js'));
+    expect(ran.stderr).toBe('');
+    expect(JSON.parse(ran.stdout)).toEqual({
+      data: ['0001_first.sql', '0002_second.sql'],
+      dep: 42,
+      own: 'the service',
+    });
+  });
+
+  it('anchors createRequire at its package when the package also uses require.resolve', async () => {
+    const root = service({
+      'src/main.ts': "import { resolved } from 'pkg-e';\nconsole.log(JSON.stringify(resolved()));\n",
+      'node_modules/pkg-e/package.json': JSON.stringify({
+        name: 'pkg-e',
+        type: 'module',
+        exports: './index.js',
+      }),
+      'node_modules/pkg-e/index.js': [
+        "import { createRequire } from 'node:module';",
+        'const require = createRequire(import.meta.url);',
+        "export const resolved = () => require.resolve('dep-b');",
+      ].join('\n'),
+      'node_modules/pkg-e/node_modules/dep-b/package.json': JSON.stringify({
+        name: 'dep-b',
+        main: 'index.cjs',
+      }),
+      'node_modules/pkg-e/node_modules/dep-b/index.cjs': 'module.exports = {};\n',
+    });
+    const result = await bundleService({ root, entries: ['src/main.ts'] });
+    expect(result.modules).toBe(2);
+    const ran = run(join(root, 'dist/main.js'));
+    expect(ran.stderr).toBe('');
+    expect(JSON.parse(ran.stdout)).toBe(join(root, 'node_modules/pkg-e/node_modules/dep-b/index.cjs'));
+  });
+
+  it('rewrites the whole bundle directory on a rebuild, leaving no stale chunk', async () => {
+    const root = service();
+    await bundleService({ root, entries: ['src/main.ts'] });
+    write(root, { 'dist/bundle/chunk-STALE.js': 'throw new Error("stale")' });
+    await bundleService({ root, entries: ['src/main.ts'] });
+    expect(existsSync(join(root, 'dist/bundle/chunk-STALE.js'))).toBe(false);
+    expect(readdirSync(join(root, 'dist/bundle')).sort()).toEqual(['assets', 'main.js', 'main.js.map']);
+  });
+
+  it('runs a preload to completion (top-level await included) before the entry, sharing one module graph', async () => {
+    const root = service({
+      'src/main.ts': "import { state } from './state.ts';\nconsole.log(JSON.stringify(state));\n",
+      'src/state.ts':
+        'export const state: { ready?: boolean; loads: number } = { loads: 0 };\nstate.loads += 1;\n',
+      'src/preload.ts': [
+        "import { state } from './state.ts';",
+        'await new Promise((resolve) => setTimeout(resolve, 20));',
+        'state.ready = true;',
+      ].join('\n'),
+    });
+    await bundleService({ root, entries: ['src/main.ts'], preload: ['./src/preload.ts'] });
+    const ran = run(join(root, 'dist/main.js'));
+    expect(ran.stderr).toBe('');
+    // One copy of state.ts between the two: the preload's change is what the entry sees.
+    expect(JSON.parse(ran.stdout)).toEqual({ loads: 1, ready: true });
+  });
+
+  it('refuses a package whose __dirname would name the bundle instead, unless it is known to be harmless', async () => {
+    const root = service({
+      'src/main.ts': "import { here } from 'pkg-d';\nconsole.log(here);\n",
+      'node_modules/pkg-d/package.json': JSON.stringify({ name: 'pkg-d', main: 'index.cjs' }),
+      'node_modules/pkg-d/index.cjs': "exports.here = require('node:path').join(__dirname, 'data.bin');\n",
+    });
+    const error = await refusal(bundleService({ root, entries: ['src/main.ts'] }));
+    expect(error.code).toBe('RAMPART_BUNDLE_IMPORT_META');
+    expect(error.message).toContain('--external pkg-d');
+    expect(existsSync(join(root, 'dist'))).toBe(false);
+  });
+
+  it('refuses an external package the service cannot resolve at run time, and writes nothing', async () => {
+    const root = service({ 'src/main.ts': "import 'not-installed-pkg';\n" });
+    const error = await refusal(
+      bundleService({ root, entries: ['src/main.ts'], external: ['not-installed-pkg'] }),
+    );
+    expect(error.code).toBe('RAMPART_BUNDLE_EXTERNAL');
+    expect(error.message).toContain("add not-installed-pkg to the service's dependencies");
+    expect(existsSync(join(root, 'dist'))).toBe(false);
+  });
+
+  it('refuses a package that uses import.meta in a way the bundle would change, naming it', async () => {
+    const root = service({
+      'src/main.ts': "import { where } from 'pkg-c';\nconsole.log(where);\n",
+      'node_modules/pkg-c/package.json': JSON.stringify({
+        name: 'pkg-c',
+        type: 'module',
+        exports: './index.js',
+      }),
+      'node_modules/pkg-c/index.js':
+        '// import.meta.url in a comment is fine\nexport const where = import.meta.dirname;\n',
+    });
+    const error = await refusal(bundleService({ root, entries: ['src/main.ts'] }));
+    expect(error.code).toBe('RAMPART_BUNDLE_IMPORT_META');
+    expect(error.message).toContain('import.meta.dirname');
+    expect(error.message).toContain('--external pkg-c');
+    expect(existsSync(join(root, 'dist'))).toBe(false);
+  });
+
+  it('keeps the previous bundle when a rebuild is refused', async () => {
+    const root = service();
+    await bundleService({ root, entries: ['src/main.ts'] });
+    write(root, { 'src/main.ts': "import 'does-not-exist';\n" });
+    const error = await refusal(bundleService({ root, entries: ['src/main.ts'] }));
+    expect(error.code).toBe('RAMPART_BUNDLE_BUILD');
+    expect(error.message).toContain('does-not-exist');
+    expect(run(join(root, 'dist/main.js')).code).toBe(0);
+  });
+
+  it('refuses a missing entry or a directory without package.json', async () => {
+    const root = service();
+    expect((await refusal(bundleService({ root, entries: ['src/nope.ts'] }))).message).toContain(
+      'entry src/nope.ts does not exist',
+    );
+    expect((await refusal(bundleService({ root: tmpdir(), entries: ['x.ts'] }))).code).toBe(
+      'RAMPART_BUNDLE_INPUT',
+    );
+  });
+});
+
+describe('rampart-bundle', () => {
+  it('prints what it wrote', () => {
+    const root = service();
+    const result = spawnSync(process.execPath, [cli, '--root', root, 'src/main.ts'], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /^rampart-bundle: 4 modules -> dist\/bundle\/main\.js \(0\.0 MiB\); copied dist\/bundle\/assets\/pkg-a\/data in /,
+    );
+  });
+
+  it('exits 1 with a message and the usage on bad input', () => {
+    const root = service();
+    for (const args of [[], ['--root', root, 'src/nope.ts'], ['--bogus']]) {
+      const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: root });
+      expect(result.status, args.join(' ')).toBe(1);
+      expect(result.stderr).toMatch(/^rampart-bundle: .+\nusage: rampart-bundle /);
+      expect(result.stderr).not.toContain('    at ');
+    }
+    expect(existsSync(join(root, 'dist'))).toBe(false);
+  });
+});
