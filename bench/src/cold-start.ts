@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startCommand } from '@rampart/bundle';
 import { clockTicks, cpuMicros, rssBytes } from './machine.ts';
 import { Item, ItemBody, ItemParams, plainSchema } from './routes.ts';
 import { median } from './stats.ts';
@@ -49,14 +50,15 @@ const bareSchemas = JSON.stringify({
 });
 
 /**
- * The service as it ships (`node dist/server.js`: the bundle, which starts tracing first; to the sink at
- * 10%) on an already migrated database, with a key made by its own keys CLI; its first 200 is
+ * The service as it ships (its start command, `node [flags] dist/server.js`: the bundle, which starts
+ * tracing first; to the sink at 10%) on an already migrated database, with a key made by its own keys CLI; its first 200 is
  * GET /items with that key. `databaseUrl` set: PostgreSQL; else PGlite in a temporary data directory.
  */
 function prepareService(
   sinkUrl: string,
   databaseUrl: string | undefined,
 ): { target: ColdTarget; cleanup: () => void } {
+  const start = startCommand(api);
   const dataDir = databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'rampart-bench-cold-'));
   const env: Record<string, string> = {
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir as string }),
@@ -74,7 +76,7 @@ function prepareService(
   return {
     target: {
       name: `generated service (${databaseUrl ? 'PostgreSQL' : 'PGlite on disk'}, tracing 10%)`,
-      args: [join(api, 'dist/server.js')],
+      args: [...start.flags, join(api, start.entry)],
       env: {
         ...env,
         PORT: '0',

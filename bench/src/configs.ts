@@ -1,8 +1,33 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleService, startCommand } from '@rampart/bundle';
 import type { HttpConfig } from './http-bench.ts';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-const register = fileURLToPath(import.meta.resolve('@rampart/observability/register'));
+const benchRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * servers/rampart.ts bundled as a generated service's build bundles its server (`rampart-bundle --preload
+ * @rampart/observability/register`), into node_modules/.cache so it resolves the bench's packages; returns
+ * the file to run with plain `node`, as the service's start command does.
+ */
+export async function bundleRampartServer(): Promise<string> {
+  const outdir = join(benchRoot, 'node_modules/.cache/rampart-server');
+  await bundleService({
+    root: benchRoot,
+    outdir,
+    entries: ['src/servers/rampart.ts'],
+    preload: ['@rampart/observability/register'],
+  });
+  return join(outdir, 'rampart.js');
+}
+
+/** apps/api's start command's Node flags (`node [flags] dist/server.js`). */
+function serviceFlags(): string[] {
+  const api = dirname(dirname(createRequire(import.meta.url).resolve('@rampart/api/app')));
+  return startCommand(api).flags;
+}
 
 /** The standard OTEL_* variables both tracing setups read: OTLP/HTTP to the sink, batch export, a ratio. */
 function otel(sinkUrl: string, ratio: number, service: string): Record<string, string> {
@@ -24,6 +49,7 @@ export function httpConfigs(
   sinkUrl: string,
   redisUrl: string | undefined,
   databaseUrl: string | undefined,
+  rampartEntry: string,
 ): HttpConfig[] {
   const database: Record<string, string> = databaseUrl ? { BENCH_DATABASE_URL: databaseUrl } : {};
   const usual = (ratio: number): HttpConfig => ({
@@ -40,8 +66,9 @@ export function httpConfigs(
     id: `rampart-${ratio * 100}${redis ? '-redis' : ''}`,
     name: `Rampart, tracing ${ratio * 100}%${redis ? ', Redis store' : ''}`,
     spec: {
-      entry: here('./servers/rampart.ts'),
-      imports: [register],
+      entry: rampartEntry,
+      // The Node flags the service's own start command runs with.
+      flags: serviceFlags(),
       env: { ...otel(sinkUrl, ratio, 'api'), ...database, ...(redis ? { BENCH_REDIS_URL: redis } : {}) },
     },
     routes: redis ? ['GET'] : ['GET', 'POST'],

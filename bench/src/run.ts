@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ChartBar, ratioChart, writeChart } from './chart.ts';
 import { type ColdRow, runColdStart } from './cold-start.ts';
-import { httpConfigs } from './configs.ts';
+import { bundleRampartServer, httpConfigs } from './configs.ts';
 import { privateDatabase } from './database.ts';
 import { type HttpRow, runHttpBench, summarize } from './http-bench.ts';
 import { describeMachine, pinning } from './machine.ts';
@@ -79,7 +79,9 @@ try {
         `${settings.amount ? `${settings.amount} requests` : `${settings.seconds} s`} per load`,
     );
     const wanted = env.BENCH_SERVERS?.split(',');
-    const configs = httpConfigs(sink.url, redisUrl, ownDatabase?.url).filter(
+    // The generated service ships as a bundle (rampart-bundle): the bench's Rampart server is bundled the same way.
+    const rampartEntry = await bundleRampartServer();
+    const configs = httpConfigs(sink.url, redisUrl, ownDatabase?.url, rampartEntry).filter(
       (config) => !wanted || wanted.includes(config.id),
     );
     const series = await runHttpBench(configs, {

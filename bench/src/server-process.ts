@@ -3,8 +3,10 @@ import { once } from 'node:events';
 import { openSync } from 'node:fs';
 
 export interface ServerSpec {
-  /** The .ts entry under servers/. */
+  /** The entry: a .ts file under servers/, or the bundled Rampart server (configs.ts). */
   entry: string;
+  /** Node flags, before everything else. */
+  flags?: readonly string[];
   /** Files preloaded with `node --import` (the tracing setups). */
   imports?: readonly string[];
   env?: Readonly<Record<string, string>>;
@@ -28,7 +30,11 @@ const STARTUP_MS = 60_000;
  * core and run side by side.
  */
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
-  const node = [...(spec.imports ?? []).flatMap((file) => ['--import', file]), spec.entry];
+  const node = [
+    ...(spec.flags ?? []),
+    ...(spec.imports ?? []).flatMap((file) => ['--import', file]),
+    spec.entry,
+  ];
   const devNull = openSync('/dev/null', 'w');
   const child: ChildProcess = spawn(process.execPath, node, {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...spec.env },

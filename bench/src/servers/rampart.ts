@@ -1,31 +1,21 @@
 // The generated service (apps/api) as its buildApp() makes it: our logger with one access line a request,
 // RED metrics, request ids, security headers, problem+json errors, rate limits by key (in memory, or Redis
 // when BENCH_REDIS_URL is set), API-key auth with scopes, TypeBox validation. Tracing comes from the
-// register hook (`--import @rampart/observability/register`, as the service's start script runs it).
-// Its database is PostgreSQL at BENCH_DATABASE_URL (a database of the bench's own), else PGlite in a
-// data directory of its own, as the embedded default runs; the API key is created through the app's own
-// API. The bench routes are added to the app like any of its own routes, so every plugin applies to them.
-// It starts the way the service's server.ts does: the drizzle-orm import hook first, then the app (without
-// the hook, importing drizzle-orm leaves the young generation grown by about 90 MB, which RSS would count).
+// register hook. Its database is PostgreSQL at BENCH_DATABASE_URL (a database of the bench's own), else
+// PGlite in a data directory of its own, as the embedded default runs; the API key is created through the
+// app's own API. The bench routes are added to the app like any of its own routes, so every plugin
+// applies to them. The bench runs this file as the service ships: bundled by rampart-bundle with the
+// register hook as its preload (configs.ts), started with plain `node`.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { AppOptions } from '@rampart/api/app';
-import { registerDrizzleImportHook } from '@rampart/db/import-hook';
+import { join } from 'node:path';
+import { buildApp } from '@rampart/api/app';
+// The service's own env parser, so every variable the bench does not set keeps the service's default.
+import { parseEnv } from '@rampart/api/env';
 import { getTracing } from '@rampart/observability';
 import { announce, createItem, GET_PATH, getItem, Item, ItemBody, ItemParams, POST_PATH } from '../routes.ts';
 
-registerDrizzleImportHook();
-const { buildApp } = await import('@rampart/api/app');
-
-// The service's own env parser (its dist/env.js, beside the app it exports), so every variable the bench
-// does not set keeps the service's default, however its schema grows.
-const appFile = fileURLToPath(import.meta.resolve('@rampart/api/app'));
-const { parseEnv } = (await import(pathToFileURL(join(dirname(appFile), 'env.js')).href)) as {
-  parseEnv(source: Record<string, string | undefined>): AppOptions['env'];
-};
 const dataDir = process.env.BENCH_DATABASE_URL ? undefined : mkdtempSync(join(tmpdir(), 'rampart-bench-'));
 const env = parseEnv({
   NODE_ENV: 'production',

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BundleError, bundleService } from './bundle.ts';
+import { BundleError, bundleService, startCommand } from './bundle.ts';
 
 const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
 const dirs: string[] = [];
@@ -245,5 +245,23 @@ describe('rampart-bundle', () => {
       expect(result.stderr).not.toContain('    at ');
     }
     expect(existsSync(join(root, 'dist'))).toBe(false);
+  });
+});
+
+describe('startCommand', () => {
+  it('reads Node flags and the entry from a start script, and refuses anything a shell would be needed for', () => {
+    const root = service();
+    const scripts = {
+      start: 'node --max-semi-space-size=16 dist/server.js',
+      'start:worker': 'node dist/worker.js',
+      shell: 'NODE_ENV=production node dist/server.js',
+      chained: 'node dist/a.js && node dist/b.js',
+    };
+    write(root, { 'package.json': JSON.stringify({ name: 'svc', scripts }) });
+    expect(startCommand(root)).toEqual({ flags: ['--max-semi-space-size=16'], entry: 'dist/server.js' });
+    expect(startCommand(root, 'start:worker')).toEqual({ flags: [], entry: 'dist/worker.js' });
+    for (const script of ['shell', 'chained', 'missing']) {
+      expect(() => startCommand(root, script), script).toThrow(/expected "node \[--flag\.\.\.\] <file>\.js"/);
+    }
   });
 });

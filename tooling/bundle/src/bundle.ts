@@ -332,3 +332,30 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
     })),
   };
 }
+
+/**
+ * A service's start command as its package.json says (`"start": "node --max-semi-space-size=16
+ * dist/server.js"`): Node's flags and the entry. The bench and the reliability suite start the service
+ * with it, so they run it as `pnpm start` and the Dockerfile do. Anything but `node [--flag...] <file>.js`
+ * is refused: those tools do not run a shell.
+ */
+export function startCommand(root: string, script = 'start'): { flags: string[]; entry: string } {
+  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  const command = manifest.scripts?.[script];
+  const words = command?.trim().split(/\s+/) ?? [];
+  const entry = words.at(-1) ?? '';
+  const flags = words.slice(1, -1);
+  if (
+    words[0] !== 'node' ||
+    !entry.endsWith('.js') ||
+    !flags.every((flag) => /^--[\w-]+(=[\w.,:/-]+)?$/.test(flag))
+  ) {
+    throw new BundleError(
+      'RAMPART_BUNDLE_INPUT',
+      `${join(root, 'package.json')} scripts.${script} is ${JSON.stringify(command)}; expected "node [--flag...] <file>.js"`,
+    );
+  }
+  return { flags, entry };
+}

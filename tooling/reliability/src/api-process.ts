@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { startCommand } from '@rampart/bundle';
 
 const run = promisify(execFile);
 
@@ -87,9 +88,12 @@ function spawnService(
 ): Promise<ServiceProcess> {
   if (probe) nodeArgs = [...nodeArgs, '--expose-gc', '--import', RUNTIME_PROBE];
   const root = apiRoot();
-  // As `pnpm start` does: the bundled entry, which starts tracing before the app loads. cwd is the app,
-  // whose node_modules hold the packages the bundle leaves outside (PGlite).
-  const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist', script)], {
+  // As `pnpm start` / `pnpm start:worker` do (their Node flags, the bundled entry, which starts tracing
+  // before the app loads). cwd is the app, whose node_modules hold what the bundle leaves outside (PGlite).
+  const start = startCommand(root, script === 'server.js' ? 'start' : 'start:worker');
+  if (start.entry !== `dist/${script}`)
+    throw new Error(`${root}: start runs ${start.entry}, not dist/${script}`);
+  const child = spawn(process.execPath, [...start.flags, ...nodeArgs, join(root, start.entry)], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
