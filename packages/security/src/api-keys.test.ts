@@ -125,6 +125,27 @@ describe('createApiKeys', () => {
     expect(await keys.verify(key)).toBeUndefined();
   });
 
+  it('keeps the most recently used keys when the cache is full (least recently used goes first)', async () => {
+    const { database } = await setup();
+    const keys = createApiKeys({ db: database.db, pepper: PEPPER, cacheSize: 2, cacheTtlMs: 60_000 });
+    cleanups.push(() => keys.close());
+    const elsewhere = createApiKeys({ db: database.db, pepper: PEPPER });
+    cleanups.push(() => elsewhere.close());
+    const [a, b, c] = [
+      await keys.create({ name: 'a' }),
+      await keys.create({ name: 'b' }),
+      await keys.create({ name: 'c' }),
+    ];
+    // Cached in use order a, b; then a again (now most recent, twice: the second use changes nothing), then c
+    // evicts the least recently used, b.
+    for (const issued of [a, b, a, a, c]) expect(await keys.verify(issued!.key)).toBeDefined();
+    // Revoked by another process: a cached key still verifies until its TTL, an evicted one is read again.
+    await elsewhere.revoke(a!.record.id);
+    await elsewhere.revoke(b!.record.id);
+    expect(await keys.verify(a!.key)).toBeDefined();
+    expect(await keys.verify(b!.key)).toBeUndefined();
+  });
+
   it('rotates with an overlap: both keys work until the old one expires, then only the new one', async () => {
     let now = new Date('2030-01-01T00:00:00Z');
     const { keys } = await setup({ now: () => now });

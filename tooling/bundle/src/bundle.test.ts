@@ -165,6 +165,17 @@ describe('bundleService', () => {
     expect(JSON.parse(ran.stdout)).toEqual({ loads: 1, ready: true });
   });
 
+  it("refuses import.meta.dirname in the service's own code, saying what to write instead", async () => {
+    const root = service({
+      'src/main.ts':
+        "import { join } from 'node:path';\nconsole.log(join(import.meta.dirname, '../config'));\n",
+    });
+    const error = await refusal(bundleService({ root, entries: ['src/main.ts'] }));
+    expect(error.code).toBe('RAMPART_BUNDLE_IMPORT_META');
+    expect(error.message).toContain("write new URL('<path relative to this file>', import.meta.url)");
+    expect(existsSync(join(root, 'dist'))).toBe(false);
+  });
+
   it('refuses a package whose __dirname would name the bundle instead, unless it is known to be harmless', async () => {
     const root = service({
       'src/main.ts': "import { here } from 'pkg-d';\nconsole.log(here);\n",

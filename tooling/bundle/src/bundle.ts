@@ -196,14 +196,19 @@ function locationPlugin(root: string, bundleDir: string, assets: Map<string, str
             }
             return `createRequire(${RESOLVE}(${JSON.stringify(owner.name)}))`;
           });
-          // What is left depends on where the file sits (import.meta.dirname, a computed URL...): refuse it.
-          const left = /import\.meta\.(\w+)/.exec(code(contents));
-          if (left) {
-            throw new BundleError(
-              'RAMPART_BUNDLE_IMPORT_META',
-              `${args.path} uses import.meta.${left[1]} in a way the bundle cannot keep: mark ${owner.name} external (--external ${owner.name})`,
-            );
-          }
+        } else {
+          // The service's own require resolves packages from dist/bundle/ as from src/: the same node_modules.
+          contents = contents.replace(REQUIRE_PATTERN, `createRequire(${HERE})`);
+        }
+        // What is left depends on where the file sits (import.meta.dirname, a computed URL...): refuse it.
+        const left = /import\.meta\.(\w+)/.exec(code(contents));
+        if (left) {
+          throw new BundleError(
+            'RAMPART_BUNDLE_IMPORT_META',
+            owner
+              ? `${args.path} uses import.meta.${left[1]} in a way the bundle cannot keep: mark ${owner.name} external (--external ${owner.name})`
+              : `${args.path} uses import.meta.${left[1]}, which would name dist/bundle/ instead of this file's folder: write new URL('<path relative to this file>', import.meta.url), which the bundle keeps pointing at the same place`,
+          );
         }
         contents = contents.replaceAll(HERE, 'import.meta.url').replaceAll(RESOLVE, 'import.meta.resolve');
         if (contents === source) return undefined;
