@@ -99,7 +99,9 @@ describe('bundleService', () => {
     // main, own and pkg-a, and dep-b: what pkg-a loads through createRequire is bundled too.
     expect(result.modules).toBe(4);
     expect(result.assets).toEqual([{ from: 'node_modules/pkg-a/data', to: 'dist/bundle/assets/pkg-a/data' }]);
-    expect(readFileSync(join(root, 'dist/main.js'), 'utf8')).toContain("await import('./bundle/main.js');");
+    expect(readFileSync(join(root, 'dist/main.js'), 'utf8')).toContain(
+      "await import('./bundle/main/main.js');",
+    );
 
     // The copy is what the bundle reads: the package's own folder can go.
     rmSync(join(root, 'node_modules/pkg-a/data'), { recursive: true });
@@ -144,7 +146,8 @@ describe('bundleService', () => {
     write(root, { 'dist/bundle/chunk-STALE.js': 'throw new Error("stale")' });
     await bundleService({ root, entries: ['src/main.ts'] });
     expect(existsSync(join(root, 'dist/bundle/chunk-STALE.js'))).toBe(false);
-    expect(readdirSync(join(root, 'dist/bundle')).sort()).toEqual(['assets', 'main.js', 'main.js.map']);
+    expect(readdirSync(join(root, 'dist/bundle')).sort()).toEqual(['assets', 'main']);
+    expect(readdirSync(join(root, 'dist/bundle/main')).sort()).toEqual(['main.js', 'main.js.map']);
   });
 
   it('runs a preload to completion (top-level await included) before the entry, sharing one module graph', async () => {
@@ -186,6 +189,143 @@ describe('bundleService', () => {
     expect(error.code).toBe('RAMPART_BUNDLE_IMPORT_META');
     expect(error.message).toContain('--external pkg-d');
     expect(existsSync(join(root, 'dist'))).toBe(false);
+  });
+
+  it('keeps a trailing slash, leaves absolute URLs alone, and keeps the service own require relative', async () => {
+    const root = service({
+      'src/main.ts': [
+        "import { readFileSync } from 'node:fs';",
+        "import { createRequire } from 'node:module';",
+        'const require = createRequire(import.meta.url);',
+        "const dir = new URL('../config/', import.meta.url);",
+        'console.log(JSON.stringify({',
+        "  own: readFileSync(new URL('own.txt', dir), 'utf8').trim(),",
+        "  remote: new URL('https://example.com/a', import.meta.url).href,",
+        "  data: require('./data.json').x,",
+        '}));',
+      ].join('\n'),
+      'src/data.json': '{ "x": 7 }',
+    });
+    await bundleService({ root, entries: ['src/main.ts'] });
+    const ran = run(join(root, 'dist/main.js'));
+    expect(ran.stderr).toBe('');
+    expect(JSON.parse(ran.stdout)).toEqual({ own: 'the service', remote: 'https://example.com/a', data: 7 });
+  });
+
+  it('runs each entry in its own module order: a module two entries share is not evaluated early', async () => {
+    const root = service({
+      'src/main.ts': "import './setup.ts';\nimport { mode } from './shared.ts';\nconsole.log(mode);\n",
+      'src/setup.ts': "(globalThis as { MODE?: string }).MODE = 'from-setup';\n",
+      'src/shared.ts': "export const mode = (globalThis as { MODE?: string }).MODE ?? 'unset';\n",
+      'src/worker.ts': "import { mode } from './shared.ts';\nconsole.log(mode);\n",
+    });
+    await bundleService({ root, entries: ['src/main.ts', 'src/worker.ts'] });
+    expect(run(join(root, 'dist/main.js')).stdout.trim()).toBe('from-setup');
+    expect(run(join(root, 'dist/worker.js')).stdout.trim()).toBe('unset');
+  });
+
+  it('anchors a package require it cannot follow (a computed name) at the package file itself', async () => {
+    const root = service({
+      'src/main.ts': "import { load } from 'pkg-f';\nconsole.log(load('dep-b'));\n",
+      'node_modules/pkg-f/package.json': JSON.stringify({
+        name: 'pkg-f',
+        type: 'module',
+        exports: './lib/index.js',
+      }),
+      'node_modules/pkg-f/lib/index.js': "export { load } from './inner/load.js';\n",
+      'node_modules/pkg-f/lib/inner/load.js': [
+        "import { createRequire } from 'node:module';",
+        'const require = createRequire(import.meta.url);',
+        "export const load = (name) => [require(name).value, require('./near.cjs').near].join(' ');",
+      ].join('\n'),
+      'node_modules/pkg-f/lib/inner/near.cjs': "exports.near = 'near';\n",
+      'node_modules/pkg-f/node_modules/dep-b/package.json': JSON.stringify({
+        name: 'dep-b',
+        main: 'index.cjs',
+      }),
+      'node_modules/pkg-f/node_modules/dep-b/index.cjs': 'module.exports = { value: 43 };\n',
+    });
+    await bundleService({ root, entries: ['src/main.ts'] });
+    const ran = run(join(root, 'dist/main.js'));
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout.trim()).toBe('43 near');
+  });
+
+  it('refuses folders it cannot copy faithfully: two copies of a package, or code next to it', async () => {
+    const two = service({
+      'src/main.ts':
+        "import { dataDir } from 'pkg-a';\nimport { other } from 'pkg-x';\nconsole.log(dataDir, other);\n",
+      'node_modules/pkg-x/package.json': JSON.stringify({
+        name: 'pkg-x',
+        type: 'module',
+        exports: './index.js',
+      }),
+      'node_modules/pkg-x/index.js': "export { dataDir as other } from 'pkg-a';\n",
+      'node_modules/pkg-x/node_modules/pkg-a/package.json': JSON.stringify({
+        name: 'pkg-a',
+        type: 'module',
+        exports: './dist/index.js',
+      }),
+      'node_modules/pkg-x/node_modules/pkg-a/dist/index.js':
+        "export const dataDir = new URL('../data', import.meta.url).pathname;\n",
+      'node_modules/pkg-x/node_modules/pkg-a/data/0001_first.sql': 'create table other ();\n',
+    });
+    const twice = await refusal(bundleService({ root: two, entries: ['src/main.ts'] }));
+    expect(twice.message).toContain('two copies of pkg-a');
+    const code = service({
+      'src/main.ts': "import { worker } from 'pkg-w';\nconsole.log(worker);\n",
+      'node_modules/pkg-w/package.json': JSON.stringify({
+        name: 'pkg-w',
+        type: 'module',
+        exports: './index.js',
+      }),
+      'node_modules/pkg-w/index.js': "export const worker = new URL('./worker.js', import.meta.url).href;\n",
+      'node_modules/pkg-w/worker.js': "import 'node:fs';\n",
+    });
+    const loadsCode = await refusal(bundleService({ root: code, entries: ['src/main.ts'] }));
+    expect(loadsCode.message).toContain('loads code from');
+    expect(loadsCode.message).toContain('--external pkg-w');
+    for (const root of [two, code]) expect(existsSync(join(root, 'dist'))).toBe(false);
+  });
+
+  it('sees import.meta and __dirname however they are written, in the service and in packages', async () => {
+    const cases: Record<string, string>[] = [
+      { 'src/main.ts': 'const meta = import.meta;\nconsole.log(meta.dirname);\n' },
+      { 'src/main.ts': 'console.log(import.meta?.dirname);\n' },
+      { 'src/main.ts': "console.log(__dirname + '/x');\n" },
+      {
+        'src/main.ts': "import { d } from 'pkg-g';\nconsole.log(d);\n",
+        'node_modules/pkg-g/package.json': JSON.stringify({
+          name: 'pkg-g',
+          type: 'module',
+          exports: './index.js',
+        }),
+        'node_modules/pkg-g/index.js': 'const u = "http://x"; export const d = import.meta.dirname + u;\n',
+      },
+    ];
+    for (const files of cases) {
+      const root = service(files);
+      const error = await refusal(bundleService({ root, entries: ['src/main.ts'] }));
+      expect(error.code, files['src/main.ts']).toBe('RAMPART_BUNDLE_IMPORT_META');
+    }
+  });
+
+  it('refuses a subpath of an external package the service cannot resolve', async () => {
+    const root = service({ 'src/main.ts': "import 'ext-pkg/sub';\n" });
+    const error = await refusal(bundleService({ root, entries: ['src/main.ts'], external: ['ext-pkg'] }));
+    expect(error.code).toBe('RAMPART_BUNDLE_EXTERNAL');
+    expect(error.message).toContain('add ext-pkg to');
+  });
+
+  it('a write that fails leaves the previous bundle whole and says why', async () => {
+    const root = service();
+    await bundleService({ root, entries: ['src/main.ts'] });
+    rmSync(join(root, 'dist/main.js'));
+    mkdirSync(join(root, 'dist/main.js/blocked'), { recursive: true });
+    const error = await refusal(bundleService({ root, entries: ['src/main.ts'] }));
+    expect(error.code).toBe('RAMPART_BUNDLE_WRITE');
+    expect(readdirSync(join(root, 'dist/bundle/main')).sort()).toEqual(['main.js', 'main.js.map']);
+    expect(readdirSync(join(root, 'dist')).sort()).toEqual(['bundle', 'main.js']);
   });
 
   it('refuses an external package the service cannot resolve at run time, and writes nothing', async () => {
@@ -243,7 +383,7 @@ describe('rampart-bundle', () => {
     const result = spawnSync(process.execPath, [cli, '--root', root, 'src/main.ts'], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
-      /^rampart-bundle: 4 modules -> dist\/bundle\/main\.js \(0\.0 MiB\); copied dist\/bundle\/assets\/pkg-a\/data in /,
+      /^rampart-bundle: 4 modules -> dist\/bundle\/main\/main\.js \(0\.0 MiB\); copied dist\/bundle\/assets\/pkg-a\/data in /,
     );
   });
 
@@ -267,11 +407,13 @@ describe('startCommand', () => {
       'start:worker': 'node dist/worker.js',
       shell: 'NODE_ENV=production node dist/server.js',
       chained: 'node dist/a.js && node dist/b.js',
+      separated: 'node --require dist/server.js',
+      flagOnly: 'node --import=./x.js',
     };
     write(root, { 'package.json': JSON.stringify({ name: 'svc', scripts }) });
     expect(startCommand(root)).toEqual({ flags: ['--max-semi-space-size=16'], entry: 'dist/server.js' });
     expect(startCommand(root, 'start:worker')).toEqual({ flags: [], entry: 'dist/worker.js' });
-    for (const script of ['shell', 'chained', 'missing']) {
+    for (const script of ['shell', 'chained', 'separated', 'flagOnly', 'missing']) {
       expect(() => startCommand(root, script), script).toThrow(/expected "node \[--flag\.\.\.\] <file>\.js"/);
     }
   });

@@ -1,7 +1,17 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { build, type Loader, type Metafile, type OutputFile, type Plugin } from 'esbuild';
+import { build, type Loader, type Message, type Metafile, type OutputFile, type Plugin } from 'esbuild';
 
 /**
  * Bundles a service's entry points (its server and worker) into single ES modules, with their workspace
@@ -58,9 +68,10 @@ export type BundleErrorCode =
   | 'RAMPART_BUNDLE_INPUT'
   | 'RAMPART_BUNDLE_EXTERNAL'
   | 'RAMPART_BUNDLE_IMPORT_META'
-  | 'RAMPART_BUNDLE_BUILD';
+  | 'RAMPART_BUNDLE_BUILD'
+  | 'RAMPART_BUNDLE_WRITE';
 
-/** A bundle that would not run as the sources do; nothing has been written when it is thrown. */
+/** A bundle that would not run as the sources do, or could not be written; the previous bundle stays whole. */
 export class BundleError extends Error {
   override name = 'BundleError';
   readonly code: BundleErrorCode;
@@ -130,84 +141,143 @@ function owningPackage(file: string): { name: string; dir: string } {
   }
 }
 
-/** Whether `name` resolves from the service's directory, as it must at run time from the bundle. */
-function resolvableFrom(root: string, name: string): boolean {
+/** Whether `specifier` (a package or one of its subpaths) resolves from the service, as it must at run time. */
+function resolvableFrom(root: string, specifier: string): boolean {
   try {
-    createRequire(join(root, 'package.json')).resolve(name);
+    createRequire(join(root, 'package.json')).resolve(specifier);
     return true;
   } catch {
-    // An ESM-only package (no "require" condition) still has a package.json there.
-    return existsSync(join(root, 'node_modules', name, 'package.json'));
+    // An ESM-only package (no "require" condition) still has its package.json there.
+    const name = specifier.startsWith('@')
+      ? specifier.split('/').slice(0, 2).join('/')
+      : specifier.split('/')[0];
+    return existsSync(join(root, 'node_modules', name as string, 'package.json'));
   }
 }
 
-/** Source without comments, for the checks below (a URL's `//` may cut a line short: only more lenient). */
-const code = (source: string) => source.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, '');
+/**
+ * Source without comments, for the checks below. Strings and template literals are kept as they are (a
+ * `//` inside a URL is not a comment); regular-expression literals are not recognised, which can only hide
+ * a use behind an odd regex, never invent one.
+ */
+export function stripComments(source: string): string {
+  let out = '';
+  let index = 0;
+  while (index < source.length) {
+    const char = source[index] as string;
+    const next = source[index + 1];
+    if (char === '/' && next === '/') {
+      const end = source.indexOf('\n', index);
+      index = end === -1 ? source.length : end;
+    } else if (char === '/' && next === '*') {
+      const end = source.indexOf('*/', index + 2);
+      index = end === -1 ? source.length : end + 2;
+      out += ' ';
+    } else if (char === "'" || char === '"' || char === '`') {
+      let end = index + 1;
+      while (end < source.length && source[end] !== char) end += source[end] === '\\' ? 2 : 1;
+      out += source.slice(index, end + 1);
+      index = end + 1;
+    } else {
+      out += char;
+      index += 1;
+    }
+  }
+  return out;
+}
 
-function locationPlugin(root: string, bundleDir: string, assets: Map<string, string>): Plugin {
+const CODE_FILE = /\.(?:[cm]?[jt]s|node)$/;
+
+function locationPlugin(
+  root: string,
+  buildDir: string,
+  bundleDir: string,
+  assets: Map<string, string>,
+): Plugin {
   // The service's own files: under its directory and not in its node_modules.
   const isService = (path: string) => inside(root, path) && !path.includes(`${sep}node_modules${sep}`);
+  // A URL string that names `target` from this build's directory, keeping a trailing slash.
+  const fromBuild = (target: string, slash: boolean) => {
+    const path = posix(relative(buildDir, target)) || '.';
+    return JSON.stringify(`${path.startsWith('.') ? '' : './'}${path}${slash ? '/' : ''}`);
+  };
   return {
     name: 'rampart-file-locations',
     setup(esbuild) {
       esbuild.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
         const source = readFileSync(args.path, 'utf8');
         const ours = isService(args.path);
-        if (!ours && DIRNAME_PATTERN.test(code(source))) {
-          const owner = owningPackage(args.path);
-          if (!(owner.name in HARMLESS_DIRNAME)) {
-            throw new BundleError(
-              'RAMPART_BUNDLE_IMPORT_META',
-              `${args.path} uses __dirname or __filename, which would name the bundle's directory instead of ${owner.name}'s: mark it external (--external ${owner.name})`,
-            );
-          }
-        }
-        if (!source.includes('import.meta')) return undefined;
         const owner = ours ? undefined : owningPackage(args.path);
-        let contents = source.replace(URL_PATTERN, (_match, _quote: string, path: string) => {
-          const target = resolve(dirname(args.path), path);
-          if (ours || isService(target)) {
-            return `new URL(${JSON.stringify(posix(relative(bundleDir, target)) || '.')}, ${HERE})`;
-          }
-          if (!existsSync(target)) {
-            throw new BundleError(
-              'RAMPART_BUNDLE_INPUT',
-              `${args.path} points at ${target}, which does not exist, so there is nothing to copy beside the bundle`,
-            );
-          }
-          const pkg = owner as { name: string; dir: string };
-          const copy = join(bundleDir, 'assets', pkg.name, relative(pkg.dir, target));
-          assets.set(copy, target);
-          return `new URL(${JSON.stringify(`./${posix(relative(bundleDir, copy))}`)}, ${HERE})`;
-        });
-        if (owner) {
-          // `const require = createRequire(import.meta.url)` only to load modules lazily: dropped, so the
-          // bundle holds what it requires (evaluated at the first call, as before). A file that also uses
-          // require.resolve or require.cache keeps a require anchored at its package instead.
-          if (REQUIRE_DECLARATION.test(contents) && !/\brequire\.\w/.test(code(contents))) {
-            contents = contents.replace(REQUIRE_DECLARATION, '');
-          }
-          contents = contents.replace(REQUIRE_PATTERN, () => {
-            if (!resolvableFrom(root, owner.name)) {
-              throw new BundleError(
-                'RAMPART_BUNDLE_EXTERNAL',
-                `${args.path} requires modules relative to ${owner.name}, which the service cannot resolve: add ${owner.name} to its dependencies`,
-              );
-            }
-            return `createRequire(${RESOLVE}(${JSON.stringify(owner.name)}))`;
-          });
-        } else {
-          // The service's own require resolves packages from dist/bundle/ as from src/: the same node_modules.
-          contents = contents.replace(REQUIRE_PATTERN, `createRequire(${HERE})`);
-        }
-        // What is left depends on where the file sits (import.meta.dirname, a computed URL...): refuse it.
-        const left = /import\.meta\.(\w+)/.exec(code(contents));
-        if (left) {
+        if (DIRNAME_PATTERN.test(stripComments(source)) && !(owner && owner.name in HARMLESS_DIRNAME)) {
           throw new BundleError(
             'RAMPART_BUNDLE_IMPORT_META',
             owner
-              ? `${args.path} uses import.meta.${left[1]} in a way the bundle cannot keep: mark ${owner.name} external (--external ${owner.name})`
-              : `${args.path} uses import.meta.${left[1]}, which would name dist/bundle/ instead of this file's folder: write new URL('<path relative to this file>', import.meta.url), which the bundle keeps pointing at the same place`,
+              ? `${args.path} uses __dirname or __filename, which would name the bundle's directory instead of ${owner.name}'s: mark it external (--external ${owner.name})`
+              : `${args.path} uses __dirname or __filename, which would name dist/bundle/ instead of this file's folder: write new URL('<path relative to this file>', import.meta.url)`,
+          );
+        }
+        if (!source.includes('import.meta')) return undefined;
+        let contents = source.replace(URL_PATTERN, (_match, _quote: string, path: string) => {
+          // Only paths relative to the file depend on where it sits; a URL or an absolute path does not.
+          if (!/^\.\.?(\/|$)/.test(path)) return `new URL(${JSON.stringify(path)}, ${HERE})`;
+          const slash = path.endsWith('/');
+          const target = resolve(dirname(args.path), path);
+          if (ours || isService(target)) return `new URL(${fromBuild(target, slash)}, ${HERE})`;
+          const pkg = owner as { name: string; dir: string };
+          const inPackage = relative(pkg.dir, target);
+          if (!existsSync(target) || inPackage.startsWith('..') || isAbsolute(inPackage)) {
+            throw new BundleError(
+              'RAMPART_BUNDLE_INPUT',
+              `${args.path} points at ${target}, which is ${existsSync(target) ? `outside ${pkg.name}` : 'missing'}: there is nothing the bundle can copy beside itself; mark ${pkg.name} external (--external ${pkg.name})`,
+            );
+          }
+          if (statSync(target).isFile() && CODE_FILE.test(target)) {
+            throw new BundleError(
+              'RAMPART_BUNDLE_INPUT',
+              `${args.path} loads code from ${target} at run time, which a copy would cut off from its imports: mark ${pkg.name} external (--external ${pkg.name})`,
+            );
+          }
+          const copy = join(bundleDir, 'assets', pkg.name, inPackage);
+          const taken = assets.get(copy);
+          if (taken !== undefined && taken !== target) {
+            throw new BundleError(
+              'RAMPART_BUNDLE_INPUT',
+              `two copies of ${pkg.name} (${dirname(taken)} and ${pkg.dir}) both need ${inPackage} beside the bundle: mark ${pkg.name} external (--external ${pkg.name}) or dedupe it`,
+            );
+          }
+          assets.set(copy, target);
+          return `new URL(${fromBuild(copy, slash)}, ${HERE})`;
+        });
+        if (owner) {
+          // `const require = createRequire(import.meta.url)` only to load modules by name, lazily: dropped, so
+          // the bundle holds what it requires (evaluated at the first call, as before). Anything else (a
+          // computed name, require.resolve, require.cache) keeps a require anchored at this very file.
+          const stripped = stripComments(contents);
+          const calls = stripped.match(/\brequire\s*\(/g)?.length ?? 0;
+          const literal = stripped.match(/\brequire\s*\(\s*(['"])[^'"]+\1\s*\)/g)?.length ?? 0;
+          if (REQUIRE_DECLARATION.test(contents) && calls === literal && !/\brequire\s*\./.test(stripped)) {
+            contents = contents.replace(REQUIRE_DECLARATION, '');
+          }
+          contents = contents.replace(
+            REQUIRE_PATTERN,
+            () => `createRequire(${anchorAt(root, owner, args.path)})`,
+          );
+        } else {
+          // The service's own require resolves from where its file sits, as before.
+          contents = contents.replace(
+            REQUIRE_PATTERN,
+            `createRequire(new URL(${fromBuild(args.path, false)}, ${HERE}))`,
+          );
+        }
+        // What is left depends on where the file sits (import.meta.dirname, a destructured import.meta...).
+        const left = /\bimport\s*\.\s*meta\b(?:\s*\??\.\s*(\w+))?/.exec(stripComments(contents));
+        if (left) {
+          const use = `import.meta${left[1] ? `.${left[1]}` : ''}`;
+          throw new BundleError(
+            'RAMPART_BUNDLE_IMPORT_META',
+            owner
+              ? `${args.path} uses ${use} in a way the bundle cannot keep: mark ${owner.name} external (--external ${owner.name})`
+              : `${args.path} uses ${use}, which would name dist/bundle/ instead of this file's folder: write new URL('<path relative to this file>', import.meta.url), which the bundle keeps pointing at the same place`,
           );
         }
         contents = contents.replaceAll(HERE, 'import.meta.url').replaceAll(RESOLVE, 'import.meta.resolve');
@@ -216,6 +286,31 @@ function locationPlugin(root: string, bundleDir: string, assets: Map<string, str
       });
     },
   };
+}
+
+/**
+ * `createRequire` for a package's file, found at run time from the package's own entry (which the service
+ * resolves: it must be the same copy the bundle was built from) and pointed at the file itself, so relative
+ * requires and the package's dependencies resolve as they did.
+ */
+function anchorAt(root: string, owner: { name: string; dir: string }, file: string): string {
+  let entry: string;
+  try {
+    entry = realpathSync(createRequire(join(root, 'package.json')).resolve(owner.name));
+  } catch {
+    throw new BundleError(
+      'RAMPART_BUNDLE_EXTERNAL',
+      `${file} requires modules relative to ${owner.name}, which the service cannot resolve: add ${owner.name} to its dependencies`,
+    );
+  }
+  if (!inside(realpathSync(owner.dir), entry)) {
+    throw new BundleError(
+      'RAMPART_BUNDLE_EXTERNAL',
+      `${file} requires modules relative to ${owner.name}, but the service resolves another copy of it (${entry}): add ${owner.name} at the bundled version to its dependencies`,
+    );
+  }
+  const path = posix(relative(dirname(entry), realpathSync(file)));
+  return `new URL(${JSON.stringify(path.startsWith('.') ? path : `./${path}`)}, ${RESOLVE}(${JSON.stringify(owner.name)}))`;
 }
 
 /** Bundles `options.entries` into `<outdir>/bundle/` (+ shared chunks, source maps, assets); see the module doc. */
@@ -261,81 +356,124 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
       'RAMPART_BUNDLE_INPUT',
       `two entries would both be written as ${BUNDLE_DIR}/${clash}.js`,
     );
-  const unresolvable = external.filter((name) => !resolvableFrom(root, name));
   const assets = new Map<string, string>();
-  let result: { metafile: Metafile; outputFiles: OutputFile[] };
-  try {
-    result = await build({
-      absWorkingDir: root,
-      entryPoints: [...entries, ...preloads].map((entry) => ({ in: entry.file, out: entry.name })),
-      outdir: bundleDir,
-      entryNames: '[name]',
-      // Chunks sit beside the entries, so a path made relative to the bundle directory holds in every file.
-      chunkNames: 'chunk-[hash]',
-      bundle: true,
-      splitting: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node22',
-      sourcemap: 'linked',
-      banner: { js: BANNER },
-      external,
-      metafile: true,
-      write: false,
-      logLevel: 'silent',
-      plugins: [locationPlugin(root, bundleDir, assets)],
-    });
-  } catch (error) {
-    const cause = (
-      error as { errors?: { detail?: unknown; text: string; location?: { file: string } | null }[] }
-    ).errors;
-    const own = cause?.find((entry) => entry.detail instanceof BundleError)?.detail;
-    if (own instanceof BundleError) throw own;
-    const text = cause?.map((entry) => `${entry.location?.file ?? ''}: ${entry.text}`).join('\n');
-    throw new BundleError('RAMPART_BUNDLE_BUILD', text || (error as Error).message);
-  }
-  // Checked after the build so the message can say whether the bundle really imports the package.
-  const imported = new Set(
-    Object.values(result.metafile.outputs).flatMap((output) => output.imports.map((entry) => entry.path)),
-  );
-  const missing = unresolvable.filter((name) => imported.has(name));
-  if (missing.length > 0) {
-    throw new BundleError(
-      'RAMPART_BUNDLE_EXTERNAL',
-      `the bundle loads ${missing.join(', ')} from node_modules at run time, but ${root} cannot resolve ${missing.length > 1 ? 'them' : 'it'}: add ${missing.join(', ')} to the service's dependencies`,
-    );
+  const outputs: { path: string; contents: Uint8Array }[] = [];
+  const inputs = new Set<string>();
+  // One build per entry, with the preloads: a server and a worker are separate processes, and chunks
+  // shared between two entries let esbuild run a shared module earlier than its importer's own order did.
+  // The preloads share the entry's chunks, so they and the service use one copy of every module.
+  for (const entry of entries) {
+    const buildDir = join(bundleDir, entry.name);
+    let result: { metafile: Metafile; outputFiles: OutputFile[]; warnings: Message[] };
+    try {
+      result = await build({
+        absWorkingDir: root,
+        entryPoints: [entry, ...preloads].map((point) => ({ in: point.file, out: point.name })),
+        outdir: buildDir,
+        entryNames: '[name]',
+        // Chunks sit beside the entries, so a path made relative to the build directory holds in every file.
+        chunkNames: 'chunk-[hash]',
+        bundle: true,
+        splitting: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node22',
+        sourcemap: 'linked',
+        banner: { js: BANNER },
+        external,
+        metafile: true,
+        write: false,
+        logLevel: 'silent',
+        plugins: [locationPlugin(root, buildDir, bundleDir, assets)],
+      });
+    } catch (error) {
+      const cause = (error as { errors?: Message[] }).errors;
+      const own = cause?.find((message) => message.detail instanceof BundleError)?.detail;
+      if (own instanceof BundleError) throw own;
+      throw new BundleError('RAMPART_BUNDLE_BUILD', describe(cause) || (error as Error).message);
+    }
+    // A warning is code the bundle would run differently (a require it cannot follow, an import it cannot
+    // see): none is let through.
+    if (result.warnings.length > 0) throw new BundleError('RAMPART_BUNDLE_BUILD', describe(result.warnings));
+    // Every package the bundle is told to leave outside must resolve from the service, subpath and all.
+    // (esbuild also leaves out a require it cannot resolve inside try/catch, an optional dependency such
+    // as pg's pg-native: the code already copes with it missing.)
+    for (const output of Object.values(result.metafile.outputs)) {
+      for (const { path, external: outside } of output.imports) {
+        const name = path.startsWith('@')
+          ? path.split('/').slice(0, 2).join('/')
+          : (path.split('/')[0] as string);
+        if (!outside || !external.includes(name) || resolvableFrom(root, path)) continue;
+        throw new BundleError(
+          'RAMPART_BUNDLE_EXTERNAL',
+          `the bundle loads ${path} from node_modules at run time, but ${root} cannot resolve it: add ${name} to the service's dependencies`,
+        );
+      }
+    }
+    for (const input of Object.keys(result.metafile.inputs)) inputs.add(input);
+    outputs.push(...result.outputFiles.map((file) => ({ path: file.path, contents: file.contents })));
   }
 
-  // Nothing was written until here: a refused bundle leaves the previous one in place.
-  rmSync(bundleDir, { recursive: true, force: true });
-  mkdirSync(bundleDir, { recursive: true });
+  // Nothing was written until here. The new bundle is written beside the old one and swapped in, so a
+  // failure while writing leaves the previous bundle whole.
   const files: BundleResult['files'] = [];
-  const write = (path: string, contents: Uint8Array | string) => {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, contents);
-    files.push({ path: posix(relative(root, path)), bytes: Buffer.byteLength(contents) });
-  };
-  for (const file of result.outputFiles) write(file.path, file.contents);
-  for (const [to, from] of assets) cpSync(from, to, { recursive: true });
-  // `<outdir>/<name>.js` (where tsc put the unbundled entry) runs the preloads to completion, then the
-  // bundled entry: `node dist/server.js` starts the service.
-  for (const { entry, name } of entries) {
-    const imports = [...preloads.map((preload) => preload.name), name].map(
-      (file) => `await import('./${BUNDLE_DIR}/${file}.js');`,
-    );
-    write(
-      join(outdir, `${name}.js`),
-      `// Written by rampart-bundle: the bundled ${entry}.\n${imports.join('\n')}\n`,
+  const staging = `${bundleDir}.new-${process.pid}`;
+  const retired = `${bundleDir}.old-${process.pid}`;
+  const staged = (path: string) => join(staging, relative(bundleDir, path));
+  let swapped = false;
+  try {
+    rmSync(staging, { recursive: true, force: true });
+    for (const file of outputs) {
+      mkdirSync(dirname(staged(file.path)), { recursive: true });
+      writeFileSync(staged(file.path), file.contents);
+      files.push({ path: posix(relative(root, file.path)), bytes: file.contents.byteLength });
+    }
+    for (const [to, from] of assets) cpSync(from, staged(to), { recursive: true });
+    // `<outdir>/<name>.js` runs the preloads to completion, then the bundled entry: `node dist/server.js`
+    // starts the service. Written to a temporary name and renamed, so it is never half there.
+    const shims = entries.map(({ entry, name }) => {
+      const imports = [...preloads.map((preload) => preload.name), name].map(
+        (file) => `await import('./${BUNDLE_DIR}/${name}/${file}.js');`,
+      );
+      const path = join(outdir, `${name}.js`);
+      const text = `// Written by rampart-bundle: the bundled ${entry}.\n${imports.join('\n')}\n`;
+      writeFileSync(`${path}.new-${process.pid}`, text);
+      return { path, text };
+    });
+    if (existsSync(bundleDir)) renameSync(bundleDir, retired);
+    renameSync(staging, bundleDir);
+    swapped = true;
+    for (const { path, text } of shims) {
+      renameSync(`${path}.new-${process.pid}`, path);
+      files.push({ path: posix(relative(root, path)), bytes: Buffer.byteLength(text) });
+    }
+    rmSync(retired, { recursive: true, force: true });
+  } catch (error) {
+    // Back to the previous bundle (a shim already renamed names the same files in it).
+    if (swapped) rmSync(bundleDir, { recursive: true, force: true });
+    if (existsSync(retired) && !existsSync(bundleDir)) renameSync(retired, bundleDir);
+    rmSync(staging, { recursive: true, force: true });
+    for (const { name } of entries) rmSync(join(outdir, `${name}.js.new-${process.pid}`), { force: true });
+    throw new BundleError(
+      'RAMPART_BUNDLE_WRITE',
+      `could not write the bundle to ${bundleDir}: ${(error as Error).message}`,
     );
   }
   return {
     files,
-    modules: Object.keys(result.metafile.inputs).length,
+    modules: inputs.size,
     assets: [...assets].map(([to, from]) => ({
       from: posix(relative(root, from)),
       to: posix(relative(root, to)),
     })),
   };
+}
+
+/** esbuild's messages as `file: text` lines. */
+function describe(messages: Message[] | undefined): string {
+  return (messages ?? [])
+    .map((message) => `${message.location?.file ? `${message.location.file}: ` : ''}${message.text}`)
+    .join('\n');
 }
 
 /**
@@ -345,21 +483,31 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
  * is refused: those tools do not run a shell.
  */
 export function startCommand(root: string, script = 'start'): { flags: string[]; entry: string } {
-  const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-    scripts?: Record<string, string>;
-  };
-  const command = manifest.scripts?.[script];
+  const manifest = join(root, 'package.json');
+  let command: string | undefined;
+  try {
+    command = (JSON.parse(readFileSync(manifest, 'utf8')) as { scripts?: Record<string, string> }).scripts?.[
+      script
+    ];
+  } catch (error) {
+    throw new BundleError('RAMPART_BUNDLE_INPUT', `${manifest} cannot be read: ${(error as Error).message}`);
+  }
   const words = command?.trim().split(/\s+/) ?? [];
   const entry = words.at(-1) ?? '';
   const flags = words.slice(1, -1);
+  // `--flag` or `--flag=value` only: a flag whose value is the next word (`--require x`) would take the
+  // entry, or whatever a caller inserts before it, as its value.
+  const valueTaking =
+    /^--(?:import|require|loader|experimental-loader|env-file|input-type|conditions|title)$/;
   if (
     words[0] !== 'node' ||
+    entry.startsWith('-') ||
     !entry.endsWith('.js') ||
-    !flags.every((flag) => /^--[\w-]+(=[\w.,:/-]+)?$/.test(flag))
+    !flags.every((flag) => /^--[\w-]+(=[\w.,:/-]+)?$/.test(flag) && !valueTaking.test(flag))
   ) {
     throw new BundleError(
       'RAMPART_BUNDLE_INPUT',
-      `${join(root, 'package.json')} scripts.${script} is ${JSON.stringify(command)}; expected "node [--flag...] <file>.js"`,
+      `${manifest} scripts.${script} is ${JSON.stringify(command)}; expected "node [--flag...] <file>.js"`,
     );
   }
   return { flags, entry };
