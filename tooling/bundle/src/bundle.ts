@@ -19,15 +19,15 @@ import { build, type Loader, type Message, type Metafile, type OutputFile, type 
  * alone is 683 modules, OpenTelemetry ~190, drizzle-orm ~110): resolving, stat-ing and compiling each one
  * was most of a generated service's start-up in bench/.
  *
- * Moving code into one file changes what `import.meta.url` means, so every module that uses it is
- * rewritten or refused, never shipped silently wrong:
- * - `new URL('<relative path>', import.meta.url)` (a package's migrations folder): a path inside the
- *   service is re-pointed from the output directory; one inside a package is copied to
- *   `<outdir>/bundle/assets/<package>/...` and pointed there, so the service does not depend on where pnpm put it.
- * - `createRequire(import.meta.url)` in a package: anchored at the package's own entry at run time
- *   (`import.meta.resolve('<package>')`), so it still finds that package's dependencies.
- * - any other use, outside the service's own code: a `BundleError` naming the file; mark its package
- *   external instead.
+ * Moving code into one file changes what `import.meta.url` and `__dirname` mean, so every module that uses
+ * them is rewritten or refused, never shipped silently wrong:
+ * - `new URL('./<path>', import.meta.url)`: a path inside the service is re-pointed from the bundle; one
+ *   inside a package (its migrations folder) is copied to `<outdir>/bundle/assets/<package>/...` and
+ *   pointed there, so the service does not depend on where pnpm put it.
+ * - `createRequire(import.meta.url)`: in a package that only requires names, dropped so what it requires is
+ *   bundled; otherwise anchored at the file itself, in the package or in the service.
+ * - any other `import.meta`, or `__dirname` outside the packages listed in `HARMLESS_DIRNAME`: a
+ *   `BundleError` naming the file and what to do.
  * Packages that load files next to themselves at run time (PGlite's WebAssembly and data files) stay
  * external and must be dependencies of the service, which the bundle checks.
  */
@@ -36,8 +36,8 @@ export interface BundleOptions {
   /** The service's directory (holds its package.json). */
   root: string;
   /**
-   * Entry files relative to `root`, e.g. `['src/server.ts', 'src/worker.ts']`: each becomes
-   * `<outdir>/bundle/<name>.js`, loaded by a one-line `<outdir>/<name>.js`.
+   * Entry files relative to `root`, e.g. `['src/server.ts', 'src/worker.ts']`: each is built on its own
+   * into `<outdir>/bundle/<name>/<name>.js`, started by a two-line `<outdir>/<name>.js`.
    */
   entries: readonly string[];
   /**
@@ -313,7 +313,7 @@ function anchorAt(root: string, owner: { name: string; dir: string }, file: stri
   return `new URL(${JSON.stringify(path.startsWith('.') ? path : `./${path}`)}, ${RESOLVE}(${JSON.stringify(owner.name)}))`;
 }
 
-/** Bundles `options.entries` into `<outdir>/bundle/` (+ shared chunks, source maps, assets); see the module doc. */
+/** Bundles each of `options.entries` with the preloads into `<outdir>/bundle/<name>/` (chunks, source maps; assets shared); see the module doc. */
 export async function bundleService(options: BundleOptions): Promise<BundleResult> {
   const root = resolve(options.root);
   const outdir = resolve(root, options.outdir ?? 'dist');
