@@ -116,8 +116,8 @@ const plugin: FastifyPluginAsync<ResiliencePluginOptions> = async (fastify, opti
     done(null, payload);
   });
 
-  // Probes are never shed and never rate-limited (@fastify/rate-limit reads `config.rateLimit`): a kubelet
-  // probes every pod on its node from one address, so with a shared store a modest limit would answer
+  // Probes are never shed and never rate-limited (@rampart/security's rate limit reads `config.rateLimit`): a
+  // kubelet probes every pod on its node from one address, so with a shared store a modest limit would answer
   // liveness 429 and get healthy pods restarted. Found by tooling/reliability.
   const probe = { loadShedding: false, rateLimit: false } as { loadShedding: false };
   fastify.get(`${prefix}/live`, { config: probe }, async (_request, reply) => {

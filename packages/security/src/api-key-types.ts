@@ -10,4 +10,10 @@ export interface AuthenticatedKey {
 export interface ApiKeyVerifier {
   /** Resolves undefined for an unknown, malformed, expired or revoked key; rejects only on a store failure. */
   verify(presented: string): Promise<AuthenticatedKey | undefined>;
+  /**
+   * Optional: the answer when it needs no I/O (the key's row is cached, or the key is malformed), so the auth
+   * hook need not wait for a promise. The key when valid, `null` when refused, `undefined` when only
+   * `verify` can tell. It must answer exactly as `verify` would.
+   */
+  verifyCached?(presented: string): AuthenticatedKey | null | undefined;
 }

@@ -62,6 +62,30 @@ describe('createApiKeys', () => {
     }
   });
 
+  it('verifyCached answers without I/O exactly as verify does, and defers to it when the row is not cached', async () => {
+    let now = new Date('2030-01-01T00:00:00Z');
+    const { keys } = await setup({ now: () => now });
+    const { key, record } = await keys.create({ name: 'a', expiresAt: new Date('2030-01-02T00:00:00Z') });
+    const parsed = parseApiKey(key)!;
+    const flipped = `rk_live_${parsed.id}_${parsed.secret.slice(0, -1)}${parsed.secret.endsWith('a') ? 'b' : 'a'}`;
+    // Malformed keys need no row; an uncached id needs the store.
+    expect(keys.verifyCached('rk_live')).toBeNull();
+    expect(keys.verifyCached(key)).toBeUndefined();
+    const verified = await keys.verify(key);
+    expect(verified).toMatchObject({ id: record.id });
+    // Cached now: the same identity object, and refusals for a wrong secret or another environment.
+    expect(keys.verifyCached(key)).toBe(verified);
+    expect(keys.verifyCached(flipped)).toBeNull();
+    expect(keys.verifyCached(`rk_test_${parsed.id}_${parsed.secret}`)).toBeNull();
+    now = new Date('2030-01-02T00:00:00Z');
+    expect(keys.verifyCached(key)).toBeNull();
+    expect(await keys.verify(key)).toBeUndefined();
+    now = new Date('2030-01-01T12:00:00Z');
+    await keys.revoke(record.id);
+    expect(keys.verifyCached(key)).toBeUndefined();
+    expect(await keys.verify(key)).toBeUndefined();
+  });
+
   it('a different pepper cannot verify the same key', async () => {
     const { database, keys } = await setup();
     const { key } = await keys.create({ name: 'a' });

@@ -10,6 +10,7 @@ export {
   RATE_LIMIT_DEFAULTS,
   type RateLimitOptions,
   type RateLimitTier,
+  type RequestLimiter,
   rateLimitPlugin,
 } from './fastify/rate-limit-plugin.ts';
 export { type TypeBoxTypeProvider, useTypeBox } from './fastify/typebox.ts';

@@ -32,6 +32,7 @@ export {
   type ProblemOptions,
   toProblem,
 } from './problem.ts';
+export { type CounterStore, createMemoryCounterStore, type WindowState } from './rate-limit-store.ts';
 export {
   API_KEY_PATTERN,
   isSecretName,
@@ -41,10 +42,9 @@ export {
   redactText,
 } from './redaction.ts';
 export {
-  createRedisRateLimitStore,
+  createRedisCounterStore,
   type FailurePolicy,
-  type RateLimitStore,
-  type RedisStoreOptions,
+  type RedisCounterStoreOptions,
   waitForRedis,
 } from './redis-store.ts';
 export {

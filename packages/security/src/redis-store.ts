@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { SecurityError } from './errors.ts';
+import type { CounterStore, WindowState } from './rate-limit-store.ts';
 
 /** What happens to a request while the rate-limit store is unreachable. */
 export type FailurePolicy = 'open' | 'closed';
@@ -25,34 +26,22 @@ interface WithRateLimitCommand {
   rampartRateLimitRead(key: string): Promise<[number, number]>;
 }
 
-type Callback = (error: Error | null, result?: { current: number; ttl: number }) => void;
-
-/** The store contract of @fastify/rate-limit (`store` option), implemented on Redis. */
-export interface RateLimitStore {
-  incr(key: string, callback: Callback, timeWindow: number, max: number): void;
-  read(key: string, callback: Callback, timeWindow: number, max: number): void;
-  child(routeOptions: { routeInfo?: { method?: string; url?: string } }): RateLimitStore;
-}
-
-export interface RedisStoreOptions {
+export interface RedisCounterStoreOptions {
   redis: Redis;
-  /** Namespaces every key; give each service (and each test) its own. */
+  /** Prefixes every key; give each service (and each test) its own. */
   prefix: string;
+  windowMs: number;
   failurePolicy: FailurePolicy;
   onError?: (error: Error) => void;
 }
 
 /**
- * A fixed-window counter in Redis (one atomic script: INCR + PEXPIRE), shared by every instance using the same
- * prefix. On a store failure the policy decides: 'open' lets the request through, 'closed' fails it with
- * RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE (503). The driver's error never reaches the client.
+ * Fixed-window counters in Redis (one atomic script: INCR + PEXPIRE), shared by every instance using the same
+ * prefix. On a store failure the policy decides: 'open' lets the request through (an empty window), 'closed'
+ * fails it with RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE (503). The driver's error never reaches the client.
  */
-export function createRedisRateLimitStore(
-  options: RedisStoreOptions,
-): new (
-  ...args: unknown[]
-) => RateLimitStore {
-  const { redis, failurePolicy, onError } = options;
+export function createRedisCounterStore(options: RedisCounterStoreOptions): CounterStore {
+  const { redis, prefix, windowMs, failurePolicy, onError } = options;
   if (failurePolicy !== 'open' && failurePolicy !== 'closed') {
     throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
       detail: "failurePolicy must be 'open' or 'closed'",
@@ -63,39 +52,17 @@ export function createRedisRateLimitStore(
     redis.defineCommand('rampartRateLimitRead', { numberOfKeys: 1, lua: READ_WINDOW });
   }
   const command = redis as unknown as WithRateLimitCommand;
-
-  const settle = (pending: Promise<[number, number]>, callback: Callback, timeWindow: number) => {
-    pending.then(
-      ([current, ttl]) => callback(null, { current, ttl }),
-      (error: Error) => {
-        onError?.(error);
-        if (failurePolicy === 'open') callback(null, { current: 0, ttl: timeWindow });
-        else callback(new SecurityError('RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE', { cause: error }));
-      },
-    );
+  const failed = (error: Error): WindowState => {
+    onError?.(error);
+    if (failurePolicy === 'open') return { current: 0, ttlMs: windowMs };
+    throw new SecurityError('RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE', { cause: error });
   };
-
-  const make = (prefix: string): RateLimitStore => ({
-    incr(key, callback, timeWindow) {
-      settle(command.rampartRateLimit(prefix + key, timeWindow), callback, timeWindow);
-    },
-    read(key, callback, timeWindow) {
-      settle(command.rampartRateLimitRead(prefix + key), callback, timeWindow);
-    },
-    child(routeOptions) {
-      const route = routeOptions.routeInfo;
-      return make(`${prefix}${route?.method ?? ''}${route?.url ?? ''}:`);
-    },
-  });
-
-  return class RedisRateLimitStore {
-    constructor() {
-      // biome-ignore lint/correctness/noConstructorReturn: @fastify/rate-limit instantiates the store class itself.
-      return make(`${options.prefix}:`);
-    }
-  } as unknown as new (
-    ...args: unknown[]
-  ) => RateLimitStore;
+  const settle = (pending: Promise<[number, number]>): Promise<WindowState> =>
+    pending.then(([current, ttlMs]) => ({ current, ttlMs }), failed);
+  return {
+    hit: (key) => settle(command.rampartRateLimit(prefix + key, windowMs)),
+    peek: (key) => settle(command.rampartRateLimitRead(prefix + key)),
+  };
 }
 
 /**

@@ -43,6 +43,11 @@ describe.skipIf(!redisUrl)('API keys and rate limits on a shared Redis', () => {
     const blocked = await guess(b, '198.51.100.30');
     expect(blocked.statusCode).toBe(429);
     expect(blocked.json().code).toBe('RAMPART_SECURITY_AUTH_RATE_LIMITED');
+    // Where @fastify/rate-limit 11's failed-auth limiter counted, so both versions share it during a rollout.
+    const reader = createRateLimitRedis({ url: redisUrl! });
+    cleanups.push(() => reader.disconnect());
+    await expect.poll(() => reader.status).toBe('ready');
+    expect(await reader.get(`${prefix}::authfail:198.51.100.30`)).toBe('3');
 
     // A valid key is limited by its id, whichever address it comes from.
     const { key } = await a.keys.create({ name: 'r', scopes: ['orders:read'] });

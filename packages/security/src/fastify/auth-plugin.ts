@@ -1,8 +1,10 @@
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiKeyVerifier, AuthenticatedKey } from '../api-key-types.ts';
-import { SecurityError } from '../errors.ts';
+import { SecurityError, type SecurityErrorCode } from '../errors.ts';
+import type { WindowState } from '../rate-limit-store.ts';
 import { API_KEY_PATTERN } from '../redaction.ts';
+import type { RequestLimiter } from './rate-limit-plugin.ts';
 
 /** A route's auth decision: the scopes a key needs (empty: any valid key), or 'public' on purpose. */
 export type RouteAuth = 'public' | { scopes: readonly string[] };
@@ -17,11 +19,7 @@ declare module 'fastify' {
   }
 }
 
-/** The limiter @fastify/rate-limit's `createRateLimit` returns. */
-type Limiter = (
-  request: FastifyRequest,
-  options?: { increment?: boolean },
-) => Promise<{ isAllowed: boolean; remaining?: number; ttlInSeconds?: number }>;
+type Done = (error?: Error) => void;
 
 export interface ApiKeyAuthOptions {
   verifier: ApiKeyVerifier;
@@ -74,47 +72,76 @@ function validateDecision(route: RouteOptions): void {
   }
 }
 
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => value instanceof Promise;
+
 const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) => {
   if (typeof options.verifier?.verify !== 'function') {
     throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail: 'verifier.verify is required' });
   }
   const { verifier, protectNotFound = true, failedAuth } = options;
-  let limiter: Limiter | undefined;
+  let limiter: RequestLimiter | undefined;
   if (failedAuth) {
-    const create = (app as unknown as { createRateLimit?: (options: object) => Limiter }).createRateLimit;
-    if (!create) {
+    if (!app.hasDecorator('createRequestLimiter')) {
       throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
         detail: 'failedAuth needs the rate-limit plugin registered before the auth plugin',
       });
     }
-    limiter = create({
-      max: failedAuth.max,
-      timeWindow: failedAuth.timeWindowMs,
-      keyGenerator: (request: FastifyRequest) => `authfail:${request.clientKey}`,
-    });
+    limiter = app.createRequestLimiter(failedAuth);
   }
 
-  async function authenticate(request: FastifyRequest, reply: FastifyReply, scopes: readonly string[]) {
-    if (keyInQuery(request.url)) throw new SecurityError('RAMPART_SECURITY_KEY_IN_QUERY');
-    if (limiter) {
-      const state = await limiter(request, { increment: false });
-      if (!state.isAllowed && state.remaining === 0) {
-        reply.header('retry-after', String(state.ttlInSeconds ?? 1));
-        throw new SecurityError('RAMPART_SECURITY_AUTH_RATE_LIMITED');
-      }
+  // Callback style, each step continuing the next: with the key's row cached and counters in memory nothing
+  // waits for a promise; a database read or a Redis answer continues the chain when it arrives.
+  function authenticate(request: FastifyRequest, reply: FastifyReply, scopes: readonly string[], next: Done) {
+    if (keyInQuery(request.url)) return next(new SecurityError('RAMPART_SECURITY_KEY_IN_QUERY'));
+    if (!limiter) return verify(request, scopes, next);
+    const state = limiter.peek(`authfail:${request.clientKey}`);
+    if (isPromise(state)) state.then((settled) => afterPeek(settled, request, reply, scopes, next), next);
+    else afterPeek(state, request, reply, scopes, next);
+  }
+
+  function afterPeek(
+    state: WindowState,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    scopes: readonly string[],
+    next: Done,
+  ) {
+    if (state.current >= (limiter as RequestLimiter).max) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(state.ttlMs / 1000))));
+      return next(new SecurityError('RAMPART_SECURITY_AUTH_RATE_LIMITED'));
     }
+    verify(request, scopes, next);
+  }
+
+  function verify(request: FastifyRequest, scopes: readonly string[], next: Done) {
     const presented = presentedKey(request);
-    const key = presented === undefined ? undefined : await verifier.verify(presented);
-    if (!key) {
-      if (limiter) await limiter(request);
-      throw new SecurityError(
-        presented === undefined ? 'RAMPART_SECURITY_AUTH_REQUIRED' : 'RAMPART_SECURITY_KEY_INVALID',
-      );
-    }
+    if (presented === undefined) return rejected(request, 'RAMPART_SECURITY_AUTH_REQUIRED', next);
+    const known = verifier.verifyCached?.(presented);
+    if (known !== undefined) return verified(known ?? undefined, request, scopes, next);
+    // Promise.resolve: a verifier that answers without a promise still works, as it did under await.
+    Promise.resolve(verifier.verify(presented)).then((key) => verified(key, request, scopes, next), next);
+  }
+
+  function verified(
+    key: AuthenticatedKey | undefined,
+    request: FastifyRequest,
+    scopes: readonly string[],
+    next: Done,
+  ) {
+    if (!key) return rejected(request, 'RAMPART_SECURITY_KEY_INVALID', next);
     request.apiKey = key;
-    if (!scopes.every((scope) => key.scopes.includes(scope))) {
-      throw new SecurityError('RAMPART_SECURITY_SCOPE_MISSING');
+    for (const scope of scopes) {
+      if (!key.scopes.includes(scope)) return next(new SecurityError('RAMPART_SECURITY_SCOPE_MISSING'));
     }
+    next();
+  }
+
+  function rejected(request: FastifyRequest, code: SecurityErrorCode, next: Done) {
+    const error = new SecurityError(code);
+    if (!limiter) return next(error);
+    const counted = limiter.hit(`authfail:${request.clientKey}`);
+    if (isPromise(counted)) counted.then(() => next(error), next);
+    else next(error);
   }
 
   app.decorateRequest('apiKey', null);
@@ -129,17 +156,16 @@ const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) =>
     if (existing.some((hook) => AUTH_HOOK in hook)) return;
     const scopes = [...auth.scopes];
     const hook = Object.assign(
-      (request: FastifyRequest, reply: FastifyReply) => authenticate(request, reply, scopes),
-      {
-        [AUTH_HOOK]: true,
-      },
+      (request: FastifyRequest, reply: FastifyReply, next: Done) =>
+        authenticate(request, reply, scopes, next),
+      { [AUTH_HOOK]: true },
     );
     route.onRequest = [hook, ...existing] as RouteOptions['onRequest'];
   });
   if (protectNotFound) {
     app.addHook('onRequest', (request, reply, next) => {
       if (!request.is404) return next();
-      authenticate(request, reply, []).then(() => next(), next);
+      authenticate(request, reply, [], next);
     });
   }
   done();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { serviceUrl, startTcpProxy, type TcpProxy } from '../../test/services.ts';
 import { createRateLimitRedis } from '../rate-limit-redis.ts';
 import { type FailurePolicy, waitForRedis } from '../redis-store.ts';
@@ -57,6 +57,59 @@ describe('rateLimitPlugin in memory', () => {
     expect(limited.headers['x-content-type-options']).toBe('nosniff');
     // Another client is counted on its own.
     expect((await app.inject(from('203.0.113.2'))).statusCode).toBe(200);
+  });
+
+  it('counts down remaining within a window and opens a new window when it ends', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    cleanups.push(() => vi.useRealTimers());
+    vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
+    const app = await build({ max: 2, timeWindowMs: 10_000 });
+    const headers = async () => {
+      const response = await app.inject(from('203.0.113.9'));
+      return [
+        response.statusCode,
+        response.headers['ratelimit-remaining'],
+        response.headers['ratelimit-reset'],
+      ];
+    };
+    expect(await headers()).toEqual([200, '1', '10']);
+    vi.setSystemTime(new Date('2030-01-01T00:00:04.500Z'));
+    expect(await headers()).toEqual([200, '0', '6']);
+    expect(await headers()).toEqual([429, '0', '6']);
+    vi.setSystemTime(new Date('2030-01-01T00:00:10Z'));
+    expect(await headers()).toEqual([200, '1', '10']);
+  });
+
+  it('leaves out a route with config.rateLimit false, and refuses any other rateLimit config when the route is added', async () => {
+    const app = Fastify({ logger: false });
+    cleanups.push(() => app.close());
+    await app.register(rateLimitPlugin, { max: 1, timeWindowMs: 60_000 });
+    app.get('/probe', { config: { rateLimit: false } as object }, async () => ({ ok: true }));
+    await app.ready();
+    const probe = { ...from('203.0.113.1'), url: '/probe' };
+    expect(await statuses(app, 3, probe)).toEqual([200, 200, 200]);
+    expect((await app.inject(probe)).headers['ratelimit-limit']).toBeUndefined();
+
+    const other = Fastify({ logger: false });
+    cleanups.push(() => other.close());
+    await other.register(rateLimitPlugin, { max: 1, timeWindowMs: 60_000 });
+    expect(() =>
+      other.get('/x', { config: { rateLimit: { max: 5 } } as object }, async () => ({ ok: true })),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'RAMPART_SECURITY_OPTIONS_INVALID',
+        message: expect.stringMatching(/config\.rateLimit takes only false/),
+      }),
+    );
+  });
+
+  it("a GET route's HEAD twin is limited once per request, on the GET's counter", async () => {
+    const app = await build({ max: 3, timeWindowMs: 60_000 });
+    const head = { ...from('203.0.113.4'), method: 'HEAD' as const };
+    const first = await app.inject(head);
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['ratelimit-remaining']).toBe('2');
+    expect((await app.inject(from('203.0.113.4'))).headers['ratelimit-remaining']).toBe('1');
   });
 
   it('applies a named tier to its route only', async () => {
@@ -159,6 +212,9 @@ describe.skipIf(!redisUrl)('rateLimitPlugin on Redis', () => {
     expect(codes.filter((code) => code === 429)).toHaveLength(30 - max);
     const redis = client(redisUrl!);
     await waitForRedis(redis, 2000);
+    // The key @fastify/rate-limit 11 used, so instances of either version share one counter in a rollout.
+    expect(await redis.keys(`${prefix}:*`)).toEqual([`${prefix}:ip:198.51.100.7`]);
+    expect(Number(await redis.get(`${prefix}:ip:198.51.100.7`))).toBe(30);
     await redis.del(...(await redis.keys(`${prefix}:*`)));
   });
 

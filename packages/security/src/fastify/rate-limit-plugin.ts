@@ -1,10 +1,10 @@
-import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
-import type { FastifyPluginAsync, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { clientAddressKey, createClientAddressResolver } from '../client-address.ts';
 import { SecurityError } from '../errors.ts';
-import { createRedisRateLimitStore, type FailurePolicy, waitForRedis } from '../redis-store.ts';
+import { createMemoryCounterStore, type WindowState } from '../rate-limit-store.ts';
+import { createRedisCounterStore, type FailurePolicy, waitForRedis } from '../redis-store.ts';
 
 export interface RateLimitTier {
   max: number;
@@ -58,12 +58,75 @@ function checkTier(name: string, tier: RateLimitTier): void {
   }
 }
 
+/** The counters a route (or the failed-auth check) uses: its limit, its window, its store. */
+export interface RequestLimiter {
+  readonly max: number;
+  readonly timeWindowMs: number;
+  /** Counts one request for `key`; synchronous in memory, a promise on Redis. */
+  hit(key: string): WindowState | Promise<WindowState>;
+  /** The window for `key` as it stands, counting nothing. */
+  peek(key: string): WindowState | Promise<WindowState>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Another set of counters on the rate-limit plugin's store (the auth plugin's failed-auth limit): same
+     * memory bound, or the same Redis with the same outage policy.
+     */
+    createRequestLimiter(tier: RateLimitTier): RequestLimiter;
+  }
+}
+
+const LIMIT_HOOK = Symbol('rampart.rateLimit');
+type Done = (error?: Error) => void;
+
+function keyOf(request: FastifyRequest): string {
+  const key = (request as FastifyRequest & { apiKey?: { id: string } | null }).apiKey;
+  return key ? `key:${key.id}` : `ip:${request.clientKey}`;
+}
+
+/**
+ * The route hook: count the request, set the RateLimit headers (draft spec: limit, remaining, seconds to
+ * reset), and past the limit answer 429 with Retry-After. Callback style, so in memory nothing waits for a
+ * microtask; a Redis answer continues the request when it arrives.
+ */
+function limitHook(limiter: RequestLimiter) {
+  const limit = String(limiter.max);
+  const apply = (state: WindowState, reply: FastifyReply, done: Done) => {
+    const reset = String(Math.ceil(state.ttlMs / 1000));
+    reply.header('ratelimit-limit', limit);
+    if (state.current > limiter.max) {
+      reply.header('ratelimit-remaining', '0');
+      reply.header('ratelimit-reset', reset);
+      reply.header('retry-after', reset);
+      done(new SecurityError('RAMPART_SECURITY_RATE_LIMITED'));
+      return;
+    }
+    reply.header('ratelimit-remaining', String(limiter.max - state.current));
+    reply.header('ratelimit-reset', reset);
+    done();
+  };
+  return Object.assign(
+    (request: FastifyRequest, reply: FastifyReply, done: Done) => {
+      const state = limiter.hit(keyOf(request));
+      if (state instanceof Promise) state.then((settled) => apply(settled, reply, done), done);
+      else apply(state, reply, done);
+    },
+    { [LIMIT_HOOK]: true },
+  );
+}
+
 const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
   const settings = { ...RATE_LIMIT_DEFAULTS, ...options };
   checkTier('default', settings);
   const tiers = settings.tiers ?? {};
   for (const [name, tier] of Object.entries(tiers)) checkTier(name, tier);
-  if (settings.redis && (typeof settings.redis.prefix !== 'string' || settings.redis.prefix.length === 0)) {
+  if (!Number.isInteger(settings.cacheSize) || settings.cacheSize < 1) {
+    throw invalid('cacheSize must be a positive integer');
+  }
+  const redis = settings.redis;
+  if (redis && (typeof redis.prefix !== 'string' || redis.prefix.length === 0)) {
     throw invalid('redis.prefix is required');
   }
   const resolve = createClientAddressResolver({ trustedProxies: settings.trustedProxies ?? [] });
@@ -86,51 +149,59 @@ const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
     },
   });
 
-  // Runs before @fastify/rate-limit's own onRoute hook (registered below), turning a tier name into its config.
-  app.addHook('onRoute', (route: RouteOptions) => {
-    const name = route.config?.rateLimitTier;
-    if (name === undefined) return;
-    const tier = tiers[name];
-    if (!tier) throw invalid(`${route.method} ${route.url}: unknown rateLimitTier "${name}"`);
-    route.config = { ...route.config, rateLimit: { max: tier.max, timeWindow: tier.timeWindowMs } };
+  const log = app.log;
+  if (redis) {
+    // Registration waits briefly for the first connection; if Redis is down the failure policy answers.
+    const ready = await waitForRedis(redis.client, redis.readyTimeoutMs ?? 2000);
+    if (!ready) log.warn({ failurePolicy: redis.failurePolicy }, 'rate limit store not ready at start-up');
+  }
+  // Redis keys are those @fastify/rate-limit 11 used (`<prefix>:` for the default limit, `<prefix>:<METHOD><url>:`
+  // for a tiered route, `<prefix>::` for the failed-auth limit), so instances of either version share counters.
+  const limiter = (tier: RateLimitTier, namespace: string): RequestLimiter => {
+    const store = redis
+      ? createRedisCounterStore({
+          redis: redis.client,
+          prefix: `${redis.prefix}:${namespace}`,
+          windowMs: tier.timeWindowMs,
+          failurePolicy: redis.failurePolicy,
+          onError: (error) => log.warn({ err: error }, 'rate limit store unavailable'),
+        })
+      : createMemoryCounterStore(tier.timeWindowMs, settings.cacheSize);
+    return { max: tier.max, timeWindowMs: tier.timeWindowMs, hit: store.hit, peek: store.peek };
+  };
+  const defaultHook = limitHook(limiter(settings, ''));
+  app.decorate('createRequestLimiter', (tier: RateLimitTier) => {
+    checkTier('createRequestLimiter', tier);
+    return limiter(tier, ':');
   });
 
-  const log = app.log;
-  if (settings.redis) {
-    // Registration waits briefly for the first connection; if Redis is down the failure policy answers.
-    const ready = await waitForRedis(settings.redis.client, settings.redis.readyTimeoutMs ?? 2000);
-    if (!ready)
-      log.warn({ failurePolicy: settings.redis.failurePolicy }, 'rate limit store not ready at start-up');
-  }
-  await app.register(rateLimit, {
-    global: true,
-    max: settings.max,
-    timeWindow: settings.timeWindowMs,
-    cache: settings.cacheSize,
-    enableDraftSpec: true,
-    skipOnError: false,
-    keyGenerator: (request: FastifyRequest) => {
-      const key = (request as FastifyRequest & { apiKey?: { id: string } | null }).apiKey;
-      return key ? `key:${key.id}` : `ip:${request.clientKey}`;
-    },
-    errorResponseBuilder: () => new SecurityError('RAMPART_SECURITY_RATE_LIMITED'),
-    ...(settings.redis
-      ? {
-          // The typings say child() receives the route options; at run time it receives the merged limit
-          // params with a `routeInfo` (see @fastify/rate-limit index.js), which is what the store reads.
-          store: createRedisRateLimitStore({
-            redis: settings.redis.client,
-            prefix: settings.redis.prefix,
-            failurePolicy: settings.redis.failurePolicy,
-            onError: (error) => log.warn({ err: error }, 'rate limit store unavailable'),
-          }) as unknown as FastifyRateLimitStoreCtor,
-        }
-      : {}),
+  app.addHook('onRoute', (route: RouteOptions) => {
+    // `config.rateLimit: false` is read untyped: declaring it here would clash with @fastify/rate-limit's own
+    // declaration in any program that loads both (the bench does).
+    const config = route.config as (typeof route.config & { rateLimit?: unknown }) | undefined;
+    const name = config?.rateLimitTier;
+    if (config?.rateLimit !== undefined && config.rateLimit !== false) {
+      throw invalid(
+        `${route.method} ${route.url}: config.rateLimit takes only false (no limit); pick a limit with rateLimitTier`,
+      );
+    }
+    if (config?.rateLimit === false) return;
+    const existing = route.onRequest === undefined ? [] : [route.onRequest].flat();
+    // Fastify copies a GET's options (hooks included) into its HEAD route: add the hook once.
+    if (existing.some((hook) => LIMIT_HOOK in hook)) return;
+    let hook = defaultHook;
+    if (name !== undefined) {
+      const tier = tiers[name];
+      if (!tier) throw invalid(`${route.method} ${route.url}: unknown rateLimitTier "${name}"`);
+      hook = limitHook(limiter(tier, `${route.method}${route.url}:`));
+    }
+    route.onRequest = [...existing, hook] as RouteOptions['onRequest'];
   });
 };
 
 /**
- * @fastify/rate-limit keyed by API key id (else client address), with named per-route tiers, a bounded
- * in-memory store or a Redis store with an explicit outage policy, and RateLimit / Retry-After headers.
+ * Fixed-window rate limits keyed by API key id (else client address), with named per-route tiers, a bounded
+ * in-memory store or a Redis store with an explicit outage policy, and RateLimit / Retry-After headers. A route
+ * opts out with `config: { rateLimit: false }` (health probes do).
  */
 export const rateLimitPlugin = fp(plugin, { fastify: '5.x', name: '@rampart/security/rate-limit' });

@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type CounterStore, createMemoryCounterStore, type WindowState } from './rate-limit-store.ts';
+
+/** The memory store answers synchronously; this says so to the type checker. */
+const peek = (store: CounterStore, key: string) => store.peek(key) as WindowState;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('createMemoryCounterStore', () => {
+  it('counts hits in a fixed window synchronously; peek counts nothing', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(1_000_000);
+    const store = createMemoryCounterStore(1000, 10);
+    expect(store.peek('a')).toEqual({ current: 0, ttlMs: 0 });
+    expect(store.hit('a')).toEqual({ current: 1, ttlMs: 1000 });
+    vi.setSystemTime(1_000_400);
+    expect(store.hit('a')).toEqual({ current: 2, ttlMs: 600 });
+    expect(store.peek('a')).toEqual({ current: 2, ttlMs: 600 });
+    expect(store.peek('a')).toEqual({ current: 2, ttlMs: 600 });
+    expect(store.hit('b')).toEqual({ current: 1, ttlMs: 1000 });
+    vi.setSystemTime(1_001_000);
+    expect(store.peek('a')).toEqual({ current: 0, ttlMs: 0 });
+    expect(store.hit('a')).toEqual({ current: 1, ttlMs: 1000 });
+  });
+
+  it('forgets the least recently seen key beyond its bound', () => {
+    const store = createMemoryCounterStore(60_000, 2);
+    store.hit('a');
+    store.hit('a');
+    store.hit('b');
+    store.hit('a');
+    store.hit('c');
+    // b was seen least recently: it went; a kept its count.
+    expect(peek(store, 'b').current).toBe(0);
+    expect(peek(store, 'a').current).toBe(3);
+    expect(peek(store, 'c').current).toBe(1);
+  });
+});

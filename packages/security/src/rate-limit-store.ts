@@ -1,0 +1,67 @@
+/** A key's fixed window after a hit or a peek: requests counted in it, and milliseconds until it resets. */
+export interface WindowState {
+  current: number;
+  ttlMs: number;
+}
+
+/**
+ * Fixed-window counters. In memory every answer is synchronous (a value, not a promise), so the request that
+ * asks waits for no microtask; a shared store (Redis) answers with a promise. Callers handle both.
+ */
+export interface CounterStore {
+  /** Counts one request in `key`'s window, starting a new window if none is open. */
+  hit(key: string): WindowState | Promise<WindowState>;
+  /** The window as it stands, counting nothing: `{ current: 0, ttlMs: 0 }` when none is open. */
+  peek(key: string): WindowState | Promise<WindowState>;
+}
+
+interface Entry {
+  current: number;
+  resetAt: number;
+}
+
+const EMPTY: WindowState = Object.freeze({ current: 0, ttlMs: 0 });
+
+/**
+ * Counters for one window length in a Map kept in least-recently-used order and bounded to `maxKeys`: past
+ * it the client seen longest ago is forgotten (its next request opens a fresh window).
+ */
+export function createMemoryCounterStore(windowMs: number, maxKeys: number): CounterStore {
+  const entries = new Map<string, Entry>();
+  /** The key touched last: already in most-recently-used position, so one client's traffic skips the move. */
+  let newest: string | undefined;
+
+  function touch(key: string, entry: Entry): void {
+    if (newest === key) return;
+    entries.delete(key);
+    entries.set(key, entry);
+    newest = key;
+  }
+
+  return {
+    hit(key) {
+      const now = Date.now();
+      let entry = entries.get(key);
+      if (entry === undefined) {
+        entry = { current: 1, resetAt: now + windowMs };
+        entries.set(key, entry);
+        newest = key;
+        if (entries.size > maxKeys) entries.delete(entries.keys().next().value as string);
+      } else {
+        if (entry.resetAt <= now) {
+          entry.current = 1;
+          entry.resetAt = now + windowMs;
+        } else entry.current += 1;
+        touch(key, entry);
+      }
+      return { current: entry.current, ttlMs: entry.resetAt - now };
+    },
+    peek(key) {
+      const entry = entries.get(key);
+      if (entry === undefined) return EMPTY;
+      const ttlMs = entry.resetAt - Date.now();
+      if (ttlMs <= 0) return EMPTY;
+      return { current: entry.current, ttlMs };
+    },
+  };
+}
