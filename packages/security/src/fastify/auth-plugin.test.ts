@@ -95,6 +95,35 @@ describe('apiKeyAuthPlugin', () => {
     expect((await attempt(key, '198.51.100.21')).statusCode).toBe(200);
   });
 
+  it('a verifier that throws, before or after its promise, answers 500 problem+json and never hangs', async () => {
+    const throwing = [
+      // Throws before returning a promise (a plain function checking its input).
+      {
+        verify: (presented: string) => {
+          if (presented.length > 10) throw new TypeError('too long');
+          return Promise.resolve(undefined);
+        },
+      },
+      // Resolves something the hook cannot read (scopes missing), after a wait.
+      { verify: async () => ({ id: 'k', name: 'k', env: 'live', scopes: null as never }) },
+      // verifyCached made async by mistake: a thenable is not an answer, so verify decides (401).
+      { verify: async () => undefined, verifyCached: (async () => undefined) as never },
+    ];
+    const statuses = [];
+    for (const verifier of throwing) {
+      const { app } = await build({ auth: { verifier, failedAuth: { max: 100, timeWindowMs: 60_000 } } });
+      const response = await app.inject({
+        method: 'GET',
+        url: '/orders',
+        headers: { 'x-api-key': 'rk_live_0123456789abcdef_x' },
+      });
+      expect(response.headers['content-type']).toBe('application/problem+json; charset=utf-8');
+      expect(response.body).not.toMatch(/too long|scopes|TypeError/);
+      statuses.push(response.statusCode);
+    }
+    expect(statuses).toEqual([500, 500, 401]);
+  });
+
   it('rate-limits by key id, not address: two keys behind one address count apart', async () => {
     const { app, keys } = await build({ rateLimit: { max: 2, timeWindowMs: 60_000 } });
     const a = await keys.create({ name: 'a', scopes: ['orders:read'] });

@@ -4,7 +4,7 @@ import type { ApiKeyVerifier, AuthenticatedKey } from '../api-key-types.ts';
 import { SecurityError, type SecurityErrorCode } from '../errors.ts';
 import type { WindowState } from '../rate-limit-store.ts';
 import { API_KEY_PATTERN } from '../redaction.ts';
-import type { RequestLimiter } from './rate-limit-plugin.ts';
+import { guarded, type RequestLimiter } from './rate-limit-plugin.ts';
 
 /** A route's auth decision: the scopes a key needs (empty: any valid key), or 'public' on purpose. */
 export type RouteAuth = 'public' | { scopes: readonly string[] };
@@ -95,8 +95,8 @@ const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) =>
     if (keyInQuery(request.url)) return next(new SecurityError('RAMPART_SECURITY_KEY_IN_QUERY'));
     if (!limiter) return verify(request, scopes, next);
     const state = limiter.peek(`authfail:${request.clientKey}`);
-    if (isPromise(state)) state.then((settled) => afterPeek(settled, request, reply, scopes, next), next);
-    else afterPeek(state, request, reply, scopes, next);
+    if (!isPromise(state)) return afterPeek(state, request, reply, scopes, next);
+    state.then((settled) => guarded(() => afterPeek(settled, request, reply, scopes, next), next), next);
   }
 
   function afterPeek(
@@ -117,9 +117,15 @@ const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) =>
     const presented = presentedKey(request);
     if (presented === undefined) return rejected(request, 'RAMPART_SECURITY_AUTH_REQUIRED', next);
     const known = verifier.verifyCached?.(presented);
-    if (known !== undefined) return verified(known ?? undefined, request, scopes, next);
-    // Promise.resolve: a verifier that answers without a promise still works, as it did under await.
-    Promise.resolve(verifier.verify(presented)).then((key) => verified(key, request, scopes, next), next);
+    // A thenable is not an answer (a plain-JS verifyCached made async): ask verify instead.
+    if (known !== undefined && typeof (known as { then?: unknown } | null)?.then !== 'function') {
+      return verified(known ?? undefined, request, scopes, next);
+    }
+    // The executor catches a verifier that throws before returning its promise; guarded, a throw after.
+    new Promise<AuthenticatedKey | undefined>((resolve) => resolve(verifier.verify(presented))).then(
+      (key) => guarded(() => verified(key, request, scopes, next), next),
+      next,
+    );
   }
 
   function verified(

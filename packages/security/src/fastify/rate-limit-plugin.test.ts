@@ -103,13 +103,32 @@ describe('rateLimitPlugin in memory', () => {
     );
   });
 
-  it("a GET route's HEAD twin is limited once per request, on the GET's counter", async () => {
-    const app = await build({ max: 3, timeWindowMs: 60_000 });
+  it("a GET route's HEAD twin is limited once per request, on the GET's counter, tiered or not", async () => {
+    const app = await build({
+      max: 3,
+      timeWindowMs: 60_000,
+      tiers: { strict: { max: 2, timeWindowMs: 60_000 } },
+    });
     const head = { ...from('203.0.113.4'), method: 'HEAD' as const };
     const first = await app.inject(head);
     expect(first.statusCode).toBe(200);
     expect(first.headers['ratelimit-remaining']).toBe('2');
     expect((await app.inject(from('203.0.113.4'))).headers['ratelimit-remaining']).toBe('1');
+    const strict = { ...from('203.0.113.4'), url: '/strict' };
+    expect((await app.inject(strict)).statusCode).toBe(200);
+    expect((await app.inject({ ...strict, method: 'HEAD' })).statusCode).toBe(200);
+    expect((await app.inject({ ...strict, method: 'HEAD' })).statusCode).toBe(429);
+    expect((await app.inject(strict)).statusCode).toBe(429);
+  });
+
+  it('refuses a route that both opts out and names a tier, or names a tier that does not exist', async () => {
+    const app = Fastify({ logger: false });
+    cleanups.push(() => app.close());
+    await app.register(rateLimitPlugin, { tiers: { strict: { max: 1, timeWindowMs: 60_000 } } });
+    const add = (config: object) => () => app.get(`/r${Math.random()}`, { config }, async () => ({}));
+    expect(add({ rateLimit: false, rateLimitTier: 'strict' })).toThrow(/disagree/);
+    expect(add({ rateLimit: false, rateLimitTier: 'stirct' })).toThrow(/unknown rateLimitTier "stirct"/);
+    expect(add({ rateLimitTier: 'toString' })).toThrow(/unknown rateLimitTier "toString"/);
   });
 
   it('applies a named tier to its route only', async () => {

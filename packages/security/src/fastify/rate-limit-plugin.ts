@@ -78,7 +78,6 @@ declare module 'fastify' {
   }
 }
 
-const LIMIT_HOOK = Symbol('rampart.rateLimit');
 type Done = (error?: Error) => void;
 
 function keyOf(request: FastifyRequest): string {
@@ -107,14 +106,21 @@ function limitHook(limiter: RequestLimiter) {
     reply.header('ratelimit-reset', reset);
     done();
   };
-  return Object.assign(
-    (request: FastifyRequest, reply: FastifyReply, done: Done) => {
-      const state = limiter.hit(keyOf(request));
-      if (state instanceof Promise) state.then((settled) => apply(settled, reply, done), done);
-      else apply(state, reply, done);
-    },
-    { [LIMIT_HOOK]: true },
-  );
+  return (request: FastifyRequest, reply: FastifyReply, done: Done) => {
+    const state = limiter.hit(keyOf(request));
+    if (!(state instanceof Promise)) return apply(state, reply, done);
+    // A throw after the wait would otherwise be an unhandled rejection and a request left hanging.
+    state.then((settled) => guarded(() => apply(settled, reply, done), done), done);
+  };
+}
+
+/** Runs a continuation, handing a synchronous throw to `done` as the request's error. */
+export function guarded(step: () => void, done: Done): void {
+  try {
+    step();
+  } catch (error) {
+    done(error as Error);
+  }
 }
 
 const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
@@ -175,26 +181,39 @@ const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
     return limiter(tier, ':');
   });
 
+  // One limiter per tiered route, shared by a GET and its HEAD (the same resource, asked without a body).
+  const tierLimiters = new Map<string, RequestLimiter>();
   app.addHook('onRoute', (route: RouteOptions) => {
     // `config.rateLimit: false` is read untyped: declaring it here would clash with @fastify/rate-limit's own
     // declaration in any program that loads both (the bench does).
     const config = route.config as (typeof route.config & { rateLimit?: unknown }) | undefined;
     const name = config?.rateLimitTier;
+    const where = `${route.method} ${route.url}`;
     if (config?.rateLimit !== undefined && config.rateLimit !== false) {
       throw invalid(
-        `${route.method} ${route.url}: config.rateLimit takes only false (no limit); pick a limit with rateLimitTier`,
+        `${where}: config.rateLimit takes only false (no limit); pick a limit with rateLimitTier`,
       );
     }
-    if (config?.rateLimit === false) return;
-    const existing = route.onRequest === undefined ? [] : [route.onRequest].flat();
-    // Fastify copies a GET's options (hooks included) into its HEAD route: add the hook once.
-    if (existing.some((hook) => LIMIT_HOOK in hook)) return;
+    if (name !== undefined && !Object.hasOwn(tiers, name)) {
+      throw invalid(`${where}: unknown rateLimitTier "${name}"`);
+    }
+    if (config?.rateLimit === false) {
+      if (name !== undefined)
+        throw invalid(`${where}: rateLimit: false and rateLimitTier "${name}" disagree`);
+      return;
+    }
     let hook = defaultHook;
     if (name !== undefined) {
-      const tier = tiers[name];
-      if (!tier) throw invalid(`${route.method} ${route.url}: unknown rateLimitTier "${name}"`);
-      hook = limitHook(limiter(tier, `${route.method}${route.url}:`));
+      const method = route.method === 'HEAD' ? 'GET' : route.method;
+      const namespace = `${method}${route.url}:`;
+      let tierLimiter = tierLimiters.get(namespace);
+      if (!tierLimiter) {
+        tierLimiter = limiter(tiers[name] as RateLimitTier, namespace);
+        tierLimiters.set(namespace, tierLimiter);
+      }
+      hook = limitHook(tierLimiter);
     }
+    const existing = route.onRequest === undefined ? [] : [route.onRequest].flat();
     route.onRequest = [...existing, hook] as RouteOptions['onRequest'];
   });
 };
