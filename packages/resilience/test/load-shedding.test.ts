@@ -41,8 +41,10 @@ const shed = (result: Result) => result.statusCodeStats['503']?.count ?? 0;
 describe('load shedding under a closed-loop load', () => {
   // Regression: shedding on event-loop utilisation (0.98 by default) answered thousands of 503s to a server
   // that was merely busy: a closed-loop client keeps any healthy server's loop ~100% utilised.
-  it('does not shed a saturated but healthy server with the default thresholds', async () => {
-    const url = await serve({ sampleIntervalMs: 100 }, 0);
+  // The delay threshold is raised out of the way: a shared CI host that stalls the process for over a second
+  // (seen once, 49 of thousands shed) is a real overload signal, not the utilisation default under test.
+  it('does not shed a saturated but healthy server: utilisation is not a shedding signal by default', async () => {
+    const url = await serve({ sampleIntervalMs: 100, maxEventLoopDelayMs: 60_000 }, 0);
     const { result, utilization } = await load(url, 16, 1);
     // The load did saturate the loop: the old 0.98 utilisation default would have shed here.
     expect(utilization).toBeGreaterThan(0.9);
