@@ -158,7 +158,8 @@ const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) =>
     const auth = route.config?.auth;
     if (auth === 'public' || auth === undefined) return;
     const existing = route.onRequest === undefined ? [] : [route.onRequest].flat();
-    // Fastify copies a GET's options (hooks included) into its HEAD route: add the hook once.
+    // Once per route even if its options arrive carrying the hook already (routes built from another's options;
+    // Fastify 5 copies a GET's options for its HEAD before onRoute runs, so the HEAD gets its own hook here).
     if (existing.some((hook) => AUTH_HOOK in hook)) return;
     const scopes = [...auth.scopes];
     const hook = Object.assign(
