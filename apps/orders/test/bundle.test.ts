@@ -60,6 +60,8 @@ describe('the bundled server', () => {
     expect(existsSync(join(outdir, 'server.js'))).toBe(true);
     expect(existsSync(join(outdir, 'worker.js'))).toBe(true);
     expect(result.modules).toBeGreaterThan(500);
+    // Every bundle file compiled as Node loads it, into the compile cache the start files read.
+    expect(result.compileCache).toMatch(/^compiled \d+ files into compile-cache\/v\S+ \(\d+ entries\)$/);
     const copies = { db: dbMigrations, security: securityMigrations };
     for (const [pkg, source] of Object.entries(copies)) {
       const copy = filesUnder(join(outdir, 'bundle/assets/@rampart', pkg, 'migrations'));

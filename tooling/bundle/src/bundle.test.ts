@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -140,13 +141,80 @@ describe('bundleService', () => {
     expect(JSON.parse(ran.stdout)).toBe(join(root, 'node_modules/pkg-e/node_modules/dep-b/index.cjs'));
   });
 
+  it("imports Node's builtins without their ES facades: node:http no longer loads Node's undici", async () => {
+    const main = [
+      "import { createServer } from 'node:http';",
+      "import http, * as httpNamespace from 'http';",
+      "import { readFileSync } from 'node:fs';",
+      "const { join } = await import('node:path');",
+      'console.log(JSON.stringify({',
+      "  undici: process.moduleLoadList.some((name) => name.includes('undici')),",
+      '  same: createServer === http.createServer && httpNamespace.createServer === createServer,',
+      "  fs: typeof readFileSync, join: join('a', 'b'),",
+      '}));',
+    ].join('\n');
+    const root = service({ 'src/main.ts': main });
+    // The sources as Node runs them: the ES import of node:http builds its facade, which loads undici.
+    const source = run(join(root, 'src/main.ts'));
+    expect(source.stderr).toBe('');
+    expect(JSON.parse(source.stdout)).toMatchObject({ undici: true, same: true });
+    await bundleService({ root, entries: ['src/main.ts'] });
+    const ran = run(join(root, 'dist/main.js'));
+    expect(ran.stderr).toBe('');
+    expect(JSON.parse(ran.stdout)).toEqual({ undici: false, same: true, fs: 'function', join: 'a/b' });
+  });
+
+  it('compiles the bundle into a compile cache at build time, without running it, that a start reads', async () => {
+    const root = service();
+    const result = await bundleService({ root, entries: ['src/main.ts'] });
+    // The entry prints a line when it runs: the prime printed only its own.
+    expect(result.compileCache).toMatch(/^compiled 1 files into compile-cache\/v[^/\s]+ \(\d+ entries\)$/);
+    const debug = (dir: string) =>
+      spawnSync(process.execPath, [join(dir, 'dist/main.js')], {
+        encoding: 'utf8',
+        env: { ...process.env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+      });
+    const accepted = /V8 code cache for ESM \S+\/dist\/bundle\/main\/main\.js was accepted/;
+    const first = debug(root);
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(accepted);
+    // Portable: the service's folder moved (as dist/ does into an image) keeps its cache.
+    const moved = `${root}-moved`;
+    dirs.push(moved);
+    renameSync(root, moved);
+    const again = debug(moved);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(accepted);
+    expect(JSON.parse(again.stdout)).toMatchObject({ dep: 42, own: 'the service' });
+
+    // The prime script itself: NODE_DISABLE_COMPILE_CACHE turns it off with a line, not a failure.
+    const prime = spawnSync(process.execPath, [join(moved, 'dist/bundle/prime-compile-cache.js')], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' },
+    });
+    expect(prime.status, prime.stderr).toBe(0);
+    expect(prime.stdout).toBe('no compile cache: NODE_DISABLE_COMPILE_CACHE is set\n');
+
+    // Not asked for: no cache is made at build time, and the start files still run.
+    const bare = service();
+    const plain = await bundleService({ root: bare, entries: ['src/main.ts'], compileCache: false });
+    expect(plain.compileCache).toBeUndefined();
+    expect(existsSync(join(bare, 'dist/bundle/compile-cache'))).toBe(false);
+    expect(run(join(bare, 'dist/main.js')).stderr).toBe('');
+  });
+
   it('rewrites the whole bundle directory on a rebuild, leaving no stale chunk', async () => {
     const root = service();
     await bundleService({ root, entries: ['src/main.ts'] });
     write(root, { 'dist/bundle/chunk-STALE.js': 'throw new Error("stale")' });
     await bundleService({ root, entries: ['src/main.ts'] });
     expect(existsSync(join(root, 'dist/bundle/chunk-STALE.js'))).toBe(false);
-    expect(readdirSync(join(root, 'dist/bundle')).sort()).toEqual(['assets', 'main']);
+    expect(readdirSync(join(root, 'dist/bundle')).sort()).toEqual([
+      'assets',
+      'compile-cache',
+      'main',
+      'prime-compile-cache.js',
+    ]);
     expect(readdirSync(join(root, 'dist/bundle/main')).sort()).toEqual(['main.js', 'main.js.map']);
   });
 
@@ -383,7 +451,7 @@ describe('rampart-bundle', () => {
     const result = spawnSync(process.execPath, [cli, '--root', root, 'src/main.ts'], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(
-      /^rampart-bundle: 4 modules -> dist\/bundle\/main\/main\.js \(0\.0 MiB\); copied dist\/bundle\/assets\/pkg-a\/data in /,
+      /^rampart-bundle: 4 modules -> dist\/bundle\/main\/main\.js \(0\.0 MiB\); copied dist\/bundle\/assets\/pkg-a\/data in .+\nrampart-bundle: compiled 1 files into compile-cache\/v[^/\s]+ \(\d+ entries\)\n$/,
     );
   });
 

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -9,7 +10,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { build, type Loader, type Message, type Metafile, type OutputFile, type Plugin } from 'esbuild';
 
@@ -50,6 +51,11 @@ export interface BundleOptions {
   outdir?: string;
   /** Packages left to node_modules at run time. Default {@link DEFAULT_EXTERNAL}. */
   external?: readonly string[];
+  /**
+   * Compile every bundle file into `<outdir>/bundle/compile-cache/` after building (Node's module compile
+   * cache, for this Node version and user), which the start files read. Default true.
+   */
+  compileCache?: boolean;
 }
 
 export interface BundleResult {
@@ -59,6 +65,8 @@ export interface BundleResult {
   modules: number;
   /** Folders and files copied beside the bundle, relative to `root`. */
   assets: { from: string; to: string }[];
+  /** What priming the compile cache printed (`compiled N files ...`, or why there is none); undefined when not asked. */
+  compileCache?: string;
 }
 
 /** PGlite reads its .wasm and .data files relative to its own modules. */
@@ -93,6 +101,76 @@ const BANNER = [
 
 /** Where the bundle goes inside the output directory; rewritten whole on every build. */
 export const BUNDLE_DIR = 'bundle';
+/** Node's compile cache for the bundle, inside {@link BUNDLE_DIR}. */
+export const COMPILE_CACHE_DIR = 'compile-cache';
+/** The script that fills it, inside {@link BUNDLE_DIR}. */
+export const PRIME_SCRIPT = 'prime-compile-cache.js';
+
+// `module.enableCompileCache({ directory, portable })` (a cache that keeps working when the folder moves,
+// as dist/ does into an image) came in Node 24.12; older Nodes start without the cache.
+const CACHE_SUPPORTED =
+  "const [major, minor] = process.versions.node.split('.').map(Number);\n" +
+  'const supported = major > 24 || (major === 24 && minor >= 12);';
+
+/**
+ * `node <outdir>/bundle/prime-compile-cache.js`: compiles every file of the bundle into the compile cache
+ * without running any of it, for the Node version and the user that run it (Node keeps one folder per
+ * version and user id). rampart-bundle runs it after each build; an image whose runtime user is not the
+ * build's runs it again as that user. Exit 0 with a line saying what it did (or why the cache is off: an
+ * old Node, NODE_DISABLE_COMPILE_CACHE), exit 1 when a file does not compile or the folder is not writable.
+ */
+const PRIME_SOURCE = `// Written by rampart-bundle: compiles every file of this bundle into ${COMPILE_CACHE_DIR}/ for this Node
+// version and user, without running any of it; the service's start files read it. See @rampart/bundle.
+const module = process.getBuiltinModule('node:module');
+const { readdirSync } = process.getBuiltinModule('node:fs');
+const { join } = process.getBuiltinModule('node:path');
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
+${CACHE_SUPPORTED}
+if (!supported) {
+  process.stdout.write(\`no compile cache: Node \${process.versions.node} has no portable compile cache (24.12 or later)\\n\`);
+  process.exit(0);
+}
+const here = fileURLToPath(new URL('.', import.meta.url));
+const directory = join(here, '${COMPILE_CACHE_DIR}');
+const { ENABLED, DISABLED } = module.constants.compileCacheStatus;
+const result = module.enableCompileCache({ directory, portable: true });
+if (result.status === DISABLED) {
+  process.stdout.write('no compile cache: NODE_DISABLE_COMPILE_CACHE is set\\n');
+  process.exit(0);
+}
+if (result.status !== ENABLED) {
+  process.stderr.write(\`cannot fill \${directory}: \${result.message ?? \`a compile cache is already on in \${result.directory}\`}\\n\`);
+  process.exit(1);
+}
+const files = readdirSync(here, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && entry.name !== 'assets' && entry.name !== '${COMPILE_CACHE_DIR}')
+  .flatMap((entry) =>
+    readdirSync(join(here, entry.name))
+      .filter((name) => name.endsWith('.js'))
+      .map((name) => join(here, entry.name, name)),
+  );
+// Node compiles every module of a graph before it links them: importing a name no file exports makes the
+// link fail once all of them are compiled, before any of them runs.
+const MISSING = '__rampartPrimeCompileCache__';
+const graph = files.map(
+  (file, index) => \`import { \${MISSING} as m\${index} } from \${JSON.stringify(pathToFileURL(file).href)};\`,
+);
+try {
+  await import(\`data:text/javascript,\${encodeURIComponent(graph.join('\\n'))}\`);
+  throw new Error(\`a bundle file exports \${MISSING}\`);
+} catch (error) {
+  if (!(error instanceof SyntaxError && error.message.includes(\`export named '\${MISSING}'\`))) {
+    process.stderr.write(\`cannot compile the bundle: \${error.message}\\n\`);
+    process.exit(1);
+  }
+}
+module.flushCompileCache();
+const cache = module.getCompileCacheDir();
+const entries = readdirSync(cache).length;
+process.stdout.write(
+  \`compiled \${files.length} files into ${COMPILE_CACHE_DIR}/\${cache.slice(directory.length + 1)} (\${entries} entries)\\n\`,
+);
+`;
 
 // Stand for `import.meta.url` / `import.meta.resolve` in rewritten code until the check for uses left
 // over has run.
@@ -288,6 +366,39 @@ function locationPlugin(
   };
 }
 
+// Node's builtins as it lists them: some only under the `node:` scheme (`node:test`, `node:sqlite`).
+const BUILTIN = new Set(builtinModules);
+const BUILTIN_NAMESPACE = 'rampart-builtin';
+
+/**
+ * `import ... from 'node:http'` (any builtin) in the bundle becomes a property read on the module Node
+ * already has (`process.getBuiltinModule`), as a `require` of it would be. An ES import of a builtin makes
+ * Node build the module's ES facade, which reads every export once: for `node:http` that runs its lazy
+ * `WebSocket`/`MessageEvent` getters and loads Node's whole copy of undici, 10–40 ms of a cold start
+ * (bench/RESULTS.md) for nothing the service calls. Named imports keep working: esbuild reads them off
+ * the module object where they are used, which also keeps them live. `import()` of a builtin is left as
+ * it is.
+ */
+function builtinPlugin(): Plugin {
+  return {
+    name: 'rampart-builtin-imports',
+    setup(esbuild) {
+      esbuild.onResolve({ filter: /^(?:node:)?[a-z_/0-9]+$/ }, (args) => {
+        // Static imports only: a dynamic import() of a CommonJS module gives only `default` once esbuild
+        // splits it into a chunk, where Node gives the builtin's named exports too.
+        if (args.kind !== 'import-statement') return undefined;
+        const name = args.path.replace(/^node:/, '');
+        const known = BUILTIN.has(args.path) || (args.path !== name && BUILTIN.has(name));
+        return known ? { path: `node:${name}`, namespace: BUILTIN_NAMESPACE } : undefined;
+      });
+      esbuild.onLoad({ filter: /.*/, namespace: BUILTIN_NAMESPACE }, (args) => ({
+        contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});\n`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 /**
  * `createRequire` for a package's file, found at run time from the package's own entry (which the service
  * resolves: it must be the same copy the bundle was built from) and pointed at the file itself, so relative
@@ -384,7 +495,7 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
         metafile: true,
         write: false,
         logLevel: 'silent',
-        plugins: [locationPlugin(root, buildDir, bundleDir, assets)],
+        plugins: [builtinPlugin(), locationPlugin(root, buildDir, bundleDir, assets)],
       });
     } catch (error) {
       const cause = (error as { errors?: Message[] }).errors;
@@ -410,7 +521,9 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
         );
       }
     }
-    for (const input of Object.keys(result.metafile.inputs)) inputs.add(input);
+    for (const input of Object.keys(result.metafile.inputs)) {
+      if (!input.startsWith(`${BUILTIN_NAMESPACE}:`)) inputs.add(input);
+    }
     outputs.push(...result.outputFiles.map((file) => ({ path: file.path, contents: file.contents })));
   }
 
@@ -421,6 +534,7 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
   const retired = `${bundleDir}.old-${process.pid}`;
   const staged = (path: string) => join(staging, relative(bundleDir, path));
   let swapped = false;
+  let compileCache: string | undefined;
   try {
     rmSync(staging, { recursive: true, force: true });
     for (const file of outputs) {
@@ -429,14 +543,33 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
       files.push({ path: posix(relative(root, file.path)), bytes: file.contents.byteLength });
     }
     for (const [to, from] of assets) cpSync(from, staged(to), { recursive: true });
-    // `<outdir>/<name>.js` runs the preloads to completion, then the bundled entry: `node dist/server.js`
-    // starts the service. Written to a temporary name and renamed, so it is never half there.
+    const prime = join(bundleDir, PRIME_SCRIPT);
+    writeFileSync(staged(prime), PRIME_SOURCE);
+    files.push({ path: posix(relative(root, prime)), bytes: Buffer.byteLength(PRIME_SOURCE) });
+    // Filled in the staging folder: its keys are paths relative to the cache folder, which the swap keeps.
+    if (options.compileCache !== false) compileCache = primeCompileCache(staged(prime));
+    // `<outdir>/<name>.js` turns the compile cache on, runs the preloads to completion, then the bundled
+    // entry: `node dist/server.js` starts the service. Written to a temporary name and renamed, so it is
+    // never half there.
     const shims = entries.map(({ entry, name }) => {
       const imports = [...preloads.map((preload) => preload.name), name].map(
         (file) => `await import('./${BUNDLE_DIR}/${name}/${file}.js');`,
       );
       const path = join(outdir, `${name}.js`);
-      const text = `// Written by rampart-bundle: the bundled ${entry}.\n${imports.join('\n')}\n`;
+      const text = [
+        `// Written by rampart-bundle: the bundled ${entry}.`,
+        `// The bundle's compiled code (${BUNDLE_DIR}/${PRIME_SCRIPT} made it), so a start skips most of compiling;`,
+        '// Node turns it off for another version or user, or with NODE_DISABLE_COMPILE_CACHE=1.',
+        CACHE_SUPPORTED,
+        'if (supported) {',
+        "  process.getBuiltinModule('node:module').enableCompileCache({",
+        `    directory: process.getBuiltinModule('node:url').fileURLToPath(new URL('./${BUNDLE_DIR}/${COMPILE_CACHE_DIR}', import.meta.url)),`,
+        '    portable: true,',
+        '  });',
+        '}',
+        ...imports,
+        '',
+      ].join('\n');
       writeFileSync(`${path}.new-${process.pid}`, text);
       return { path, text };
     });
@@ -454,6 +587,7 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
     if (existsSync(retired) && !existsSync(bundleDir)) renameSync(retired, bundleDir);
     rmSync(staging, { recursive: true, force: true });
     for (const { name } of entries) rmSync(join(outdir, `${name}.js.new-${process.pid}`), { force: true });
+    if (error instanceof BundleError) throw error;
     throw new BundleError(
       'RAMPART_BUNDLE_WRITE',
       `could not write the bundle to ${bundleDir}: ${(error as Error).message}`,
@@ -466,7 +600,25 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
       from: posix(relative(root, from)),
       to: posix(relative(root, to)),
     })),
+    ...(compileCache === undefined ? {} : { compileCache }),
   };
+}
+
+/**
+ * Runs the prime script with this Node (its own process: the compile cache is per process, and the script
+ * must see the cache folder as a fresh start does). A cache another setting already turned on elsewhere
+ * (NODE_COMPILE_CACHE) is not this bundle's, so that variable is left out.
+ */
+function primeCompileCache(script: string): string {
+  const { NODE_COMPILE_CACHE: _elsewhere, NODE_OPTIONS: _options, ...env } = process.env;
+  const run = spawnSync(process.execPath, [script], { env, encoding: 'utf8', timeout: 120_000 });
+  if (run.status !== 0) {
+    throw new BundleError(
+      'RAMPART_BUNDLE_BUILD',
+      `the bundle does not compile as Node loads it: ${(run.stderr || run.error?.message || `exit ${run.status}`).trim()}`,
+    );
+  }
+  return run.stdout.trim();
 }
 
 /** esbuild's messages as `file: text` lines. */

@@ -4,7 +4,7 @@
 // src/worker.ts` after tsc: dist/server.js and dist/worker.js then load bundles of the service (see
 // bundle.ts), tracing first. Exit 1 with a message on bad input.
 import { parseArgs } from 'node:util';
-import { BundleError, bundleService, DEFAULT_EXTERNAL } from './bundle.ts';
+import { BundleError, bundleService, DEFAULT_EXTERNAL, PRIME_SCRIPT } from './bundle.ts';
 
 function usage(message: string): never {
   process.stderr.write(
@@ -43,15 +43,18 @@ try {
     preload: values.preload ?? [],
   });
   const code = result.files.filter((file) => file.path.endsWith('.js') && file.path.includes('/bundle/'));
-  const entries = code.filter((file) => !/\/chunk-[^/]+\.js$/.test(file.path)).map((file) => file.path);
+  const entries = code
+    .filter((file) => !/\/chunk-[^/]+\.js$/.test(file.path) && !file.path.endsWith(`/${PRIME_SCRIPT}`))
+    .map((file) => file.path);
   const bytes = code.reduce((sum, file) => sum + file.bytes, 0);
-  const chunks = code.length - entries.length;
+  const chunks = code.length - entries.length - 1;
   process.stdout.write(
     `rampart-bundle: ${result.modules} modules -> ${entries.join(', ')}` +
       `${chunks > 0 ? ` + ${chunks} shared chunks` : ''} (${(bytes / 1048576).toFixed(1)} MiB)` +
       `${result.assets.length > 0 ? `; copied ${result.assets.map((asset) => asset.to).join(', ')}` : ''}` +
       ` in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
   );
+  if (result.compileCache) process.stdout.write(`rampart-bundle: ${result.compileCache}\n`);
 } catch (error) {
   if (error instanceof BundleError) usage(`${error.code}: ${error.message}`);
   throw error;
