@@ -164,6 +164,27 @@ describe('bundleService', () => {
     expect(JSON.parse(ran.stdout)).toEqual({ undici: false, same: true, fs: 'function', join: 'a/b' });
   });
 
+  it('fails where a builtin this Node lacks is imported, as an ES import would, not later where it is used', async () => {
+    const root = service({
+      'src/main.ts': [
+        "import { DatabaseSync } from 'node:sqlite';",
+        "console.log('started');",
+        "console.log(typeof new DatabaseSync(':memory:'));",
+      ].join('\n'),
+    });
+    await bundleService({ root, entries: ['src/main.ts'], compileCache: false });
+    // Node without node:sqlite (22.12 has none): the only way to have one here is to hide it.
+    const hide =
+      "data:text/javascript,const get = process.getBuiltinModule; process.getBuiltinModule = (id) => (id === 'node:sqlite' ? undefined : get(id));";
+    const ran = spawnSync(process.execPath, ['--import', hide, join(root, 'dist/main.js')], {
+      encoding: 'utf8',
+    });
+    expect(ran.status).toBe(1);
+    expect(ran.stdout).toBe('');
+    expect(ran.stderr).toContain(`No such built-in module: node:sqlite in Node ${process.versions.node}`);
+    expect(run(join(root, 'dist/main.js')).stdout).toBe('started\nobject\n');
+  });
+
   it('compiles the bundle into a compile cache at build time, without running it, that a start reads', async () => {
     const root = service();
     const result = await bundleService({ root, entries: ['src/main.ts'] });
@@ -432,6 +453,16 @@ describe('bundleService', () => {
     expect(error.code).toBe('RAMPART_BUNDLE_BUILD');
     expect(error.message).toContain('does-not-exist');
     expect(run(join(root, 'dist/main.js')).code).toBe(0);
+  });
+
+  it('refuses an entry named like the folders the bundle keeps for itself', async () => {
+    for (const name of ['assets', 'compile-cache']) {
+      const root = service({ [`src/${name}.ts`]: "console.log('ran');\n" });
+      const error = await refusal(bundleService({ root, entries: [`src/${name}.ts`] }));
+      expect(error.code).toBe('RAMPART_BUNDLE_INPUT');
+      expect(error.message).toContain(`bundle/${name}/`);
+      expect(existsSync(join(root, 'dist'))).toBe(false);
+    }
   });
 
   it('refuses a missing entry or a directory without package.json', async () => {

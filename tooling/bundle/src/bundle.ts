@@ -149,6 +149,10 @@ const files = readdirSync(here, { withFileTypes: true })
       .filter((name) => name.endsWith('.js'))
       .map((name) => join(here, entry.name, name)),
   );
+if (files.length === 0) {
+  process.stderr.write(\`cannot fill \${directory}: no bundle files beside it\\n\`);
+  process.exit(1);
+}
 // Node compiles every module of a graph before it links them: importing a name no file exports makes the
 // link fail once all of them are compiled, before any of them runs.
 const MISSING = '__rampartPrimeCompileCache__';
@@ -167,6 +171,11 @@ try {
 module.flushCompileCache();
 const cache = module.getCompileCacheDir();
 const entries = readdirSync(cache).length;
+// Node writes its cache best effort and says nothing when it cannot (a folder made read-only for this user).
+if (entries < files.length) {
+  process.stderr.write(\`cannot fill \${cache}: \${entries} entries written for \${files.length} files (is it writable?)\\n\`);
+  process.exit(1);
+}
 process.stdout.write(
   \`compiled \${files.length} files into ${COMPILE_CACHE_DIR}/\${cache.slice(directory.length + 1)} (\${entries} entries)\\n\`,
 );
@@ -391,8 +400,16 @@ function builtinPlugin(): Plugin {
         const known = BUILTIN.has(args.path) || (args.path !== name && BUILTIN.has(name));
         return known ? { path: `node:${name}`, namespace: BUILTIN_NAMESPACE } : undefined;
       });
+      // A builtin this Node does not have fails where the import is evaluated, as an ES import would
+      // (at link time there), not later where it is used. Named imports are not checked: a name the
+      // builtin lacks reads as undefined, as it does through `require`.
       esbuild.onLoad({ filter: /.*/, namespace: BUILTIN_NAMESPACE }, (args) => ({
-        contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});\n`,
+        contents: [
+          `const builtin = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+          `if (builtin === undefined) throw new Error(${JSON.stringify(`No such built-in module: ${args.path} in Node `)} + process.versions.node);`,
+          'module.exports = builtin;',
+          '',
+        ].join('\n'),
         loader: 'js',
       }));
     },
@@ -466,6 +483,12 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
     throw new BundleError(
       'RAMPART_BUNDLE_INPUT',
       `two entries would both be written as ${BUNDLE_DIR}/${clash}.js`,
+    );
+  const reserved = entries.find((entry) => entry.name === 'assets' || entry.name === COMPILE_CACHE_DIR);
+  if (reserved)
+    throw new BundleError(
+      'RAMPART_BUNDLE_INPUT',
+      `entry ${reserved.entry} would be written to ${BUNDLE_DIR}/${reserved.name}/, which the bundle keeps for its ${reserved.name === 'assets' ? 'copied folders' : 'compile cache'}: rename the file`,
     );
   const assets = new Map<string, string>();
   const outputs: { path: string; contents: Uint8Array }[] = [];
