@@ -101,6 +101,8 @@ const BANNER = [
 
 /** Where the bundle goes inside the output directory; rewritten whole on every build. */
 export const BUNDLE_DIR = 'bundle';
+/** Folders copied beside the bundle (a package's migrations), inside {@link BUNDLE_DIR}. */
+const ASSETS_DIR = 'assets';
 /** Node's compile cache for the bundle, inside {@link BUNDLE_DIR}. */
 export const COMPILE_CACHE_DIR = 'compile-cache';
 /** The script that fills it, inside {@link BUNDLE_DIR}. */
@@ -143,7 +145,7 @@ if (result.status !== ENABLED) {
   process.exit(1);
 }
 const files = readdirSync(here, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && entry.name !== 'assets' && entry.name !== '${COMPILE_CACHE_DIR}')
+  .filter((entry) => entry.isDirectory() && entry.name !== '${ASSETS_DIR}' && entry.name !== '${COMPILE_CACHE_DIR}')
   .flatMap((entry) =>
     readdirSync(join(here, entry.name))
       .filter((name) => name.endsWith('.js'))
@@ -324,7 +326,7 @@ function locationPlugin(
               `${args.path} loads code from ${target} at run time, which a copy would cut off from its imports: mark ${pkg.name} external (--external ${pkg.name})`,
             );
           }
-          const copy = join(bundleDir, 'assets', pkg.name, inPackage);
+          const copy = join(bundleDir, ASSETS_DIR, pkg.name, inPackage);
           const taken = assets.get(copy);
           if (taken !== undefined && taken !== target) {
             throw new BundleError(
@@ -484,11 +486,11 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
       'RAMPART_BUNDLE_INPUT',
       `two entries would both be written as ${BUNDLE_DIR}/${clash}.js`,
     );
-  const reserved = entries.find((entry) => entry.name === 'assets' || entry.name === COMPILE_CACHE_DIR);
+  const reserved = entries.find((entry) => entry.name === ASSETS_DIR || entry.name === COMPILE_CACHE_DIR);
   if (reserved)
     throw new BundleError(
       'RAMPART_BUNDLE_INPUT',
-      `entry ${reserved.entry} would be written to ${BUNDLE_DIR}/${reserved.name}/, which the bundle keeps for its ${reserved.name === 'assets' ? 'copied folders' : 'compile cache'}: rename the file`,
+      `entry ${reserved.entry} would be written to ${BUNDLE_DIR}/${reserved.name}/, which the bundle keeps for its ${reserved.name === ASSETS_DIR ? 'copied folders' : 'compile cache'}: rename the file`,
     );
   const assets = new Map<string, string>();
   const outputs: { path: string; contents: Uint8Array }[] = [];

@@ -43,11 +43,12 @@ try {
     preload: values.preload ?? [],
   });
   const code = result.files.filter((file) => file.path.endsWith('.js') && file.path.includes('/bundle/'));
+  const isChunk = (path: string) => /\/chunk-[^/]+\.js$/.test(path);
   const entries = code
-    .filter((file) => !/\/chunk-[^/]+\.js$/.test(file.path) && !file.path.endsWith(`/${PRIME_SCRIPT}`))
+    .filter((file) => !isChunk(file.path) && !file.path.endsWith(`/${PRIME_SCRIPT}`))
     .map((file) => file.path);
   const bytes = code.reduce((sum, file) => sum + file.bytes, 0);
-  const chunks = code.length - entries.length - 1;
+  const chunks = code.filter((file) => isChunk(file.path)).length;
   process.stdout.write(
     `rampart-bundle: ${result.modules} modules -> ${entries.join(', ')}` +
       `${chunks > 0 ? ` + ${chunks} shared chunks` : ''} (${(bytes / 1048576).toFixed(1)} MiB)` +
