@@ -37,4 +37,15 @@ describe('createMemoryCounterStore', () => {
     expect(peek(store, 'a').current).toBe(3);
     expect(peek(store, 'c').current).toBe(1);
   });
+
+  it('answers a closed window with a fresh, unfrozen object each time', () => {
+    // A shared frozen constant here put the auth plugin's per-request peek into a V8 deopt loop (its map was
+    // deprecated by a later window whose ttlMs was a double, and a frozen object never migrates).
+    const store = createMemoryCounterStore(1000, 10);
+    const first = peek(store, 'nobody');
+    const second = peek(store, 'nobody');
+    expect(first).toEqual({ current: 0, ttlMs: 0 });
+    expect(second).not.toBe(first);
+    expect(Object.isFrozen(first)).toBe(false);
+  });
 });

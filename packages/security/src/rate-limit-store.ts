@@ -20,7 +20,14 @@ interface Entry {
   resetAt: number;
 }
 
-const EMPTY: WindowState = Object.freeze({ current: 0, ttlMs: 0 });
+/**
+ * A closed window, as a fresh object each time. Not one frozen constant: the first `{ current, ttlMs }` whose
+ * ttlMs came out as a double (`resetAt - Date.now()`) changed the shape's field representation, V8 deprecated
+ * the frozen constant's map, and a frozen object never migrates, so the auth plugin's failed-auth check, which
+ * peeks on every request, was thrown out of optimized code about ten times a second for good (a deopt loop
+ * seen with --trace-deopt in bench/).
+ */
+const closed = (): WindowState => ({ current: 0, ttlMs: 0 });
 
 /**
  * Counters for one window length in a Map kept in least-recently-used order and bounded to `maxKeys`: past
@@ -58,9 +65,9 @@ export function createMemoryCounterStore(windowMs: number, maxKeys: number): Cou
     },
     peek(key) {
       const entry = entries.get(key);
-      if (entry === undefined) return EMPTY;
+      if (entry === undefined) return closed();
       const ttlMs = entry.resetAt - Date.now();
-      if (ttlMs <= 0) return EMPTY;
+      if (ttlMs <= 0) return closed();
       return { current: entry.current, ttlMs };
     },
   };
