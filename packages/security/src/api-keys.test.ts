@@ -86,6 +86,24 @@ describe('createApiKeys', () => {
     expect(await keys.verify(key)).toBeUndefined();
   });
 
+  it('once a key has verified, a key differing from it anywhere is still refused', async () => {
+    const { keys } = await setup();
+    const { key } = await keys.create({ name: 'a' });
+    const verified = await keys.verify(key);
+    expect(verified).toBeDefined();
+    // The verified text is remembered, so its next presentation skips the HMAC: every one-character change
+    // (env, id, separators or secret) must still be refused, by verifyCached and by verify.
+    for (let index = 0; index < key.length; index += 1) {
+      const changed = `${key.slice(0, index)}${key[index] === 'a' ? 'b' : 'a'}${key.slice(index + 1)}`;
+      expect(keys.verifyCached(changed) ?? null).toBeNull();
+      expect(await keys.verify(changed)).toBeUndefined();
+      expect(keys.verifyCached(key)).toBe(verified);
+    }
+    expect(await keys.verify(`${key}a`)).toBeUndefined();
+    expect(await keys.verify(key.slice(0, -1))).toBeUndefined();
+    expect(await keys.verify(key)).toBe(verified);
+  });
+
   it('a different pepper cannot verify the same key', async () => {
     const { database, keys } = await setup();
     const { key } = await keys.create({ name: 'a' });

@@ -68,6 +68,21 @@ interface Cached {
   digest: Buffer;
   /** What verify() answers for this row: frozen, so one caller cannot change what the next one sees. */
   key: AuthenticatedKey;
+  /** The presented key that last matched `digest` (see `remembered`); unset until one has. */
+  matched: string | undefined;
+}
+
+// `rk_<env>_<id>_<secret>`: the id is 16 characters before `_` and the 43-character secret, and env 1-16.
+const SECRET_TAIL = 1 + 43;
+const ID_LENGTH = 16;
+const KEY_LENGTH = { min: 3 + 1 + 1 + ID_LENGTH + SECRET_TAIL, max: 3 + 16 + 1 + ID_LENGTH + SECRET_TAIL };
+
+/** Whether two strings are equal, in a time that depends on their length but not on where they differ. */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let index = 0; index < a.length; index += 1) difference |= a.charCodeAt(index) ^ b.charCodeAt(index);
+  return difference === 0;
 }
 const invalid = (detail: string) => new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail });
 
@@ -140,6 +155,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         env: row.env,
         scopes: Object.freeze([...row.scopes]),
       }),
+      matched: undefined,
     };
     cache.delete(id);
     cache.set(id, entry);
@@ -148,16 +164,44 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     return entry;
   }
 
-  /** verify()'s answer for a parsed key and its row (undefined: no such id); a miss costs one comparison too. */
-  function check(parsed: ParsedApiKey, entry: Cached | undefined): AuthenticatedKey | undefined {
-    const matches = hmac.matches(parsed.secret, entry?.digest ?? decoy) && entry !== undefined;
-    if (!matches || !entry) return undefined;
+  /**
+   * The cached row whose key was already verified as exactly `presented`, with no parse and no HMAC: a
+   * client presents the same key on every request, and the two SHA-256 passes of the HMAC were the largest
+   * cost of a cached verification (about 1.5-2 µs of 2.5 in bench/). The comparison takes the same time
+   * wherever the texts differ; a key that does not match goes on to the full check. The key's text stays in
+   * memory with its cached row (at most `cacheTtlMs`, dropped on revoke or rotate), as it does in every
+   * request's headers; the pepper, which protects the stored hashes, is in this process's memory anyway.
+   */
+  function remembered(presented: string): Cached | undefined {
+    const length = presented.length;
+    if (length < KEY_LENGTH.min || length > KEY_LENGTH.max) return undefined;
+    const id = presented.slice(length - SECRET_TAIL - ID_LENGTH, length - SECRET_TAIL);
+    const entry = cached(id);
+    return entry?.matched !== undefined && sameText(entry.matched, presented) ? entry : undefined;
+  }
+
+  /** Whether the key's row lets it in now (environment, revocation, expiry); counts the use if so. */
+  function admit(env: string, entry: Cached): AuthenticatedKey | undefined {
     const { row } = entry;
     const at = now();
-    if (row.env !== settings.env || parsed.env !== row.env) return undefined;
+    if (row.env !== settings.env || env !== row.env) return undefined;
     if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= at)) return undefined;
     pendingLastUsed.set(row.id, at);
     return entry.key;
+  }
+
+  /** verify()'s answer for a parsed key and its row (undefined: no such id); a miss costs one comparison too. */
+  function check(
+    presented: string,
+    parsed: ParsedApiKey,
+    entry: Cached | undefined,
+  ): AuthenticatedKey | undefined {
+    const matches = hmac.matches(parsed.secret, entry?.digest ?? decoy) && entry !== undefined;
+    if (!matches || !entry) return undefined;
+    const key = admit(parsed.env, entry);
+    // Remembered only once it is let in: the same secret under another environment is refused each time.
+    if (key !== undefined) entry.matched = presented;
+    return key;
   }
 
   function validateCreate(input: CreateApiKeyInput): string[] {
@@ -215,16 +259,22 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
 
   return {
     verifyCached(presented) {
+      if (typeof presented !== 'string') return null;
+      const known = remembered(presented);
+      if (known !== undefined) return admit(known.row.env, known) ?? null;
       const parsed = parseApiKey(presented);
       if (!parsed) return null;
       const entry = cached(parsed.id);
-      return entry === undefined ? undefined : (check(parsed, entry) ?? null);
+      return entry === undefined ? undefined : (check(presented, parsed, entry) ?? null);
     },
 
     async verify(presented) {
+      if (typeof presented !== 'string') return undefined;
+      const known = remembered(presented);
+      if (known !== undefined) return admit(known.row.env, known);
       const parsed = parseApiKey(presented);
       if (!parsed) return undefined;
-      return check(parsed, cached(parsed.id) ?? (await load(parsed.id)));
+      return check(presented, parsed, cached(parsed.id) ?? (await load(parsed.id)));
     },
 
     async create(input) {
