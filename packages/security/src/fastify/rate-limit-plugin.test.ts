@@ -187,6 +187,13 @@ describe('rateLimitPlugin in memory', () => {
       first: '192.0.2.9',
     });
     expect(await who('2001:db8:1:2::1')).toMatchObject({ first: '2001:db8:1:2:0:0:0:0/64' });
+    // The last address's key is reused: the same client again, then others, each get their own.
+    expect(await who('2001:db8:1:2::1')).toMatchObject({ first: '2001:db8:1:2:0:0:0:0/64' });
+    expect(await who('2001:db8:1:3::1')).toMatchObject({ first: '2001:db8:1:3:0:0:0:0/64' });
+    expect(await who('::ffff:192.0.2.9')).toMatchObject({ first: '192.0.2.9' });
+    expect(await who('10.0.0.5', { 'x-forwarded-for': '198.51.100.7' })).toMatchObject({
+      first: '198.51.100.7',
+    });
   });
 
   it('stays bounded: the least recently seen client is evicted beyond cacheSize', async () => {

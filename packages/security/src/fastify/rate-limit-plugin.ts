@@ -141,13 +141,21 @@ const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
   // its key id and never asks, so only unauthenticated requests (and failed-auth counting) pay for it.
   app.decorateRequest(kClientKey, null);
   type Slot = { [kClientKey]: string | null };
+  // The last address's key: requests come in runs from one client (a keep-alive connection), and the
+  // address checks and IPv6 grouping are the same work each time.
+  let lastAddress: string | undefined;
+  let lastKey = '';
   app.decorateRequest('clientKey', {
     getter(this: FastifyRequest) {
       const slot = this as unknown as Slot;
-      slot[kClientKey] ??= clientAddressKey(
-        resolve(this.raw.socket?.remoteAddress ?? this.ip, this.headers['x-forwarded-for']),
-        settings.ipv6PrefixBits,
-      );
+      if (slot[kClientKey] === null) {
+        const address = resolve(this.raw.socket?.remoteAddress ?? this.ip, this.headers['x-forwarded-for']);
+        if (address !== lastAddress) {
+          lastKey = clientAddressKey(address, settings.ipv6PrefixBits);
+          lastAddress = address;
+        }
+        slot[kClientKey] = lastKey;
+      }
       return slot[kClientKey];
     },
     setter(this: FastifyRequest, value: string) {
