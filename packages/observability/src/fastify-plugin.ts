@@ -23,6 +23,7 @@ import {
   type ObservabilityPluginOptions,
   type ObservabilityRouteConfig,
 } from './fastify-options.ts';
+import { accessLineWriter } from './logger.ts';
 import { mountMetrics } from './metrics-mount.ts';
 import type { RedSeries } from './red-metrics.ts';
 import { createSeriesResolver, type Series } from './route-series.ts';
@@ -53,6 +54,8 @@ function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): vo
   const resolve = createSeriesResolver(options.metrics.http);
   const tracer = trace.getTracer('@rampart/observability');
   const idHeader = options.requestIdHeader;
+  // The access line without pino's general path, when the logger is createLogger's (see accessLineWriter).
+  const writeAccessLine = accessLineWriter(fastify.log as Parameters<typeof accessLineWriter>[0]);
 
   fastify.decorateRequest('span', null as unknown as Span);
   fastify.decorateRequest('traceContext', null as unknown as Context);
@@ -126,6 +129,24 @@ function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): vo
     const spanContext = span.spanContext();
     const traced = trace.isSpanContextValid(spanContext);
     const duration = Math.round(ms * 1000) / 1000;
+    const error = (request as unknown as Slots)[kError];
+    if (
+      writeAccessLine !== undefined &&
+      traced &&
+      error === null &&
+      status < 500 &&
+      series.accessFields !== undefined &&
+      request.method === series.attributes['http.request.method'] &&
+      writeAccessLine(request.log as Parameters<typeof writeAccessLine>[0], {
+        traceId: spanContext.traceId,
+        spanId: spanContext.spanId,
+        methodAndRoute: series.accessFields,
+        status,
+        durationMs: duration,
+      })
+    ) {
+      return next();
+    }
     const line: Record<string, unknown> = traced
       ? {
           trace_id: spanContext.traceId,
@@ -136,7 +157,6 @@ function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): vo
           duration_ms: duration,
         }
       : { method: request.method, route: series.route, status, duration_ms: duration };
-    const error = (request as unknown as Slots)[kError];
     if (status >= 500) {
       if (error) line.err = error;
       request.log.error(line, 'request completed');

@@ -1,3 +1,4 @@
+import { isPlainJsonText } from './logger.ts';
 import type { RedMetrics, RedSeries } from './red-metrics.ts';
 
 /** Everything one (route, method) pair needs per request, built once on its first request. */
@@ -6,6 +7,8 @@ export interface Series {
   spanName: string;
   attributes: { 'http.request.method': string; 'http.route'?: string };
   accessLog: boolean;
+  /** `,"method":…,"route":…` as the access line writes them, when neither needs escaping (see logger.ts). */
+  accessFields: string | undefined;
   /** RED series indexed by status / 100; index 0 takes anything outside 1xx..5xx. */
   red: RedSeries[];
 }
@@ -29,6 +32,10 @@ function seriesOf(red: RedMetrics, method: string, route: string, accessLog: boo
     spanName: route === UNMATCHED_ROUTE ? method : `${method} ${route}`,
     attributes,
     accessLog,
+    accessFields:
+      isPlainJsonText(method) && isPlainJsonText(route)
+        ? `,"method":"${method}","route":"${route}"`
+        : undefined,
     red: STATUS_CLASSES.map((statusClass) => red.series(method, route, statusClass)),
   };
 }

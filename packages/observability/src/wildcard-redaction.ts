@@ -48,8 +48,13 @@ export function fastWildcardRedaction(logger: Logger): void {
   const redact = stringifiers?.[wildcard];
   const stringify = state[symbols.stringifySym as symbol];
   if (typeof redact !== 'function' || typeof stringify !== 'function') return;
-  (stringifiers as Record<symbol, unknown>)[wildcard] = (value: unknown, safe?: unknown): string =>
+  const fast = (value: unknown, safe?: unknown): string =>
     typeof value === 'object' && value !== null
       ? (redact as Stringify)(value, safe)
       : (stringify as Stringify)(value, safe);
+  FAST_WILDCARD_STRINGIFIERS.add(fast);
+  (stringifiers as Record<symbol, unknown>)[wildcard] = fast;
 }
+
+/** The stringifiers `fastWildcardRedaction` installed: a plain string or a number comes out as JSON.stringify's. */
+export const FAST_WILDCARD_STRINGIFIERS: WeakSet<object> = new WeakSet();
