@@ -130,7 +130,12 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
   /** The id's cached row while fresh, moved to most-recently-used; no I/O. */
   function cached(id: string): Cached | undefined {
     const hit = cache.get(id);
-    if (hit === undefined || hit.until <= Date.now()) return undefined;
+    if (hit === undefined) return undefined;
+    if (hit.until <= Date.now()) {
+      // Expired: its remembered key text goes now, not when the row is next read or evicted.
+      hit.matched = undefined;
+      return undefined;
+    }
     // Most recently used moves last; a Map re-insert costs about 0.24 µs (V8 rehashes the deleted slots),
     // so the key that is already last (one client's steady traffic) skips it. Order stays exact LRU.
     if (newest !== id) {
@@ -168,16 +173,32 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
    * The cached row whose key was already verified as exactly `presented`, with no parse and no HMAC: a
    * client presents the same key on every request, and the two SHA-256 passes of the HMAC were the largest
    * cost of a cached verification (about 1.5-2 µs of 2.5 in bench/). The comparison takes the same time
-   * wherever the texts differ; a key that does not match goes on to the full check. The key's text stays in
-   * memory with its cached row (at most `cacheTtlMs`, dropped on revoke or rotate), as it does in every
-   * request's headers; the pepper, which protects the stored hashes, is in this process's memory anyway.
+   * wherever the texts differ, and as long when nothing is remembered (the presented text against itself),
+   * so timing does not tell whether a key was used here lately; a key that does not match goes on to the
+   * full check. The key's text stays in memory with its cached row, as it does in every request's headers:
+   * dropped on revoke or rotate, and once the row expires at the latest `lastUsedFlushMs` after
+   * `cacheTtlMs` (the flush timer sweeps expired rows). The pepper, which protects the stored hashes, is in
+   * this process's memory anyway.
    */
   function remembered(presented: string): Cached | undefined {
     const length = presented.length;
     if (length < KEY_LENGTH.min || length > KEY_LENGTH.max) return undefined;
     const id = presented.slice(length - SECRET_TAIL - ID_LENGTH, length - SECRET_TAIL);
     const entry = cached(id);
-    return entry?.matched !== undefined && sameText(entry.matched, presented) ? entry : undefined;
+    const matched = entry?.matched;
+    const same = sameText(matched ?? presented, presented);
+    return matched !== undefined && same ? entry : undefined;
+  }
+
+  /** Drops rows past their TTL, and with them any remembered key text. */
+  function sweep(): void {
+    const at = Date.now();
+    for (const [id, entry] of cache) {
+      if (entry.until > at) continue;
+      entry.matched = undefined;
+      cache.delete(id);
+      if (newest === id) newest = undefined;
+    }
   }
 
   /** Whether the key's row lets it in now (environment, revocation, expiry); counts the use if so. */
@@ -254,7 +275,10 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     return entries.length;
   }
 
-  const timer = setInterval(() => void flushLastUsed(), flushMs);
+  const timer = setInterval(() => {
+    sweep();
+    void flushLastUsed();
+  }, flushMs);
   timer.unref();
 
   return {
