@@ -82,8 +82,11 @@ describe('accessLineWriter', () => {
     const made = createLogger({ service: 'svc', redact: [], destination: logSink().stream });
     // fastify.log is a child of the logger Fastify is given.
     expect(accessLineWriter(made.child({}, { serializers: { req: () => ({}) } }))).toBeTypeOf('function');
-    const custom = createLogger({ service: 'svc', redact: ['route'], destination: logSink().stream });
-    expect(accessLineWriter(custom)).toBeUndefined();
+    // A redact path that can reach one of the line's own fields (or every field) leaves the line to pino.
+    for (const redact of [['route'], ['trace_id'], ['msg'], ['*'], ['status.x']]) {
+      const custom = createLogger({ service: 'svc', redact, destination: logSink().stream });
+      expect(accessLineWriter(custom), redact[0]).toBeUndefined();
+    }
   });
 
   it('leaves to pino, writing nothing, a child that could write something else', () => {
@@ -95,8 +98,17 @@ describe('accessLineWriter', () => {
       logger.child({ reqId: 'r' }, { msgPrefix: '[x] ' }),
       logger.child({ reqId: 'r' }, { formatters: { log: (line: object) => ({ ...line, extra: 1 }) } }),
     ];
+    const wrapped = logger.child({ reqId: 'r' });
+    wrapped.info = (() => {}) as typeof wrapped.info;
+    children.push(wrapped);
     for (const child of children) expect(write(child, FIELDS)).toBe(false);
     expect(write(logger.child({ reqId: 'r' }), { ...FIELDS, durationMs: Number.NaN })).toBe(false);
+    expect(write(logger.child({ reqId: 'r' }), { ...FIELDS, status: Number.POSITIVE_INFINITY })).toBe(false);
+    expect(write(logger.child({ reqId: 'r' }), { ...FIELDS, status: '200' as unknown as number })).toBe(
+      false,
+    );
+    const metadata = pino({}, pino.multistream([{ stream: logSink().stream }]));
+    expect(write(metadata, FIELDS)).toBe(false);
     const onStart = () => {};
     subscribe('tracing:pino_asJson:start', onStart);
     try {
@@ -132,23 +144,24 @@ describe('the observability plugin and the access line', () => {
     await tracing.shutdown();
   });
 
-  it("writes plain requests' access lines without pino's info(), and errors and odd routes through it", async () => {
+  it("writes plain requests' access lines itself, and errors, odd routes and wrapped loggers through pino", async () => {
     const sink = logSink();
     const loggerInstance = createLogger({
       service: 'svc',
       redact: DEFAULT_REDACT_PATHS,
       destination: sink.stream,
     });
-    const viaInfo: unknown[] = [];
+    const wrappedCalls: unknown[] = [];
     const app = Fastify({
       loggerInstance,
       logController: new LogController({ disableRequestLogging: true }),
-      // request.log as Fastify makes it, with info() counting the access lines that reach it.
-      childLoggerFactory: (logger, bindings, options) => {
+      // request.log as Fastify makes it; for /wrapped, with info() wrapped (the wrapper must still run).
+      childLoggerFactory: (logger, bindings, options, raw) => {
         const child = logger.child(bindings, options);
+        if (raw.url !== '/wrapped') return child;
         const info = child.info.bind(child);
         child.info = ((line: { route?: unknown }, ...rest: []) => {
-          viaInfo.push(line.route);
+          wrappedCalls.push(line.route);
           return info(line, ...rest);
         }) as typeof child.info;
         return child;
@@ -157,22 +170,41 @@ describe('the observability plugin and the access line', () => {
     await app.register(observability, { metrics: createMetrics({ service: 'svc', defaultMetrics: false }) });
     app.get('/plain/:id', async () => ({ ok: true }));
     app.get('/odd"route', async () => ({ ok: true }));
+    app.get('/wrapped', async () => ({ ok: true }));
     app.get('/broken', async () => {
       throw new Error('boom');
     });
-    for (const url of ['/plain/1', '/odd"route', '/broken', '/plain/2']) await app.inject({ url });
+    app.get('/refused', async (_request, reply) => {
+      const error = Object.assign(new Error('no'), { statusCode: 409, code: 'CONFLICT' });
+      return reply.send(error);
+    });
+    // pino renders every line it writes with its asJson: wrapped on the root, it counts the access lines
+    // that went through pino (children inherit it).
+    const throughPino: unknown[] = [];
+    const kAsJson = (pino.symbols as unknown as Record<string, symbol>).asJsonSym as symbol;
+    const state = loggerInstance as unknown as Record<symbol, (...args: unknown[]) => string>;
+    const asJson = state[kAsJson] as (...args: unknown[]) => string;
+    state[kAsJson] = function (this: unknown, line: unknown, message: unknown, ...rest: unknown[]) {
+      if (message === 'request completed') throughPino.push((line as { route?: unknown }).route);
+      return asJson.call(this, line, message, ...rest);
+    };
+    for (const url of ['/plain/1', '/odd"route', '/wrapped', '/broken', '/refused', '/plain/2']) {
+      await app.inject({ url });
+    }
     await app.close();
     const access = sink.lines.filter((line) => line.msg === 'request completed');
-    expect(access.map((line) => [line.route, line.status])).toEqual([
-      ['/plain/:id', 200],
-      ['/odd"route', 200],
-      ['/broken', 500],
-      ['/plain/:id', 200],
+    expect(access.map((line) => [line.route, line.status, line.error_type])).toEqual([
+      ['/plain/:id', 200, undefined],
+      ['/odd"route', 200, undefined],
+      ['/wrapped', 200, undefined],
+      ['/broken', 500, undefined],
+      ['/refused', 409, 'CONFLICT'],
+      ['/plain/:id', 200, undefined],
     ]);
     expect(access.every((line) => typeof line.trace_id === 'string' && typeof line.reqId === 'string')).toBe(
       true,
     );
-    // Only the route that needs escaping went through info(); the 5xx line is logged at error level.
-    expect(viaInfo).toEqual(['/odd"route']);
+    expect(wrappedCalls).toEqual(['/wrapped']);
+    expect(throughPino).toEqual(['/odd"route', '/wrapped', '/broken', '/refused']);
   });
 });

@@ -194,8 +194,9 @@ const asJsonChannel = tracingChannel('pino_asJson');
  * by `createLogger` (or their children, as fastify.log is), whose options are known: undefined for any
  * other. `root` is the logger every request's `log` descends from; per line the writer answers false,
  * and writes nothing, whenever `log` could write something else: a child with its own serializers,
- * redaction, formatters, hooks, mixin or message prefix, a stream that wants pino's metadata, or a
- * subscriber on pino's `pino_asJson` tracing channel. The caller then logs through pino as usual.
+ * redaction, formatters, hooks, mixin or message prefix, an `info` that is not pino's own (a wrapper),
+ * a stream that wants pino's metadata, or a subscriber on pino's `pino_asJson` tracing channel. The caller
+ * then logs through pino as usual.
  */
 export function accessLineWriter(
   root: Logger,
@@ -255,14 +256,18 @@ export function accessLineWriter(
       state[kMixin] !== mixin ||
       state[kPrefix] !== undefined ||
       asJsonChannel.hasSubscribers ||
-      !Number.isFinite(line.durationMs)
+      !Number.isFinite(line.durationMs) ||
+      !Number.isInteger(line.status)
     ) {
       return false;
     }
     const stream = state[kStream] as DestinationStream & { [key: symbol]: unknown };
     if (stream[kMetadata] === true) return false;
-    // pino's info() is a no-op below its level: nothing to write, and nothing for the caller to do.
-    if (!log.isLevelEnabled('info')) return true;
+    // Only pino's own info(): its level methods are named LOG, or noop below the level (nothing to write,
+    // nothing for the caller to do). A wrapper someone put on request.log has to run.
+    const method = (log.info as { name?: string }).name;
+    if (method === 'noop' && !log.isLevelEnabled('info')) return true;
+    if (method !== 'LOG' || !log.isLevelEnabled('info')) return false;
     stream.write(
       `${(state[kLevels] as Record<number, string>)[info]}${(state[kTime] as () => string)()}${state[kBindings]}` +
         `,"trace_id":"${line.traceId}","span_id":"${line.spanId}"${line.methodAndRoute}` +
