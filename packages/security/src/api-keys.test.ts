@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@rampart/db/testing';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseApiKey } from './api-key-format.ts';
+import { apiKeyIdAt, generateApiKey, parseApiKey } from './api-key-format.ts';
 import { type ApiKeys, createApiKeys } from './api-keys.ts';
 import { migrationsFolder, migrationsTable } from './migrations-folder.ts';
 import { apiKeys as apiKeysTable } from './schema.ts';
@@ -84,6 +84,17 @@ describe('createApiKeys', () => {
     await keys.revoke(record.id);
     expect(keys.verifyCached(key)).toBeUndefined();
     expect(await keys.verify(key)).toBeUndefined();
+  });
+
+  it('finds the id by position wherever the environment is 1 to 16 characters, and nothing off-length', () => {
+    for (const env of ['a', 'live', 'x'.repeat(16)]) {
+      const issued = generateApiKey(env);
+      expect(apiKeyIdAt(issued.key)).toBe(issued.id);
+      expect(apiKeyIdAt(issued.key)).toBe(parseApiKey(issued.key)?.id);
+    }
+    const longest = generateApiKey('x'.repeat(16)).key;
+    expect(apiKeyIdAt(`${longest}a`)).toBeUndefined();
+    expect(apiKeyIdAt(generateApiKey('a').key.slice(1))).toBeUndefined();
   });
 
   it('once a key has verified, a key differing from it anywhere is still refused', async () => {

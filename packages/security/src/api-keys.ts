@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '@rampart/db';
 import { asc, eq, sql } from 'drizzle-orm';
-import { API_KEY_ENV_PATTERN, generateApiKey, type ParsedApiKey, parseApiKey } from './api-key-format.ts';
+import {
+  API_KEY_ENV_PATTERN,
+  apiKeyIdAt,
+  generateApiKey,
+  type ParsedApiKey,
+  parseApiKey,
+} from './api-key-format.ts';
 import type { ApiKeyVerifier, AuthenticatedKey } from './api-key-types.ts';
 import { SecurityError } from './errors.ts';
 import { createKeyedSha256 } from './keyed-sha256.ts';
@@ -71,11 +77,6 @@ interface Cached {
   /** The presented key that last matched `digest` (see `remembered`); unset until one has. */
   matched: string | undefined;
 }
-
-// `rk_<env>_<id>_<secret>`: the id is 16 characters before `_` and the 43-character secret, and env 1-16.
-const SECRET_TAIL = 1 + 43;
-const ID_LENGTH = 16;
-const KEY_LENGTH = { min: 3 + 1 + 1 + ID_LENGTH + SECRET_TAIL, max: 3 + 16 + 1 + ID_LENGTH + SECRET_TAIL };
 
 /** Whether two strings are equal, in a time that depends on their length but not on where they differ. */
 function sameText(a: string, b: string): boolean {
@@ -181,9 +182,8 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
    * this process's memory anyway.
    */
   function remembered(presented: string): Cached | undefined {
-    const length = presented.length;
-    if (length < KEY_LENGTH.min || length > KEY_LENGTH.max) return undefined;
-    const id = presented.slice(length - SECRET_TAIL - ID_LENGTH, length - SECRET_TAIL);
+    const id = apiKeyIdAt(presented);
+    if (id === undefined) return undefined;
     const entry = cached(id);
     const matched = entry?.matched;
     const same = sameText(matched ?? presented, presented);
