@@ -59,6 +59,15 @@ describe('rateLimitPlugin in memory', () => {
     expect((await app.inject(from('203.0.113.2'))).statusCode).toBe(200);
   });
 
+  it('writes large counts in plain digits', async () => {
+    const app = await build({ max: Number.MAX_SAFE_INTEGER, timeWindowMs: 60_000 });
+    const first = await app.inject(from('203.0.113.1'));
+    expect(first.headers).toMatchObject({
+      'ratelimit-limit': '9007199254740991',
+      'ratelimit-remaining': '9007199254740990',
+    });
+  });
+
   it('counts down remaining within a window and opens a new window when it ends', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     cleanups.push(() => vi.useRealTimers());
