@@ -90,6 +90,15 @@ describe('startTracing', () => {
     await expect(startTracing({ service: 's', sampleRatio: 2 })).rejects.toMatchObject({
       code: 'RAMPART_OBSERVABILITY_OPTIONS_INVALID',
     });
+    // A minimum batch above the maximum is refused when given; the default follows a smaller maximum.
+    await expect(
+      startTracing({ service: 's', batch: { maxExportBatchSize: 32, minExportBatchSize: 33 } }),
+    ).rejects.toMatchObject({
+      code: 'RAMPART_OBSERVABILITY_OPTIONS_INVALID',
+      message: expect.stringContaining('minExportBatchSize must not exceed batch.maxExportBatchSize'),
+    });
+    const small = await startTracing({ service: 's', batch: { maxExportBatchSize: 32 } });
+    await small.shutdown();
     const tracing = await startTracing({ service: 's', exporter: 'memory' });
     await expect(startTracing({ service: 's' })).rejects.toMatchObject({
       code: 'RAMPART_OBSERVABILITY_TRACING_STARTED',

@@ -10,6 +10,7 @@ import { invalidOptions, ObservabilityError } from './errors.ts';
 import { idOnlyTracerProvider } from './id-tracer.ts';
 import { instrumentUndiciOnFirstUse } from './outbound-propagation.ts';
 import { samplingTracerProvider } from './sampling-tracer.ts';
+import { SpanBatcher } from './span-batcher.ts';
 
 export type TracingExporter =
   | 'none'
@@ -36,10 +37,15 @@ export interface TracingOptions {
   exporter?: TracingExporter;
   /** Outbound fetch/undici spans and traceparent injection (default true); pg client spans (default false). */
   instrumentations?: { undici?: boolean; pg?: boolean };
-  /** The batch queue: spans beyond maxQueueSize are dropped, never buffered without bound. */
+  /**
+   * The batch queue: spans beyond maxQueueSize are dropped, never buffered without bound. An export starts
+   * as soon as minExportBatchSize spans wait and none is in flight; spans arriving meanwhile gather for the
+   * next, up to maxExportBatchSize (see SpanBatcher).
+   */
   batch?: {
     maxQueueSize?: number;
     maxExportBatchSize?: number;
+    minExportBatchSize?: number;
     scheduledDelayMs?: number;
     exportTimeoutMs?: number;
   };
@@ -52,7 +58,13 @@ export const TRACING_DEFAULTS = {
   parentBased: true,
   exporter: 'none',
   instrumentations: { undici: true, pg: false },
-  batch: { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMs: 2000, exportTimeoutMs: 5000 },
+  batch: {
+    maxQueueSize: 2048,
+    maxExportBatchSize: 512,
+    minExportBatchSize: 64,
+    scheduledDelayMs: 2000,
+    exportTimeoutMs: 5000,
+  },
   shutdownTimeoutMs: 5000,
   otlpTimeoutMs: 5000,
 } as const;
@@ -117,6 +129,13 @@ function normalize(options: TracingOptions) {
   for (const [name, value] of Object.entries(batch)) positiveInt(`batch.${name}`, value);
   if (batch.maxExportBatchSize > batch.maxQueueSize) {
     throw invalidOptions('tracing: batch.maxExportBatchSize must not exceed batch.maxQueueSize');
+  }
+  if (batch.minExportBatchSize > batch.maxExportBatchSize) {
+    // Only a minimum given explicitly is a mistake; the default follows a smaller maximum.
+    if (options.batch?.minExportBatchSize !== undefined) {
+      throw invalidOptions('tracing: batch.minExportBatchSize must not exceed batch.maxExportBatchSize');
+    }
+    batch.minExportBatchSize = batch.maxExportBatchSize;
   }
   return {
     service: options.service,
@@ -218,13 +237,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     const processor =
       config.exporter === 'memory'
         ? new sdk.SimpleSpanProcessor({ exporter })
-        : new sdk.BatchSpanProcessor({
-            exporter,
-            maxQueueSize: config.batch.maxQueueSize,
-            maxExportBatchSize: config.batch.maxExportBatchSize,
-            scheduledDelayMillis: config.batch.scheduledDelayMs,
-            exportTimeoutMillis: config.batch.exportTimeoutMs,
-          });
+        : new SpanBatcher({ exporter, ...config.batch }, core);
     const attributes: Record<string, string> = {
       ...config.resourceAttributes,
       'service.name': config.service,
