@@ -65,6 +65,7 @@ function setup(options: Partial<SpanBatcherOptions> = {}, sampled = true) {
       maxQueueSize: 100,
       maxExportBatchSize: 8,
       minExportBatchSize: 4,
+      minExportIntervalMs: 1,
       scheduledDelayMs: 60_000,
       exportTimeoutMs: 60_000,
       ...options,
@@ -125,15 +126,34 @@ describe('SpanBatcher', () => {
     expect(t.batches).toEqual([names(0, 4), names(4, 12), names(12, 15)]);
   });
 
+  it('spaces exports by minExportIntervalMs, unless a full batch waits', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    cleanups.push(() => vi.useRealTimers());
+    const { batches, end } = setup({ minExportIntervalMs: 10 });
+    end(4);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([names(0, 4)]);
+    end(5); // enough for an export, but the last one began less than 10 ms ago
+    await vi.advanceTimersByTimeAsync(9);
+    expect(batches).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(batches).toEqual([names(0, 4), names(4, 9)]);
+    end(8); // a full batch does not wait for the interval
+    await vi.advanceTimersByTimeAsync(0);
+    expect(batches).toEqual([names(0, 4), names(4, 9), names(9, 17)]);
+  });
+
   it('exports fewer spans than the minimum after scheduledDelayMs', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     cleanups.push(() => vi.useRealTimers());
     const { batches, end } = setup({ scheduledDelayMs: 2_000 });
     end(2);
-    await vi.advanceTimersByTimeAsync(1_999);
+    await vi.advanceTimersByTimeAsync(1_000);
+    end(1); // a later span does not push the deadline back: a steady trickle still goes out
+    await vi.advanceTimersByTimeAsync(999);
     expect(batches).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(batches).toEqual([names(0, 2)]);
+    expect(batches).toEqual([names(0, 3)]);
   });
 
   it('never queues unsampled spans', async () => {
@@ -174,24 +194,87 @@ describe('SpanBatcher', () => {
     const errors: unknown[] = [];
     core.setGlobalErrorHandler((error) => errors.push(error));
     cleanups.push(() => core.setGlobalErrorHandler(core.loggingErrorHandler()));
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     cleanups.push(() => vi.useRealTimers());
-    const t = setup({ exportTimeoutMs: 5_000 });
+    const t = setup({ exportTimeoutMs: 5_000, minExportIntervalMs: 1 });
     t.answerWith({ code: core.ExportResultCode.FAILED, error: new Error('collector said no') });
     t.end(4);
-    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toHaveLength(1);
     expect(String(errors[0])).toContain('collector said no');
     t.answerWith({ code: core.ExportResultCode.SUCCESS });
     t.hold(); // the next export hangs
     t.end(4);
-    await vi.waitFor(() => expect(t.held()).toBe(1));
+    await vi.advanceTimersByTimeAsync(1); // the minimum interval since the first export
+    expect(t.held()).toBe(1);
     t.end(4); // waits behind the hanging export...
-    await vi.advanceTimersByTimeAsync(5_000);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(t.batches).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
     expect(String(errors[1])).toContain('timed out after 5000 ms');
     // ...which counts as failed at its deadline, so these go out.
     await vi.waitFor(() => expect(t.batches).toHaveLength(3));
     expect(t.batches[2]).toEqual(names(8, 12));
+    // The late answer of the timed-out export changes nothing: no second report, no extra export.
     t.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(errors).toHaveLength(2);
+    expect(t.batches).toHaveLength(3);
+  });
+
+  it('reports an exporter that throws, and goes on', async () => {
+    const errors: unknown[] = [];
+    core.setGlobalErrorHandler((error) => errors.push(error));
+    cleanups.push(() => core.setGlobalErrorHandler(core.loggingErrorHandler()));
+    const t = setup();
+    const real = t.exporter.export.bind(t.exporter);
+    let calls = 0;
+    t.exporter.export = (spans, done) => {
+      calls += 1;
+      if (calls === 1) throw new Error('exporter bug');
+      real(spans, done);
+    };
+    t.end(4);
+    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    expect(String(errors[0])).toContain('exporter bug');
+    t.end(4);
+    await vi.waitFor(() => expect(t.batches).toEqual([names(4, 8)]));
+  });
+
+  it('forceFlush ends under steady traffic: spans ending during it are left to the next export', async () => {
+    const t = setup();
+    const real = t.exporter.export.bind(t.exporter);
+    // Every export answers on the next turn, after 8 more spans ended: traffic that never stops.
+    t.exporter.export = (spans, done) => {
+      real(spans, () => {});
+      setImmediate(() => {
+        t.end(8);
+        done({ code: core.ExportResultCode.SUCCESS });
+      });
+    };
+    t.end(3);
+    await t.batcher.forceFlush();
+    expect(t.batches[0]).toEqual(names(0, 3));
+    expect(t.batches.length).toBeLessThan(5);
+  });
+
+  it('shutdown sends the queued batches side by side: a hung collector costs one export timeout', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    cleanups.push(() => vi.useRealTimers());
+    const t = setup({ exportTimeoutMs: 5_000 });
+    t.hold(); // never answered
+    t.end(20); // 4 in flight (the first 4 start an export), 16 queued: two batches of 8
+    let done = false;
+    const stopping = t.batcher.shutdown().then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.batches).toEqual([names(0, 4), names(4, 12), names(12, 20)]);
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await stopping;
+    expect(t.shutdowns()).toBe(1);
   });
 
   it('forceFlush waits for the export in flight; shutdown flushes, shuts the exporter, then ignores spans', async () => {

@@ -39,13 +39,14 @@ export interface TracingOptions {
   instrumentations?: { undici?: boolean; pg?: boolean };
   /**
    * The batch queue: spans beyond maxQueueSize are dropped, never buffered without bound. An export starts
-   * as soon as minExportBatchSize spans wait and none is in flight; spans arriving meanwhile gather for the
-   * next, up to maxExportBatchSize (see SpanBatcher).
+   * as soon as minExportBatchSize spans wait, none is in flight and minExportIntervalMs has passed since the
+   * last; spans arriving meanwhile gather for the next, up to maxExportBatchSize (see SpanBatcher).
    */
   batch?: {
     maxQueueSize?: number;
     maxExportBatchSize?: number;
     minExportBatchSize?: number;
+    minExportIntervalMs?: number;
     scheduledDelayMs?: number;
     exportTimeoutMs?: number;
   };
@@ -62,6 +63,7 @@ export const TRACING_DEFAULTS = {
     maxQueueSize: 2048,
     maxExportBatchSize: 512,
     minExportBatchSize: 64,
+    minExportIntervalMs: 10,
     scheduledDelayMs: 2000,
     exportTimeoutMs: 5000,
   },
