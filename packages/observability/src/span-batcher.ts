@@ -40,6 +40,8 @@ export interface SpanBatcherCore {
  * meanwhile gather for the next one, up to `maxExportBatchSize`. So a fast collector gets small batches, at
  * most about one per interval unless they are full (each export has a fixed cost: at 100% sampling, 64-span
  * exports cost about 10% more CPU per request in bench/), and a slow one the same large batches as before.
+ * Unlike the SDK's processor it does not wait for a resource's asynchronous attributes: startTracing builds
+ * its resource from plain attributes, so none are ever pending.
  */
 export class SpanBatcher implements SpanProcessor {
   readonly #options: SpanBatcherOptions;
