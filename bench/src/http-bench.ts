@@ -138,7 +138,7 @@ export async function runHttpBench(
         settings.progress(
           `  [${done}/${total}] round ${round + 1}/${settings.rounds} ${entry.config.name} ${entry.route}: ` +
             `${result.rps.toFixed(0)} req/s, ${((after - before) / answered).toFixed(0)} µs CPU/req, ` +
-            `p99 ${result.p99} ms${result.failed ? `, ${result.failed} FAILED` : ''}  ` +
+            `p99 ${result.p99.toFixed(2)} ms${result.failed ? `, ${result.failed} FAILED` : ''}  ` +
             `(${seconds(elapsed)} elapsed, ~${seconds((elapsed / done) * (total - done))} left)`,
         );
       }

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-const autocannon = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+const worker = fileURLToPath(new URL('./load-worker.ts', import.meta.url));
 
 export interface LoadRequest {
   port: number;
@@ -22,24 +22,28 @@ export interface LoadResult {
   /** Responses with a 2xx status. */
   ok: number;
   failed: number;
+  /** Milliseconds, with fractions. */
   p50: number;
   p99: number;
 }
 
-/** One autocannon run in its own process (pinned to `core` when given); its JSON report, summarised. */
+/**
+ * One autocannon run in its own process (pinned to `core` when given), through load-worker.ts, which keeps
+ * every latency at full resolution: p50 and p99 in milliseconds with fractions, not autocannon's whole ones.
+ */
 export async function runLoad(request: LoadRequest): Promise<LoadResult> {
-  const args = [
-    autocannon,
-    '-j',
-    '-c',
-    String(request.connections),
-    ...(request.amount ? ['-a', String(request.amount)] : ['-d', String(request.seconds ?? 1)]),
-    '-m',
-    request.method ?? 'GET',
-  ];
-  for (const [name, value] of Object.entries(request.headers ?? {})) args.push('-H', `${name}=${value}`);
-  if (request.body !== undefined) args.push('-H', 'content-type=application/json', '-b', request.body);
-  args.push(`http://127.0.0.1:${request.port}${request.path}`);
+  const options = {
+    url: `http://127.0.0.1:${request.port}${request.path}`,
+    connections: request.connections,
+    ...(request.amount ? { amount: request.amount } : { duration: request.seconds ?? 1 }),
+    method: request.method ?? 'GET',
+    headers: {
+      ...request.headers,
+      ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(request.body !== undefined ? { body: request.body } : {}),
+  };
+  const args = [worker, JSON.stringify(options)];
   const [command, argv] = request.core
     ? ['taskset', ['-c', request.core, process.execPath, ...args]]
     : [process.execPath, args];
@@ -53,20 +57,6 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
     err = (err + String(chunk)).slice(-2000);
   });
   const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`autocannon exited with ${code}: ${err}`);
-  const report = JSON.parse(out) as {
-    requests: { average: number };
-    latency: { p50: number; p99: number };
-    errors: number;
-    timeouts: number;
-    non2xx: number;
-    '2xx': number;
-  };
-  return {
-    rps: report.requests.average,
-    ok: report['2xx'],
-    failed: report.errors + report.timeouts + report.non2xx,
-    p50: report.latency.p50,
-    p99: report.latency.p99,
-  };
+  if (code !== 0) throw new Error(`the load generator exited with ${code}: ${err}`);
+  return JSON.parse(out) as LoadResult;
 }

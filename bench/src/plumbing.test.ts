@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ratioChart } from './chart.ts';
 import type { HttpRow } from './http-bench.ts';
+import { percentile } from './load-worker.ts';
 import { judge, KEEP_MARKER, keptPart } from './results.ts';
 import { median, medianRatio } from './stats.ts';
 
@@ -49,10 +50,32 @@ describe('the bench plumbing', () => {
     expect(markdown).toContain(KEEP_MARKER);
     expect(existsSync(join(dir, 'ratios.svg'))).toBe(true);
     expect(markdown).toMatch(/\| 0 +\|\n/); // a "failed" column of zeros
+    // Latencies to the microsecond, from every response, not autocannon's whole milliseconds.
+    const rows = markdown.split('\n').filter((line) => /^\| [^|]+\| (GET|POST) +\|/.test(line));
+    expect(rows).toHaveLength(6);
+    const latencies = rows.flatMap((row) =>
+      row
+        .split('|')
+        .slice(5, 7)
+        .map((cell) => cell.trim()),
+    );
+    for (const value of latencies) expect(value, rows.join('\n')).toMatch(/^\d+\.\d{3}$/);
+    expect(
+      latencies.some((value) => !value.endsWith('.000')),
+      rows.join('\n'),
+    ).toBe(true);
   });
 });
 
 describe('figures', () => {
+  it('reads percentiles by nearest rank', () => {
+    const sorted = Float64Array.from({ length: 200 }, (_, i) => (i + 1) / 100);
+    expect(percentile(sorted, 0.5)).toBe(1);
+    expect(percentile(sorted, 0.99)).toBe(1.98);
+    expect(percentile(sorted.subarray(0, 1), 0.99)).toBe(0.01);
+    expect(percentile(new Float64Array(0), 0.99)).toBe(0);
+  });
+
   it('takes medians of rounds and of per-round ratios', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([])).toBe(0);

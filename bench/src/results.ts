@@ -37,6 +37,8 @@ export interface Goal {
 }
 
 const x = (value: number) => `${value.toFixed(2)}x`;
+/** Latency in milliseconds, to the microsecond. */
+const ms = (value: number) => value.toFixed(3);
 const load = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' / ');
 
 /** A Markdown table with its columns padded, as the repository's formatter (Biome) writes them. */
@@ -127,7 +129,7 @@ export function renderResults(report: Report, kept: string): string {
       '## 1. HTTP: the generated service vs bare Fastify vs the usual stack',
       '',
       `GET ${'`/bench/items/:id`'} (validated params) and POST ${'`/bench/items`'} (validated JSON body), the same routes and handlers in every server. ` +
-        `autocannon, ${settings.connections} connections, ${settings.rounds} interleaved rounds of ${settings.seconds} s each after a warm-up of ${settings.warmupRequests} requests; ` +
+        `autocannon (latencies kept to the microsecond, not its whole milliseconds), ${settings.connections} connections, ${settings.rounds} interleaved rounds of ${settings.seconds} s each after a warm-up of ${settings.warmupRequests} requests; ` +
         'figures are medians of rounds, ratios medians of per-round ratios to bare Fastify on the same route. ' +
         'CPU = server user + system time per response (/proc). RSS after each round.',
       '',
@@ -151,8 +153,8 @@ export function renderResults(report: Report, kept: string): string {
           entry.route,
           entry.rps.toFixed(0),
           x(entry.rpsRatio),
-          entry.p50,
-          entry.p99,
+          ms(entry.p50),
+          ms(entry.p99),
           x(entry.p99Ratio),
           entry.cpu.toFixed(0),
           x(entry.cpuRatio),
@@ -209,12 +211,12 @@ export function renderResults(report: Report, kept: string): string {
       table(
         ['store', 'req/s', 'p99 ms', 'CPU µs/req'],
         [
-          ['in memory', memory.rps.toFixed(0), memory.p99, memory.cpu.toFixed(0)],
-          ['Redis', redis.rps.toFixed(0), redis.p99, redis.cpu.toFixed(0)],
+          ['in memory', memory.rps.toFixed(0), ms(memory.p99), memory.cpu.toFixed(0)],
+          ['Redis', redis.rps.toFixed(0), ms(redis.p99), redis.cpu.toFixed(0)],
           [
             'Redis / in memory',
             x(redis.rps / memory.rps),
-            x(redis.p99 / Math.max(1, memory.p99)),
+            x(redis.p99 / memory.p99),
             x(redis.cpu / memory.cpu),
           ],
         ],
