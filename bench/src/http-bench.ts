@@ -49,6 +49,8 @@ export interface HttpRow {
   p99Ratio: number;
   cpu: number;
   cpuRatio: number;
+  /** The lowest and highest CPU per response over the rounds: how steady the host was. */
+  cpuRange: [number, number];
   rssMiB: number;
   rssRatio: number;
   failed: number;
@@ -170,6 +172,7 @@ export function summarize(
       p99Ratio: medianRatio(entry.p99, base.p99),
       cpu: median(entry.cpu),
       cpuRatio: medianRatio(entry.cpu, base.cpu),
+      cpuRange: [Math.min(...entry.cpu), Math.max(...entry.cpu)],
       rssMiB: median(entry.rss) / 2 ** 20,
       rssRatio: medianRatio(entry.rss, base.rss),
       failed: entry.failed,

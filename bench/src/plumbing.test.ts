@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ratioChart } from './chart.ts';
 import type { HttpRow } from './http-bench.ts';
 import { percentile } from './load-worker.ts';
-import { judge, KEEP_MARKER, keptPart } from './results.ts';
+import { judge, KEEP_MARKER, keptPart, steadiness } from './results.ts';
 import { median, medianRatio } from './stats.ts';
 
 const run = fileURLToPath(new URL('./run.ts', import.meta.url));
@@ -47,6 +47,7 @@ describe('the bench plumbing', () => {
     for (const server of ['bare Fastify', 'usual stack, tracing 10%', 'Rampart, tracing 10%'])
       expect(markdown).toMatch(new RegExp(`\\| ${server.replace(/[%,]/g, '.')} +\\| GET +\\|`));
     expect(markdown).toContain('## Goals');
+    expect(markdown).toMatch(/How steady the host was .*bare Fastify GET \d+–\d+ µs \(\d+\.\d\dx\)/);
     expect(markdown).toContain(KEEP_MARKER);
     expect(existsSync(join(dir, 'ratios.svg'))).toBe(true);
     expect(markdown).toMatch(/\| 0 +\|\n/); // a "failed" column of zeros
@@ -76,6 +77,21 @@ describe('figures', () => {
     expect(percentile(new Float64Array(0), 0.99)).toBe(0);
   });
 
+  it('says how far CPU per request moved between rounds, for bare Fastify and Rampart at 10%', () => {
+    const row = (id: string, name: string, range: [number, number]) =>
+      ({ id, name, route: 'GET', cpuRange: range }) as HttpRow;
+    expect(
+      steadiness([
+        row('bare', 'bare Fastify', [12, 18]),
+        row('usual-10', 'usual', [80, 90]),
+        row('rampart-10', 'Rampart, tracing 10%', [24.4, 25.2]),
+      ]),
+    ).toBe(
+      'How steady the host was — CPU per request, lowest to highest round (highest / lowest): ' +
+        'bare Fastify GET 12–18 µs (1.50x), Rampart, tracing 10% GET 24–25 µs (1.03x).',
+    );
+  });
+
   it('takes medians of rounds and of per-round ratios', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([])).toBe(0);
@@ -94,6 +110,7 @@ describe('figures', () => {
       p99Ratio: 1.5,
       cpu,
       cpuRatio: ratio,
+      cpuRange: [cpu, cpu],
       rssMiB: 100,
       rssRatio: 1.2,
       failed: 0,

@@ -37,6 +37,21 @@ export interface Goal {
 }
 
 const x = (value: number) => `${value.toFixed(2)}x`;
+/**
+ * How far one server's CPU per request moved between rounds: on a quiet host a few percent, on a shared one
+ * far more, and every ratio above moves with it.
+ */
+export function steadiness(rows: readonly HttpRow[]): string {
+  const ranges = rows
+    .filter((row) => row.id === 'bare' || row.id === 'rampart-10')
+    .map(
+      (row) =>
+        `${row.name} ${row.route} ${row.cpuRange[0].toFixed(0)}–${row.cpuRange[1].toFixed(0)} µs ` +
+        `(${x(row.cpuRange[1] / Math.max(row.cpuRange[0], Number.MIN_VALUE))})`,
+    );
+  return `How steady the host was — CPU per request, lowest to highest round (highest / lowest): ${ranges.join(', ')}.`;
+}
+
 /** Latency in milliseconds, to the microsecond. */
 const ms = (value: number) => value.toFixed(3);
 const load = (values: readonly number[]) => values.map((value) => value.toFixed(1)).join(' / ');
@@ -165,6 +180,8 @@ export function renderResults(report: Report, kept: string): string {
       ),
       '',
       `Rampart's database: ${report.rampartDatabase} (API keys are cached, so requests do not query it). OTLP exports received by the sink: ${report.exports}.`,
+      '',
+      steadiness(report.http),
       '',
     );
     if (report.chart) out.push(`![ratios to bare Fastify](${report.chart})`, '');
