@@ -172,7 +172,7 @@ export function summarize(
       p99Ratio: medianRatio(entry.p99, base.p99),
       cpu: median(entry.cpu),
       cpuRatio: medianRatio(entry.cpu, base.cpu),
-      cpuRange: [Math.min(...entry.cpu), Math.max(...entry.cpu)],
+      cpuRange: entry.cpu.length ? [Math.min(...entry.cpu), Math.max(...entry.cpu)] : [0, 0],
       rssMiB: median(entry.rss) / 2 ** 20,
       rssRatio: medianRatio(entry.rss, base.rss),
       failed: entry.failed,

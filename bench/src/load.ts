@@ -22,7 +22,9 @@ export interface LoadResult {
   /** Responses with a 2xx status. */
   ok: number;
   failed: number;
-  /** Milliseconds, with fractions. */
+  /** Latencies recorded: one per 2xx response. */
+  recorded: number;
+  /** Of 2xx responses, in milliseconds with fractions; 0 when there were none. */
   p50: number;
   p99: number;
 }
@@ -56,7 +58,12 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
   child.stderr?.on('data', (chunk) => {
     err = (err + String(chunk)).slice(-2000);
   });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`the load generator exited with ${code}: ${err}`);
-  return JSON.parse(out) as LoadResult;
+  // 'close', not 'exit': stdout may still hold the report when the process has exited.
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  if (code !== 0) throw new Error(`the load generator exited with ${signal ?? code}: ${err}`);
+  try {
+    return JSON.parse(out) as LoadResult;
+  } catch {
+    throw new Error(`the load generator's report is not JSON: ${JSON.stringify(out.slice(0, 200))} ${err}`);
+  }
 }

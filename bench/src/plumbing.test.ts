@@ -4,12 +4,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ratioChart } from './chart.ts';
 import type { HttpRow } from './http-bench.ts';
-import { percentile } from './load-worker.ts';
+import { runLoad } from './load.ts';
 import { judge, KEEP_MARKER, keptPart, steadiness } from './results.ts';
-import { median, medianRatio } from './stats.ts';
+import { latencyPercentiles, median, medianRatio, percentile } from './stats.ts';
 
 const run = fileURLToPath(new URL('./run.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rampart-bench-test-'));
@@ -68,6 +69,26 @@ describe('the bench plumbing', () => {
   });
 });
 
+describe('the load generator', () => {
+  const app = Fastify();
+  app.get('/ok', async () => ({ ok: true }));
+  afterAll(() => app.close());
+
+  it('keeps the latency of every 2xx response, to the microsecond', { timeout: 30_000 }, async () => {
+    const port = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
+    const result = await runLoad({ port, path: '/ok', connections: 4, amount: 400, core: undefined });
+    expect(result).toMatchObject({ ok: 400, failed: 0, recorded: 400 });
+    expect(result.p50).toBeGreaterThan(0);
+    expect(result.p99).toBeGreaterThanOrEqual(result.p50);
+    // autocannon's own report floors both to whole milliseconds (0 here).
+    expect(Number.isInteger(result.p50) && Number.isInteger(result.p99)).toBe(false);
+
+    // Error responses are failures, and their latencies do not count.
+    const missing = await runLoad({ port, path: '/missing', connections: 4, amount: 100, core: undefined });
+    expect(missing).toMatchObject({ ok: 0, failed: 100, recorded: 0, p50: 0, p99: 0 });
+  });
+});
+
 describe('figures', () => {
   it('reads percentiles by nearest rank', () => {
     const sorted = Float64Array.from({ length: 200 }, (_, i) => (i + 1) / 100);
@@ -75,6 +96,8 @@ describe('figures', () => {
     expect(percentile(sorted, 0.99)).toBe(1.98);
     expect(percentile(sorted.subarray(0, 1), 0.99)).toBe(0.01);
     expect(percentile(new Float64Array(0), 0.99)).toBe(0);
+    const shuffled = Float64Array.from({ length: 200 }, (_, i) => ((i * 37) % 200) + 1);
+    expect(latencyPercentiles(shuffled)).toEqual({ p50: 100, p99: 198 });
   });
 
   it('says how far CPU per request moved between rounds, for bare Fastify and Rampart at 10%', () => {

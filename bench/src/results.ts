@@ -43,12 +43,13 @@ const x = (value: number) => `${value.toFixed(2)}x`;
  */
 export function steadiness(rows: readonly HttpRow[]): string {
   const ranges = rows
-    .filter((row) => row.id === 'bare' || row.id === 'rampart-10')
+    .filter((row) => (row.id === 'bare' || row.id === 'rampart-10') && row.cpuRange[0] > 0)
     .map(
       (row) =>
         `${row.name} ${row.route} ${row.cpuRange[0].toFixed(0)}–${row.cpuRange[1].toFixed(0)} µs ` +
-        `(${x(row.cpuRange[1] / Math.max(row.cpuRange[0], Number.MIN_VALUE))})`,
+        `(${x(row.cpuRange[1] / row.cpuRange[0])})`,
     );
+  if (ranges.length === 0) return '';
   return `How steady the host was — CPU per request, lowest to highest round (highest / lowest): ${ranges.join(', ')}.`;
 }
 
@@ -233,7 +234,7 @@ export function renderResults(report: Report, kept: string): string {
           [
             'Redis / in memory',
             x(redis.rps / memory.rps),
-            x(redis.p99 / memory.p99),
+            memory.p99 > 0 ? x(redis.p99 / memory.p99) : '—',
             x(redis.cpu / memory.cpu),
           ],
         ],

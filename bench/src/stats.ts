@@ -13,3 +13,16 @@ export function medianRatio(values: readonly number[], base: readonly number[]):
   }
   return median(ratios);
 }
+
+/** Nearest-rank percentile of ascending `sorted` (the value at or below which `q` of them fall); 0 for none. */
+export function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.ceil(q * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
+}
+
+/** p50 and p99 of latencies in any order (sorted in place). */
+export function latencyPercentiles(latencies: Float64Array): { p50: number; p99: number } {
+  const sorted = latencies.sort(); // a typed array sorts numerically
+  return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+}
