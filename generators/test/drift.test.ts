@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest, ManifestEntry } from '../src/manifest.ts';
+import { SERVICE_TEMPLATE_VERSION } from '../src/service-generator.ts';
 import { createScratch, type Scratch } from './scratch.ts';
 
 /** The command line that repeats a recorded run: every answer as its flag. */
@@ -59,4 +60,78 @@ describe('apps/api has not drifted from its templates', () => {
     // ' D' = in apps/api, not rendered; '??' = rendered, not in apps/api; 'M' = different content.
     expect(drifted.map(({ status, path }) => `${status} ${path}`)).toEqual([]);
   });
+});
+
+// orders and inventory were made by `gen service` and then extended by hand, so they cannot re-render byte
+// for byte; but every file the service template writes must still be there, and be the template's own
+// unless the app extends it (listed here). A template change that is not brought along to them fails, and
+// so does a manifest whose templateVersion lags the template (an upgrade would re-apply what they have).
+const EXTENDED: Record<string, readonly string[]> = {
+  orders: [
+    'deploy/k8s/base/config.env',
+    'deploy/k8s/base/deployment-api.yaml',
+    'deploy/k8s/base/deployment-worker.yaml',
+    'migrations/meta/_journal.json',
+    'package.json',
+    'rampart.json',
+    'src/app.ts',
+    'src/env.test.ts',
+    'src/env.ts',
+    'src/errors.ts',
+    'src/schema.ts',
+    'src/tasks.ts',
+    'src/worker.ts',
+    'test/hardening.test.ts',
+    'test/worker.test.ts',
+  ],
+  inventory: [
+    'migrations/meta/_journal.json',
+    'rampart.json',
+    'src/app.ts',
+    'src/errors.ts',
+    'src/schema.ts',
+    'test/hardening.test.ts',
+  ],
+};
+
+function filesUnder(dir: string, prefix = ''): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.name === 'node_modules') return [];
+    return entry.isDirectory() ? filesUnder(dir, path) : [path];
+  });
+}
+
+describe('the extended example apps keep the service template they say they were made from', () => {
+  let scratch: Scratch;
+  beforeAll(() => {
+    scratch = createScratch();
+  });
+  afterAll(() => scratch.remove());
+
+  for (const [app, extended] of Object.entries(EXTENDED)) {
+    it(`apps/${app}`, { timeout: 120_000 }, () => {
+      const dir = join(scratch.dir, 'apps', app);
+      const manifest = JSON.parse(readFileSync(join(dir, 'rampart.json'), 'utf8')) as Manifest;
+      expect(manifest.templateVersion, 'rampart.json templateVersion').toBe(SERVICE_TEMPLATE_VERSION);
+
+      const kept = join(scratch.dir, `.kept-${app}`);
+      renameSync(dir, kept);
+      const { applied: _applied, ...service } = manifest;
+      const run = scratch.gen(...argsOf(service));
+      expect(run.code, run.stderr).toBe(0);
+
+      const problems: string[] = [];
+      for (const path of filesUnder(dir)) {
+        if (!existsSync(join(kept, path))) problems.push(`missing ${path}`);
+        else if (
+          !extended.includes(path) &&
+          normalized(`/${path}`, readFileSync(join(dir, path), 'utf8')) !==
+            normalized(`/${path}`, readFileSync(join(kept, path), 'utf8'))
+        )
+          problems.push(`differs ${path}`);
+      }
+      expect(problems).toEqual([]);
+    });
+  }
 });

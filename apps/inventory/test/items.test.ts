@@ -12,7 +12,7 @@ describe('/items', () => {
   let reader: string;
   beforeEach(async () => {
     database = await createTestDatabase({ migrations: MIGRATIONS });
-    app = await buildApp({ env: parseEnv({ LOAD_SHEDDING: 'off', LOG_LEVEL: 'silent' }), database });
+    app = await buildApp({ env: parseEnv({ LOG_LEVEL: 'silent', LOAD_SHEDDING: 'off' }), database });
     writer = (await app.apiKeys.create({ name: 'writer', scopes: ['items:read', 'items:write'] })).key;
     reader = (await app.apiKeys.create({ name: 'reader', scopes: ['items:read'] })).key;
   });

@@ -13,10 +13,10 @@ describe('health routes', () => {
     database = await createTestDatabase({ migrations: MIGRATIONS });
     app = await buildApp({
       env: parseEnv({
-        LOAD_SHEDDING: 'off',
         SERVICE_VERSION: '1.2.3',
         GIT_COMMIT: 'abc123',
         LOG_LEVEL: 'silent',
+        LOAD_SHEDDING: 'off',
       }),
       database,
       isShuttingDown: () => shuttingDown,

@@ -40,7 +40,7 @@ describe('tasks', () => {
 describe('tasks in the API process', () => {
   it('runs an enqueued job on embedded PGlite, where no worker process can share the database', async () => {
     const database = await createTestDatabase({ migrations: MIGRATIONS, backend: 'pglite' });
-    const app = await buildApp({ env: parseEnv({ LOAD_SHEDDING: 'off', LOG_LEVEL: 'silent' }), database });
+    const app = await buildApp({ env: parseEnv({ LOG_LEVEL: 'silent', LOAD_SHEDDING: 'off' }), database });
     try {
       expect(app.tasks.worker).toBeDefined();
       // Enqueue the very task object the queue was built with (the queue refuses look-alikes).
