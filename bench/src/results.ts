@@ -182,9 +182,9 @@ export function renderResults(report: Report, kept: string): string {
       '',
       `Rampart's database: ${report.rampartDatabase} (API keys are cached, so requests do not query it). OTLP exports received by the sink: ${report.exports}.`,
       '',
-      steadiness(report.http),
-      '',
     );
+    const steady = steadiness(report.http);
+    if (steady) out.push(steady, '');
     if (report.chart) out.push(`![ratios to bare Fastify](${report.chart})`, '');
   }
   if (report.cold) {

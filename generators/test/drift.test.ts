@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest, ManifestEntry } from '../src/manifest.ts';
 import { SERVICE_TEMPLATE_VERSION } from '../src/service-generator.ts';
@@ -94,12 +94,12 @@ const EXTENDED: Record<string, readonly string[]> = {
   ],
 };
 
-function filesUnder(dir: string, prefix = ''): string[] {
-  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((entry) => {
-    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.name === 'node_modules') return [];
-    return entry.isDirectory() ? filesUnder(dir, path) : [path];
-  });
+/** Every file below `dir`, as a path relative to it with forward slashes. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split('\\').join('/'))
+    .filter((path) => !path.startsWith('node_modules/'));
 }
 
 describe('the extended example apps keep the service template they say they were made from', () => {
