@@ -1,4 +1,4 @@
-import { type LoadResult, runLoad } from './load.ts';
+import { type LoadResult, runLoad, runRateLoad } from './load.ts';
 import { clockTicks, cpuMicros, rssBytes } from './machine.ts';
 import { GET_URL, POST_BODY } from './routes.ts';
 import { type RunningServer, type ServerSpec, startServer } from './server-process.ts';
@@ -13,6 +13,22 @@ export interface HttpConfig {
   routes: readonly Route[];
 }
 
+/**
+ * The open-loop pass after the saturation rounds: the same fixed rate for every server named, so latency
+ * is compared at equal traffic below every server's capacity rather than at each one's own saturation.
+ */
+export interface FixedRateSettings {
+  /** Ids of the servers measured; the rate is `share` of the slowest one's median req/s on the route. */
+  servers: readonly string[];
+  share: number;
+  /** A rate (req/s) to use instead of the share: the plumbing test's. */
+  rate?: number;
+  rounds: number;
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+}
+
 export interface HttpSettings {
   rounds: number;
   /** Measured seconds per load, or a request count per load (`amount`, for plumbing tests). */
@@ -22,7 +38,24 @@ export interface HttpSettings {
   connections: number;
   serverCore: string | undefined;
   loadCore: string | undefined;
+  fixedRate?: FixedRateSettings;
   progress: (line: string) => void;
+}
+
+/** Per-round samples of one (server, route) pair at the fixed rate. */
+export interface FixedSeries {
+  rate: number;
+  held: number[];
+  p50: number[];
+  p90: number[];
+  p99: number[];
+  p999: number[];
+  cpu: number[];
+  /** The load generator's own stalls per round: ms in all, and the longest. */
+  stalled: number[];
+  longestStall: number[];
+  failed: number;
+  error?: string;
 }
 
 /** Per-round samples of one (server, route) pair. */
@@ -36,6 +69,26 @@ export interface HttpSeries {
   p99: number[];
   rss: number[];
   failed: number;
+  fixed?: FixedSeries;
+}
+
+export interface FixedRow {
+  rate: number;
+  held: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  p50Ratio: number;
+  p90Ratio: number;
+  p99Ratio: number;
+  /** Median ms per round the load generator stood still, and the longest stall of any round. */
+  stalled: number;
+  longestStall: number;
+  cpu: number;
+  cpuRatio: number;
+  failed: number;
+  error?: string;
 }
 
 export interface HttpRow {
@@ -55,6 +108,7 @@ export interface HttpRow {
   rssRatio: number;
   failed: number;
   rounds: number;
+  fixed?: FixedRow;
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
@@ -113,11 +167,7 @@ export async function runHttpBench(
         const { server, series: entry } = jobs[(n + round) % jobs.length] as (typeof jobs)[number];
         const load = (limit: { seconds?: number; amount?: number }) =>
           runLoad({
-            port: server.port,
-            path: entry.route === 'GET' ? GET_URL : '/bench/items',
-            method: entry.route,
-            ...(entry.route === 'POST' ? { body: POST_BODY } : {}),
-            ...(server.key ? { headers: { 'x-api-key': server.key } } : {}),
+            ...target(server, entry.route),
             connections: settings.connections,
             core: settings.loadCore,
             ...limit,
@@ -145,9 +195,106 @@ export async function runHttpBench(
         );
       }
     }
+    if (settings.fixedRate) await runFixedRate(jobs, settings, settings.fixedRate, ticks);
     return series;
   } finally {
     for (const { server } of servers) await server.stop();
+  }
+}
+
+/** The fixed rate for a route: `share` of the slowest named server's median req/s, down to a multiple of 100. */
+export function fixedRateFor(series: readonly HttpSeries[], route: Route, fixed: FixedRateSettings): number {
+  if (fixed.rate !== undefined) return fixed.rate;
+  const rates = series
+    .filter((entry) => entry.route === route && fixed.servers.includes(entry.config.id))
+    .map((entry) => median(entry.rps))
+    .filter((rps) => rps > 0);
+  if (rates.length === 0) return 0;
+  return Math.max(100, Math.floor((fixed.share * Math.min(...rates)) / 100) * 100);
+}
+
+/** What one load sends to a server on a route (the API key, when the server made one). */
+function target(server: RunningServer, route: Route) {
+  return {
+    port: server.port,
+    path: route === 'GET' ? GET_URL : '/bench/items',
+    method: route,
+    ...(route === 'POST' ? { body: POST_BODY } : {}),
+    ...(server.key ? { headers: { 'x-api-key': server.key } } : {}),
+  };
+}
+
+/** The open-loop rounds, interleaved and rotated like the saturation ones, on the servers still running. */
+async function runFixedRate(
+  jobs: ReadonlyArray<{ server: RunningServer; series: HttpSeries }>,
+  settings: HttpSettings,
+  fixed: FixedRateSettings,
+  ticks: number,
+): Promise<void> {
+  const chosen = jobs.filter((job) => fixed.servers.includes(job.series.config.id));
+  const all = jobs.map((job) => job.series);
+  for (const { series: entry } of chosen) {
+    const rate = fixedRateFor(all, entry.route, fixed);
+    entry.fixed = {
+      rate,
+      held: [],
+      p50: [],
+      p90: [],
+      p99: [],
+      p999: [],
+      cpu: [],
+      stalled: [],
+      longestStall: [],
+      failed: 0,
+    };
+  }
+  const runnable = chosen.filter((job) => (job.series.fixed?.rate ?? 0) > 0);
+  const total = fixed.rounds * runnable.length;
+  settings.progress(
+    `  at a fixed rate, open loop: ${['GET', 'POST']
+      .map((route) => {
+        const entry = runnable.find((job) => job.series.route === route)?.series.fixed;
+        return entry ? `${route} ${entry.rate} req/s` : undefined;
+      })
+      .filter(Boolean)
+      .join(', ')}`,
+  );
+  let done = 0;
+  for (let round = 0; round < fixed.rounds; round++) {
+    for (let n = 0; n < runnable.length; n++) {
+      const { server, series: entry } = runnable[(n + round) % runnable.length] as (typeof runnable)[number];
+      const samples = entry.fixed as FixedSeries;
+      const before = cpuMicros(server.pid, ticks);
+      const result = await runRateLoad({
+        ...target(server, entry.route),
+        rate: samples.rate,
+        seconds: fixed.seconds,
+        warmupSeconds: fixed.warmupSeconds,
+        connections: fixed.connections,
+        core: settings.loadCore,
+      });
+      const after = cpuMicros(server.pid, ticks);
+      // The server's CPU over the warm-up and the measured part alike, per response in both.
+      const answered = Math.max(1, result.answered);
+      samples.held.push(result.held);
+      samples.p50.push(result.p50);
+      samples.p90.push(result.p90);
+      samples.p99.push(result.p99);
+      samples.stalled.push(result.stalledMs);
+      samples.longestStall.push(result.longestStallMs);
+      samples.p999.push(result.p999);
+      samples.cpu.push((after - before) / answered);
+      samples.failed += result.failed;
+      if (result.error !== undefined) samples.error ??= result.error;
+      done += 1;
+      settings.progress(
+        `  [${done}/${total}] fixed rate, round ${round + 1}/${fixed.rounds} ${entry.config.name} ${entry.route}: ` +
+          `${samples.rate} req/s, held ${result.held.toFixed(0)}, p50 ${result.p50.toFixed(3)} ms, ` +
+          `p99 ${result.p99.toFixed(3)} ms, ${((after - before) / answered).toFixed(0)} µs CPU/req, ` +
+          `generator stalled ${result.stalledMs.toFixed(0)} ms (longest ${result.longestStallMs.toFixed(1)})` +
+          `${result.failed ? `, ${result.failed} FAILED (${result.error})` : ''}`,
+      );
+    }
   }
 }
 
@@ -177,6 +324,28 @@ export function summarize(
       rssRatio: medianRatio(entry.rss, base.rss),
       failed: entry.failed,
       rounds: entry.rps.length,
+      ...(entry.fixed ? { fixed: fixedRow(entry.fixed, base.fixed) } : {}),
     };
   });
+}
+
+function fixedRow(fixed: FixedSeries, base: FixedSeries | undefined): FixedRow {
+  const against = base ?? fixed;
+  return {
+    rate: fixed.rate,
+    held: median(fixed.held),
+    p50: median(fixed.p50),
+    p90: median(fixed.p90),
+    p99: median(fixed.p99),
+    p999: median(fixed.p999),
+    p50Ratio: medianRatio(fixed.p50, against.p50),
+    p90Ratio: medianRatio(fixed.p90, against.p90),
+    p99Ratio: medianRatio(fixed.p99, against.p99),
+    stalled: median(fixed.stalled),
+    longestStall: Math.max(0, ...fixed.longestStall),
+    cpu: median(fixed.cpu),
+    cpuRatio: medianRatio(fixed.cpu, against.cpu),
+    failed: fixed.failed,
+    ...(fixed.error !== undefined ? { error: fixed.error } : {}),
+  };
 }

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { RateWorkerReport, RateWorkerRequest } from './rate-worker.ts';
 
 const worker = fileURLToPath(new URL('./load-worker.ts', import.meta.url));
+const rateWorker = fileURLToPath(new URL('./rate-worker.ts', import.meta.url));
 
 export interface LoadRequest {
   port: number;
@@ -45,9 +47,43 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
     },
     ...(request.body !== undefined ? { body: request.body } : {}),
   };
-  const args = [worker, JSON.stringify(options)];
-  const [command, argv] = request.core
-    ? ['taskset', ['-c', request.core, process.execPath, ...args]]
+  return runWorker<LoadResult>(worker, options, request.core, 'the load generator');
+}
+
+export type RateLoadRequest = Omit<RateWorkerRequest, 'method' | 'headers'> & {
+  method?: 'GET' | 'POST';
+  headers?: Readonly<Record<string, string>>;
+  core: string | undefined;
+};
+export type RateLoadResult = RateWorkerReport;
+
+/**
+ * One open-loop run at a fixed rate in its own process (pinned to `core` when given), through
+ * rate-worker.ts: latencies from each request's scheduled send time, so a server's stalls count in full.
+ */
+export async function runRateLoad(request: RateLoadRequest): Promise<RateLoadResult> {
+  const { core, ...rest } = request;
+  const options: RateWorkerRequest = {
+    ...rest,
+    method: request.method ?? 'GET',
+    headers: {
+      ...request.headers,
+      ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+  };
+  return runWorker<RateLoadResult>(rateWorker, options, core, 'the rate load generator');
+}
+
+/** Runs a worker script with its options as JSON and reads its JSON report from stdout. */
+async function runWorker<T>(
+  script: string,
+  options: object,
+  core: string | undefined,
+  what: string,
+): Promise<T> {
+  const args = [script, JSON.stringify(options)];
+  const [command, argv] = core
+    ? ['taskset', ['-c', core, process.execPath, ...args]]
     : [process.execPath, args];
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -60,10 +96,10 @@ export async function runLoad(request: LoadRequest): Promise<LoadResult> {
   });
   // 'close', not 'exit': stdout may still hold the report when the process has exited.
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-  if (code !== 0) throw new Error(`the load generator exited with ${signal ?? code}: ${err}`);
+  if (code !== 0) throw new Error(`${what} exited with ${signal ?? code}: ${err}`);
   try {
-    return JSON.parse(out) as LoadResult;
+    return JSON.parse(out) as T;
   } catch {
-    throw new Error(`the load generator's report is not JSON: ${JSON.stringify(out.slice(0, 200))} ${err}`);
+    throw new Error(`${what}'s report is not JSON: ${JSON.stringify(out.slice(0, 200))} ${err}`);
   }
 }

@@ -8,8 +8,8 @@ import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ratioChart } from './chart.ts';
 import type { HttpRow } from './http-bench.ts';
-import { runLoad } from './load.ts';
-import { judge, KEEP_MARKER, keptPart, steadiness } from './results.ts';
+import { runLoad, runRateLoad } from './load.ts';
+import { fixedRateSection, judge, KEEP_MARKER, keptPart, steadiness } from './results.ts';
 import { latencyPercentiles, median, medianRatio, percentile } from './stats.ts';
 
 const run = fileURLToPath(new URL('./run.ts', import.meta.url));
@@ -27,6 +27,9 @@ describe('the bench plumbing', () => {
       BENCH_AMOUNT: '200',
       BENCH_WARMUP: '0',
       BENCH_SERVERS: 'bare,usual-10,rampart-10',
+      BENCH_RATE: '200',
+      BENCH_RATE_ROUNDS: '1',
+      BENCH_RATE_SECONDS: '0.5',
     };
     for (const name of ['TEST_DATABASE_URL', 'TEST_REDIS_URL', 'BENCH_DATABASE_URL', 'BENCH_REDIS_URL'])
       delete env[name];
@@ -44,6 +47,7 @@ describe('the bench plumbing', () => {
     const [code] = await once(child, 'exit');
     expect(code, output).toBe(0);
     expect(output).toContain('[6/6]'); // progress, one line per load
+    expect(output).toContain('[6/6] fixed rate'); // and per open-loop load
     const markdown = readFileSync(out, 'utf8');
     for (const server of ['bare Fastify', 'usual stack, tracing 10%', 'Rampart, tracing 10%'])
       expect(markdown).toMatch(new RegExp(`\\| ${server.replace(/[%,]/g, '.')} +\\| GET +\\|`));
@@ -53,7 +57,8 @@ describe('the bench plumbing', () => {
     expect(existsSync(join(dir, 'ratios.svg'))).toBe(true);
     expect(markdown).toMatch(/\| 0 +\|\n/); // a "failed" column of zeros
     // Latencies to the microsecond, from every response, not autocannon's whole milliseconds.
-    const rows = markdown.split('\n').filter((line) => /^\| [^|]+\| (GET|POST) +\|/.test(line));
+    const saturation = markdown.slice(0, markdown.indexOf('### Latency at a fixed rate'));
+    const rows = saturation.split('\n').filter((line) => /^\| [^|]+\| (GET|POST) +\|/.test(line));
     expect(rows).toHaveLength(6);
     const latencies = rows.flatMap((row) =>
       row
@@ -66,6 +71,11 @@ describe('the bench plumbing', () => {
       latencies.some((value) => !value.endsWith('.000')),
       rows.join('\n'),
     ).toBe(true);
+    // The open-loop table: each of the three servers at the set rate, on both routes, every request answered.
+    const fixed = markdown.slice(markdown.indexOf('### Latency at a fixed rate'));
+    const fixedRows = fixed.split('\n').filter((line) => /^\| [^|]+\| (GET|POST) +\| 200 +\|/.test(line));
+    expect(fixedRows, fixed).toHaveLength(6);
+    for (const row of fixedRows) expect(row.split('|').at(-2)?.trim(), row).toBe('0');
   });
 });
 
@@ -86,6 +96,78 @@ describe('the load generator', () => {
     // Error responses are failures, and their latencies do not count.
     const missing = await runLoad({ port, path: '/missing', connections: 4, amount: 100, core: undefined });
     expect(missing).toMatchObject({ ok: 0, failed: 100, recorded: 0, p50: 0, p99: 0 });
+  });
+});
+
+describe('the open-loop generator', () => {
+  const app = Fastify();
+  let requests = 0;
+  let stallAt = -1;
+  app.get('/ok', async () => {
+    requests += 1;
+    // Holds the event loop for 150 ms, as a long collection or a blocking call would.
+    if (requests === stallAt) {
+      const until = performance.now() + 150;
+      while (performance.now() < until);
+    }
+    return { ok: true };
+  });
+  app.post('/echo', async (request) => request.body);
+  app.get('/close', async (_request, reply) => reply.header('connection', 'close').send({ ok: true }));
+  afterAll(() => app.close());
+  const listening = app
+    .listen({ host: '127.0.0.1', port: 0 })
+    .then((address) => Number(new URL(address).port));
+  const load = async (path: string, extra: { rate?: number; seconds?: number; body?: string } = {}) =>
+    runRateLoad({
+      port: await listening,
+      path,
+      rate: extra.rate ?? 1000,
+      seconds: extra.seconds ?? 1,
+      warmupSeconds: 0.2,
+      connections: 8,
+      core: undefined,
+      ...(extra.body !== undefined ? { method: 'POST' as const, body: extra.body } : {}),
+    });
+
+  it('sends at the rate it was given and answers for every request', { timeout: 30_000 }, async () => {
+    const result = await load('/ok', { rate: 500 });
+    expect(result).toMatchObject({ rate: 500, sent: 500, ok: 500, failed: 0, answered: 600 });
+    expect(result.held).toBeGreaterThan(400);
+    expect(result.p50).toBeGreaterThan(0);
+    expect(result.p50).toBeLessThanOrEqual(result.p90);
+    expect(result.p90).toBeLessThanOrEqual(result.p99);
+    expect(result.p99).toBeLessThanOrEqual(result.max);
+    expect(await load('/echo', { rate: 200, body: '{"a":1}' })).toMatchObject({ sent: 200, ok: 200 });
+  });
+
+  it('counts a stall against every request due during it, not only those in flight', {
+    timeout: 30_000,
+  }, async () => {
+    // 1000 requests a second: a 150-ms stall holds up about 150 of the 1000 measured. A closed loop on 8
+    // connections would see 8 slow requests (under 1%), and p99 would miss the stall; here p90 cannot.
+    requests = 0;
+    stallAt = 600;
+    const result = await load('/ok');
+    stallAt = -1;
+    expect(result).toMatchObject({ sent: 1000, ok: 1000, failed: 0 });
+    expect(result.maxQueued).toBeGreaterThan(50);
+    expect(result.max).toBeGreaterThanOrEqual(140);
+    expect(result.p90).toBeGreaterThan(10);
+  });
+
+  it('reports error statuses and closed connections as failures, with the reason', {
+    timeout: 30_000,
+  }, async () => {
+    expect(await load('/missing', { rate: 200 })).toMatchObject({
+      sent: 200,
+      ok: 0,
+      failed: 200,
+      p50: 0,
+      error: 'status 404',
+    });
+    // A server that closes each connection after its response: the generator opens another and goes on.
+    expect(await load('/close', { rate: 200 })).toMatchObject({ sent: 200, ok: 200, failed: 0 });
   });
 });
 
@@ -142,6 +224,42 @@ describe('figures', () => {
     const goals = judge([row('rampart-10', 40, 1.8), row('usual-10', 200, 9)], undefined);
     expect(goals.every((goal) => goal.holds)).toBe(true);
     expect(goals.find((goal) => goal.goal.includes('usual'))?.figure).toBe('5.00x');
+  });
+
+  it('says what rate the open-loop pass used and how long the load generator stood still', () => {
+    const settings = { servers: [], share: 0.5, rounds: 3, seconds: 4, warmupSeconds: 0.5, connections: 32 };
+    const fixed = (stalled: number, longestStall: number) =>
+      ({
+        id: 'bare',
+        name: 'bare Fastify',
+        route: 'GET',
+        fixed: {
+          rate: 4100,
+          held: 4100,
+          p50: 0.1,
+          p90: 0.2,
+          p99: 1.5,
+          p999: 9,
+          p50Ratio: 1,
+          p90Ratio: 1,
+          p99Ratio: 1,
+          stalled,
+          longestStall,
+          cpu: 40,
+          cpuRatio: 1,
+          failed: 0,
+        },
+      }) as HttpRow;
+    const text = fixedRateSection(settings, [fixed(12, 3.5), fixed(40, 7.25)]).join('\n');
+    expect(text).toContain("half the slowest one's req/s");
+    expect(text).toMatch(
+      /\| bare Fastify \| GET +\| 4100 +\| 4100 +\| 0\.100 +\| 0\.200 +\| 1\.500 +\| 9\.000 +\|/,
+    );
+    expect(text).toContain('for up to 40 ms in a 4-s run');
+    expect(text).toContain('1.0% of the time), the longest stall 7.3 ms');
+    expect(fixedRateSection({ ...settings, rate: 200 }, [fixed(0, 0)]).join('\n')).toContain(
+      'a rate set for the run (200 req/s)',
+    );
   });
 
   it('keeps the hand-written part of RESULTS.md', () => {

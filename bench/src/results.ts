@@ -1,5 +1,5 @@
 import type { ColdRow } from './cold-start.ts';
-import type { HttpRow } from './http-bench.ts';
+import type { FixedRateSettings, HttpRow } from './http-bench.ts';
 import type { Machine } from './machine.ts';
 import type { PackageBenchResult } from './package-benches.ts';
 
@@ -21,6 +21,8 @@ export interface Report {
     warmupRequests: number;
     coldRuns: number;
   };
+  /** The open-loop pass's settings, when it ran. */
+  fixedRate?: FixedRateSettings | undefined;
   http: HttpRow[] | undefined;
   cold: ColdRow[] | undefined;
   packages: PackageBenchResult[];
@@ -77,9 +79,17 @@ export function judge(http: readonly HttpRow[] | undefined, cold: readonly ColdR
     goals.push(
       { goal: `${route}: req/s ≥ 0.5x bare`, figure: x(ours.rpsRatio), holds: ours.rpsRatio >= 0.5 },
       { goal: `${route}: CPU per request ≤ 2x bare`, figure: x(ours.cpuRatio), holds: ours.cpuRatio <= 2 },
-      { goal: `${route}: p99 ≤ 2x bare`, figure: x(ours.p99Ratio), holds: ours.p99Ratio <= 2 },
-      { goal: `${route}: RSS ≤ 1.4x bare`, figure: x(ours.rssRatio), holds: ours.rssRatio <= 1.4 },
+      {
+        goal: `${route}: p99 ≤ 2x bare, at saturation (closed loop)`,
+        figure: x(ours.p99Ratio),
+        holds: ours.p99Ratio <= 2,
+      },
     );
+    goals.push({
+      goal: `${route}: RSS ≤ 1.4x bare`,
+      figure: x(ours.rssRatio),
+      holds: ours.rssRatio <= 1.4,
+    });
     if (usual) {
       const better = usual.cpu / ours.cpu;
       goals.push({
@@ -97,6 +107,75 @@ export function judge(http: readonly HttpRow[] | undefined, cold: readonly ColdR
     });
   }
   return goals;
+}
+
+/** The open-loop table: every server at the same rate, latency from each request's scheduled time. */
+export function fixedRateSection(settings: FixedRateSettings, rows: readonly HttpRow[]): string[] {
+  const rule =
+    settings.rate !== undefined
+      ? `a rate set for the run (${settings.rate} req/s)`
+      : `${settings.share === 0.5 ? 'half' : `${settings.share} of`} the slowest one's req/s on the route above`;
+  const fixed = rows.flatMap((entry) => (entry.fixed ? [entry.fixed] : []));
+  const measured = settings.seconds * 1000;
+  const stalled = Math.max(0, ...fixed.map((entry) => entry.stalled));
+  const longest = Math.max(0, ...fixed.map((entry) => entry.longestStall));
+  return [
+    '### Latency at a fixed rate (open loop)',
+    '',
+    `The same servers at the same traffic, below every one's capacity: ${rule}. Requests leave on a schedule fixed in advance ` +
+      `(\`src/rate-worker.ts\`, ${settings.connections} keep-alive connections, one request at a time on each), whatever the server does, ` +
+      "and each one's latency runs from its scheduled time to its response's last byte, so a stall counts for every request it held up " +
+      '(a closed loop sends nothing meanwhile and measures only the requests in flight). ' +
+      `${settings.rounds} interleaved rounds of ${settings.seconds} s, each after ${settings.warmupSeconds} s at the rate; medians of rounds, ratios medians of per-round ratios. ` +
+      'CPU per request is higher than at saturation: at a lower rate the server handles fewer requests per wake-up.',
+    '',
+    table(
+      [
+        'server',
+        'route',
+        'rate req/s',
+        'held req/s',
+        'p50 ms',
+        'p90 ms',
+        'p99 ms',
+        'p99.9 ms',
+        'p50 × bare',
+        'p90 × bare',
+        'p99 × bare',
+        'CPU µs/req',
+        'CPU × bare',
+        'failed',
+      ],
+      rows.flatMap((entry) => {
+        const row = entry.fixed;
+        if (!row) return [];
+        return [
+          [
+            entry.name,
+            entry.route,
+            row.rate,
+            row.held.toFixed(0),
+            ms(row.p50),
+            ms(row.p90),
+            ms(row.p99),
+            ms(row.p999),
+            x(row.p50Ratio),
+            x(row.p90Ratio),
+            x(row.p99Ratio),
+            row.cpu.toFixed(0),
+            x(row.cpuRatio),
+            row.failed > 0 ? `${row.failed} (${row.error ?? 'unknown'})` : 0,
+          ],
+        ];
+      }),
+    ),
+    '',
+    `The load generator's own core stood still (event-loop turns more than 1 ms apart) for up to ${stalled.toFixed(0)} ms in a ` +
+      `${settings.seconds}-s run (median of rounds, worst server; ${((100 * stalled) / measured).toFixed(1)}% of the time), the longest stall ` +
+      `${longest.toFixed(1)} ms. Requests due in a stall — the generator's or the server's core, whose stalls the generator cannot see — wait it out, ` +
+      'so once stalls add up to about 1% of a run, p99 measures the host rather than the server.',
+    '',
+  ];
 }
 
 export function renderResults(report: Report, kept: string): string {
@@ -186,6 +265,8 @@ export function renderResults(report: Report, kept: string): string {
     const steady = steadiness(report.http);
     if (steady) out.push(steady, '');
     if (report.chart) out.push(`![ratios to bare Fastify](${report.chart})`, '');
+    const fixed = report.http.filter((entry) => entry.fixed);
+    if (report.fixedRate && fixed.length > 0) out.push(...fixedRateSection(report.fixedRate, fixed));
   }
   if (report.cold) {
     out.push(

@@ -9,6 +9,8 @@
 // BENCH_ROUNDS, BENCH_SECONDS, BENCH_AMOUNT (requests per load instead of seconds), BENCH_WARMUP and
 // BENCH_COLD_RUNS override the counts, and BENCH_SERVERS (ids: bare,usual-10,usual-100,rampart-10,
 // rampart-100,rampart-10-redis) picks HTTP servers; the plumbing test uses tiny counts and two servers.
+// The fixed-rate pass: BENCH_RATE_ROUNDS (0: none), BENCH_RATE_SECONDS, BENCH_RATE_SHARE (of the slowest
+// server's req/s, default 0.5) or BENCH_RATE (req/s).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -37,6 +39,16 @@ const settings = {
   warmupRequests: number('BENCH_WARMUP', quick ? 300 : 2000),
   connections: 32,
   coldRuns: number('BENCH_COLD_RUNS', quick ? 1 : 5),
+};
+// The open-loop pass: bare Fastify, the usual stack and Rampart at 10% at one rate, half the slowest one's.
+const fixedRate = {
+  servers: ['bare', 'usual-10', 'rampart-10'],
+  share: number('BENCH_RATE_SHARE', 0.5),
+  ...(env.BENCH_RATE ? { rate: Number(env.BENCH_RATE) } : {}),
+  rounds: number('BENCH_RATE_ROUNDS', quick ? 1 : 3),
+  seconds: number('BENCH_RATE_SECONDS', quick ? 1 : 4),
+  warmupSeconds: quick ? 0.2 : 0.5,
+  connections: settings.connections,
 };
 const sections = new Set((values.only ?? env.BENCH_ONLY ?? 'http,cold,db,tasks').split(','));
 if (quick) sections.delete('db');
@@ -88,6 +100,7 @@ try {
       ...settings,
       serverCore: core(pins.server),
       loadCore: core(pins.load),
+      ...(fixedRate.rounds > 0 ? { fixedRate } : {}),
       progress: print,
     });
     http = summarize(series, 'bare');
@@ -152,6 +165,7 @@ const markdown = renderResults(
     loadEnd: loadavg(),
     pinned: pins.available,
     settings: { ...settings, seconds: settings.amount ? 0 : settings.seconds },
+    fixedRate: fixedRate.rounds > 0 ? fixedRate : undefined,
     http,
     cold,
     packages,
