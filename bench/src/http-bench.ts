@@ -195,7 +195,15 @@ export async function runHttpBench(
         );
       }
     }
-    if (settings.fixedRate) await runFixedRate(jobs, settings, settings.fixedRate, ticks);
+    if (settings.fixedRate) {
+      try {
+        await runFixedRate(jobs, settings, settings.fixedRate, ticks);
+      } catch (error) {
+        // The saturation figures stand on their own: report them without the fixed-rate table.
+        for (const entry of series) delete entry.fixed;
+        settings.progress(`  the fixed-rate pass failed, left out: ${(error as Error).message}`);
+      }
+    }
     return series;
   } finally {
     for (const { server } of servers) await server.stop();
@@ -235,6 +243,7 @@ async function runFixedRate(
   const all = jobs.map((job) => job.series);
   for (const { series: entry } of chosen) {
     const rate = fixedRateFor(all, entry.route, fixed);
+    if (rate <= 0) continue;
     entry.fixed = {
       rate,
       held: [],
@@ -248,7 +257,7 @@ async function runFixedRate(
       failed: 0,
     };
   }
-  const runnable = chosen.filter((job) => (job.series.fixed?.rate ?? 0) > 0);
+  const runnable = chosen.filter((job) => job.series.fixed !== undefined);
   const total = fixed.rounds * runnable.length;
   settings.progress(
     `  at a fixed rate, open loop: ${['GET', 'POST']

@@ -153,7 +153,8 @@ describe('the open-loop generator', () => {
     expect(result).toMatchObject({ sent: 1000, ok: 1000, failed: 0 });
     expect(result.maxQueued).toBeGreaterThan(50);
     expect(result.max).toBeGreaterThanOrEqual(140);
-    expect(result.p90).toBeGreaterThan(10);
+    // About 150 of the 1000 wait 0-150 ms, so p90 is near 50 ms; counted from the actual send, a few ms at most.
+    expect(result.p90).toBeGreaterThan(30);
   });
 
   it('reports error statuses and closed connections as failures, with the reason', {
@@ -166,8 +167,14 @@ describe('the open-loop generator', () => {
       p50: 0,
       error: 'status 404',
     });
-    // A server that closes each connection after its response: the generator opens another and goes on.
-    expect(await load('/close', { rate: 200 })).toMatchObject({ sent: 200, ok: 200, failed: 0 });
+    // A server that closes each connection after its response: the generator opens another and goes on,
+    // and exits when done (a socket replaced as the run ended once kept it alive, and this load hung).
+    for (let run = 0; run < 3; run++)
+      expect(await load('/close', { rate: 1000, seconds: 0.3 })).toMatchObject({
+        sent: 300,
+        ok: 300,
+        failed: 0,
+      });
   });
 });
 

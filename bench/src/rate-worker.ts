@@ -7,7 +7,7 @@
 //
 // The client is a minimal HTTP/1.1 one over keep-alive sockets, so its own cost and timing stay out of the
 // figures: one request at a time per socket (no pipelining), responses framed by content-length (every
-// bench server sets it; anything else fails the run with a message). The schedule is kept by turning the
+// bench server sets it; a response without one counts as failed, with the reason in the report). The schedule is kept by turning the
 // event loop with setImmediate rather than timers, whose millisecond granularity would send requests in
 // bursts: the process spins its (pinned) core for the length of the run.
 import { connect, type Socket } from 'node:net';
@@ -45,7 +45,8 @@ export interface RateWorkerReport {
   max: number;
   /**
    * This process's own stalls over the measured part: turns of its event loop more than 1 ms apart (the
-   * host descheduling its core, or its own GC). Requests due in a stall leave late and count the wait.
+   * host descheduling its core, its own GC, or a burst of answers to handle after a server's stall).
+   * Requests due in a stall leave late and count the wait.
    */
   stalledMs: number;
   longestStallMs: number;
@@ -108,6 +109,8 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
   const idle: Connection[] = [];
   const all: Connection[] = [];
   let start = 0;
+  /** Set once the run has reported or failed: nothing is sent or reconnected after. */
+  let over = false;
   let finish: (report: RateWorkerReport) => void = () => {};
   let fail: (error: Error) => void = () => {};
 
@@ -198,6 +201,7 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
             settle(connection, false, connection.reason ?? 'the connection closed mid-request');
           replace(connection);
         });
+        all.push(connection);
         resolve(connection);
       });
       socket.once('error', reject);
@@ -207,21 +211,29 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
   /** A closed socket is replaced, so the run keeps its number of connections. */
   const replace = (connection: Connection) => {
     connection.socket.destroy();
+    if (connection.due < 0 && connection.reason !== undefined) error ??= connection.reason;
     const at = all.indexOf(connection);
     if (at !== -1) all.splice(at, 1);
     const waiting = idle.indexOf(connection);
     if (waiting !== -1) idle.splice(waiting, 1);
-    if (answered >= total) return;
+    if (over || answered >= total) return;
     open().then(
       (fresh) => {
-        all.push(fresh);
-        next(fresh);
+        if (over) close(fresh);
+        else next(fresh);
       },
       (reason: Error) => fail(reason),
     );
   };
 
+  /** Destroys a socket for good: no replacement. */
+  const close = (connection: Connection) => {
+    connection.socket.removeAllListeners('close');
+    connection.socket.destroy();
+  };
+
   const tick = () => {
+    if (over) return;
     const now = performance.now();
     if (scheduled > warmup && now - lastTurn > 1) {
       stalledMs += now - lastTurn;
@@ -247,6 +259,7 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
   const waitForAnswers = () => {
     const deadline = performance.now() + DRAIN_MS;
     const poll = () => {
+      if (over) return;
       if (answered >= total || performance.now() > deadline) report();
       else setTimeout(poll, 1);
     };
@@ -254,15 +267,17 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
   };
 
   const report = () => {
+    over = true;
     const unanswered = total - answered;
     if (unanswered > 0) {
-      failed += Math.min(unanswered, total - warmup);
+      // Only measured requests count: those in flight on a socket, and those still waiting for one.
+      let measured = 0;
+      for (const connection of all) if (connection.due >= 0 && connection.measured) measured += 1;
+      for (let at = queueHead; at < queue.length; at++) if ((queue[at] as number) >= warmup) measured += 1;
+      failed += measured;
       error ??= `${unanswered} requests unanswered ${DRAIN_MS} ms after the last was due`;
     }
-    for (const connection of all) {
-      connection.socket.removeAllListeners('close');
-      connection.socket.destroy();
-    }
+    for (const connection of all) close(connection);
     const sorted = latencies.subarray(0, recorded).sort();
     const span = (lastOkAt - firstMeasuredDue) / 1000;
     finish({
@@ -287,15 +302,20 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
   return new Promise<RateWorkerReport>((resolve, reject) => {
     finish = resolve;
     fail = (reason) => {
-      for (const connection of all) connection.socket.destroy();
+      if (over) return;
+      over = true;
+      for (const connection of all) close(connection);
       reject(reason);
     };
-    Promise.all(Array.from({ length: request.connections }, open)).then((connections) => {
-      all.push(...connections);
-      idle.push(...connections);
-      start = performance.now();
-      tick();
-    }, fail);
+    Promise.allSettled(Array.from({ length: request.connections }, open)).then((outcomes) => {
+      const refused = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (refused) fail(refused.reason as Error);
+      else {
+        idle.push(...all);
+        start = performance.now();
+        tick();
+      }
+    });
   });
 }
 

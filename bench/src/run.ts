@@ -32,6 +32,11 @@ const { values } = parseArgs({
 const env = process.env;
 const quick = values.quick === true || env.BENCH_QUICK === '1';
 const number = (name: string, fallback: number) => (env[name] ? Number(env[name]) : fallback);
+function positive(name: string, value: number): number {
+  if (Number.isFinite(value) && value > 0) return value;
+  process.stderr.write(`bench: ${name} must be a positive number, got ${JSON.stringify(env[name])}\n`);
+  process.exit(1);
+}
 const settings = {
   rounds: number('BENCH_ROUNDS', quick ? 2 : 5),
   seconds: number('BENCH_SECONDS', quick ? 1 : 3),
@@ -44,7 +49,7 @@ const settings = {
 const fixedRate = {
   servers: ['bare', 'usual-10', 'rampart-10'],
   share: number('BENCH_RATE_SHARE', 0.5),
-  ...(env.BENCH_RATE ? { rate: Number(env.BENCH_RATE) } : {}),
+  ...(env.BENCH_RATE ? { rate: positive('BENCH_RATE', Number(env.BENCH_RATE)) } : {}),
   rounds: number('BENCH_RATE_ROUNDS', quick ? 1 : 3),
   seconds: number('BENCH_RATE_SECONDS', quick ? 1 : 4),
   warmupSeconds: quick ? 0.2 : 0.5,
