@@ -104,6 +104,8 @@ export interface HttpRow {
   cpuRatio: number;
   /** The lowest and highest CPU per response over the rounds: how steady the host was. */
   cpuRange: [number, number];
+  /** CPU per response in each round, in round order (to pair with another server's rounds). */
+  cpuRounds: number[];
   rssMiB: number;
   rssRatio: number;
   failed: number;
@@ -329,6 +331,7 @@ export function summarize(
       cpu: median(entry.cpu),
       cpuRatio: medianRatio(entry.cpu, base.cpu),
       cpuRange: entry.cpu.length ? [Math.min(...entry.cpu), Math.max(...entry.cpu)] : [0, 0],
+      cpuRounds: [...entry.cpu],
       rssMiB: median(entry.rss) / 2 ** 20,
       rssRatio: medianRatio(entry.rss, base.rss),
       failed: entry.failed,

@@ -223,6 +223,7 @@ describe('figures', () => {
       cpu,
       cpuRatio: ratio,
       cpuRange: [cpu, cpu],
+      cpuRounds: [cpu * 1.2, cpu, cpu * 0.9],
       rssMiB: 100,
       rssRatio: 1.2,
       failed: 0,
@@ -231,6 +232,10 @@ describe('figures', () => {
     const goals = judge([row('rampart-10', 40, 1.8), row('usual-10', 200, 9)], undefined);
     expect(goals.every((goal) => goal.holds)).toBe(true);
     expect(goals.find((goal) => goal.goal.includes('usual'))?.figure).toBe('5.00x');
+    // Round by round: the usual stack's CPU over ours in the same round, then the median of those.
+    const ours = { ...row('rampart-10', 40, 1.8), cpuRounds: [40, 60, 40] };
+    const usual = { ...row('usual-10', 200, 9), cpuRounds: [160, 180, 200] };
+    expect(judge([ours, usual], undefined).find((goal) => goal.goal.includes('usual'))?.figure).toBe('4.00x');
   });
 
   it('says what rate the open-loop pass used and how long the load generator stood still', () => {
