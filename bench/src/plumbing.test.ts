@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ratioChart } from './chart.ts';
-import type { HttpRow } from './http-bench.ts';
+import { fixedRateFor, type HttpConfig, type HttpRow, type HttpSeries } from './http-bench.ts';
 import { runLoad, runRateLoad } from './load.ts';
 import { fixedRateSection, judge, KEEP_MARKER, keptPart, steadiness } from './results.ts';
 import { latencyPercentiles, median, medianRatio, percentile } from './stats.ts';
@@ -236,6 +236,30 @@ describe('figures', () => {
     const ours = { ...row('rampart-10', 40, 1.8), cpuRounds: [40, 60, 40] };
     const usual = { ...row('usual-10', 200, 9), cpuRounds: [160, 180, 200] };
     expect(judge([ours, usual], undefined).find((goal) => goal.goal.includes('usual'))?.figure).toBe('4.00x');
+  });
+
+  it('sets the fixed rate at a share of the slowest chosen server, per route, down to a multiple of 100', () => {
+    const series = (id: string, route: 'GET' | 'POST', rps: number[]) =>
+      ({ config: { id } as HttpConfig, route, rps }) as HttpSeries;
+    const all = [
+      series('bare', 'GET', [40_000, 42_000, 41_000]),
+      series('usual-10', 'GET', [6_000, 6_790, 9_000]),
+      series('usual-100', 'GET', [3_000, 3_000, 3_000]), // not chosen
+      series('rampart-10', 'GET', [20_000, 21_000, 22_000]),
+      series('usual-10', 'POST', [5_000, 5_000, 5_000]),
+    ];
+    const settings = {
+      servers: ['bare', 'usual-10', 'rampart-10'],
+      share: 0.5,
+      rounds: 1,
+      seconds: 1,
+      warmupSeconds: 0,
+      connections: 1,
+    };
+    expect(fixedRateFor(all, 'GET', settings)).toBe(3_300); // half of usual-10's median, 6,790
+    expect(fixedRateFor(all, 'POST', settings)).toBe(2_500);
+    expect(fixedRateFor(all, 'GET', { ...settings, rate: 200 })).toBe(200);
+    expect(fixedRateFor([series('bare', 'GET', [0])], 'GET', settings)).toBe(0);
   });
 
   it('says what rate the open-loop pass used and how long the load generator stood still', () => {
