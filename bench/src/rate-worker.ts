@@ -7,9 +7,9 @@
 //
 // The client is a minimal HTTP/1.1 one over keep-alive sockets, so its own cost and timing stay out of the
 // figures: one request at a time per socket (no pipelining), responses framed by content-length (every
-// bench server sets it; a response without one counts as failed, with the reason in the report). The schedule is kept by turning the
-// event loop with setImmediate rather than timers, whose millisecond granularity would send requests in
-// bursts: the process spins its (pinned) core for the length of the run.
+// bench server sets it; a response without one counts as failed, with the reason in the report). The
+// schedule is kept by turning the event loop with setImmediate rather than timers, whose millisecond
+// granularity would send requests in bursts: the process spins its (pinned) core for the length of the run.
 import { connect, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { percentile } from './stats.ts';
