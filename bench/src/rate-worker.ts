@@ -98,7 +98,6 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
   let scheduled = 0;
   let answered = 0;
   let maxQueued = 0;
-  let firstMeasuredDue = 0;
   let lastOkAt = 0;
   let lastTurn = 0;
   let stalledMs = 0;
@@ -243,7 +242,6 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
     while (scheduled < total) {
       const due = start + scheduled * interval;
       if (due > now) break;
-      if (scheduled === warmup) firstMeasuredDue = due;
       const connection = idle.pop();
       if (connection) send(connection, scheduled);
       else {
@@ -279,7 +277,8 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
     }
     for (const connection of all) close(connection);
     const sorted = latencies.subarray(0, recorded).sort();
-    const span = (lastOkAt - firstMeasuredDue) / 1000;
+    // From the first measured request's scheduled time to the last 2xx answer.
+    const span = (lastOkAt - (start + warmup * interval)) / 1000;
     finish({
       rate: request.rate,
       sent: total - warmup,
