@@ -156,6 +156,7 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
     connection.chunks.push(chunk);
     connection.received += chunk.length;
     const buffer = connection.chunks.length === 1 ? chunk : Buffer.concat(connection.chunks);
+    connection.chunks = [buffer]; // joined once: a response in many pieces is not copied again per piece
     const headerEnd = buffer.indexOf(HEADER_END);
     if (headerEnd === -1) return;
     const head = buffer.toString('latin1', 0, headerEnd);
@@ -165,10 +166,7 @@ export function runRate(request: RateWorkerRequest): Promise<RateWorkerReport> {
       return;
     }
     const size = headerEnd + 4 + Number(length[1]);
-    if (connection.received < size) {
-      connection.chunks = [buffer];
-      return;
-    }
+    if (connection.received < size) return;
     if (connection.received > size) {
       connection.socket.destroy(new Error('the server sent more than one response'));
       return;
