@@ -1,5 +1,5 @@
 import { type LoadResult, runLoad, runRateLoad } from './load.ts';
-import { clockTicks, cpuMicros, rssBytes } from './machine.ts';
+import { clockTicks, coreTicks, cpuMicros, rssBytes, stolenShare } from './machine.ts';
 import { GET_URL, POST_BODY } from './routes.ts';
 import { type RunningServer, type ServerSpec, startServer } from './server-process.ts';
 import { median, medianRatio } from './stats.ts';
@@ -54,6 +54,9 @@ export interface FixedSeries {
   /** The load generator's own stalls per round: ms in all, and the longest. */
   stalled: number[];
   longestStall: number[];
+  /** Per round, the share of the server's and the load generator's core stolen by the hypervisor. */
+  steal: number[];
+  loadSteal: number[];
   failed: number;
   error?: string;
 }
@@ -68,6 +71,9 @@ export interface HttpSeries {
   p50: number[];
   p99: number[];
   rss: number[];
+  /** Per round, the share of the server's and the load generator's core stolen by the hypervisor (0–1). */
+  steal: number[];
+  loadSteal: number[];
   failed: number;
   fixed?: FixedSeries;
 }
@@ -87,6 +93,9 @@ export interface FixedRow {
   longestStall: number;
   cpu: number;
   cpuRatio: number;
+  /** Per round, the share of the server's and the load generator's core stolen by the hypervisor. */
+  steal: number[];
+  loadSteal: number[];
   failed: number;
   error?: string;
 }
@@ -108,12 +117,16 @@ export interface HttpRow {
   cpuRounds: number[];
   rssMiB: number;
   rssRatio: number;
+  /** Per round, the share of the server's and the load generator's core stolen by the hypervisor (0–1). */
+  steal: number[];
+  loadSteal: number[];
   failed: number;
   rounds: number;
   fixed?: FixedRow;
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
+const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
 
 /**
  * Starts every server at once (each pinned to the server core), then loads them one at a time from the
@@ -156,7 +169,18 @@ export async function runHttpBench(
     const jobs: Array<{ server: RunningServer; series: HttpSeries }> = [];
     for (const { config, server } of servers) {
       for (const route of config.routes) {
-        const entry: HttpSeries = { config, route, rps: [], cpu: [], p50: [], p99: [], rss: [], failed: 0 };
+        const entry: HttpSeries = {
+          config,
+          route,
+          rps: [],
+          cpu: [],
+          p50: [],
+          p99: [],
+          rss: [],
+          steal: [],
+          loadSteal: [],
+          failed: 0,
+        };
         series.push(entry);
         jobs.push({ server, series: entry });
       }
@@ -175,24 +199,30 @@ export async function runHttpBench(
             ...limit,
           });
         if (settings.warmupRequests > 0) await load({ amount: settings.warmupRequests }); // JIT, caches, sockets
+        const cores = [coreTicks(settings.serverCore), coreTicks(settings.loadCore)];
         const before = cpuMicros(server.pid, ticks);
         const result: LoadResult = await load(
           settings.amount ? { amount: settings.amount } : { seconds: settings.seconds },
         );
         const after = cpuMicros(server.pid, ticks);
+        const steal = stolenShare(cores[0], coreTicks(settings.serverCore));
+        const loadSteal = stolenShare(cores[1], coreTicks(settings.loadCore));
         const answered = Math.max(1, result.ok + result.failed);
         entry.rps.push(result.rps);
         entry.cpu.push((after - before) / answered);
         entry.p50.push(result.p50);
         entry.p99.push(result.p99);
         entry.rss.push(rssBytes(server.pid));
+        entry.steal.push(steal);
+        entry.loadSteal.push(loadSteal);
         entry.failed += result.failed;
         done += 1;
         const elapsed = performance.now() - started;
         settings.progress(
           `  [${done}/${total}] round ${round + 1}/${settings.rounds} ${entry.config.name} ${entry.route}: ` +
             `${result.rps.toFixed(0)} req/s, ${((after - before) / answered).toFixed(0)} µs CPU/req, ` +
-            `p99 ${result.p99.toFixed(2)} ms${result.failed ? `, ${result.failed} FAILED` : ''}  ` +
+            `p99 ${result.p99.toFixed(2)} ms, steal ${percent(steal)} / ${percent(loadSteal)}` +
+            `${result.failed ? `, ${result.failed} FAILED` : ''}  ` +
             `(${seconds(elapsed)} elapsed, ~${seconds((elapsed / done) * (total - done))} left)`,
         );
       }
@@ -256,6 +286,8 @@ async function runFixedRate(
       cpu: [],
       stalled: [],
       longestStall: [],
+      steal: [],
+      loadSteal: [],
       failed: 0,
     };
   }
@@ -275,6 +307,7 @@ async function runFixedRate(
     for (let n = 0; n < runnable.length; n++) {
       const { server, series: entry } = runnable[(n + round) % runnable.length] as (typeof runnable)[number];
       const samples = entry.fixed as FixedSeries;
+      const cores = [coreTicks(settings.serverCore), coreTicks(settings.loadCore)];
       const before = cpuMicros(server.pid, ticks);
       const result = await runRateLoad({
         ...target(server, entry.route),
@@ -285,6 +318,8 @@ async function runFixedRate(
         core: settings.loadCore,
       });
       const after = cpuMicros(server.pid, ticks);
+      const steal = stolenShare(cores[0], coreTicks(settings.serverCore));
+      const loadSteal = stolenShare(cores[1], coreTicks(settings.loadCore));
       // The server's CPU over the warm-up and the measured part alike, per response in both.
       const answered = Math.max(1, result.answered);
       samples.held.push(result.held);
@@ -295,6 +330,8 @@ async function runFixedRate(
       samples.longestStall.push(result.longestStallMs);
       samples.p999.push(result.p999);
       samples.cpu.push((after - before) / answered);
+      samples.steal.push(steal);
+      samples.loadSteal.push(loadSteal);
       samples.failed += result.failed;
       if (result.error !== undefined) samples.error ??= result.error;
       done += 1;
@@ -302,7 +339,8 @@ async function runFixedRate(
         `  [${done}/${total}] fixed rate, round ${round + 1}/${fixed.rounds} ${entry.config.name} ${entry.route}: ` +
           `${samples.rate} req/s, held ${result.held.toFixed(0)}, p50 ${result.p50.toFixed(3)} ms, ` +
           `p99 ${result.p99.toFixed(3)} ms, ${((after - before) / answered).toFixed(0)} µs CPU/req, ` +
-          `generator stalled ${result.stalledMs.toFixed(0)} ms (longest ${result.longestStallMs.toFixed(1)})` +
+          `generator stalled ${result.stalledMs.toFixed(0)} ms (longest ${result.longestStallMs.toFixed(1)}), ` +
+          `steal ${percent(steal)} / ${percent(loadSteal)}` +
           `${result.failed ? `, ${result.failed} FAILED (${result.error})` : ''}`,
       );
     }
@@ -334,6 +372,8 @@ export function summarize(
       cpuRounds: [...entry.cpu],
       rssMiB: median(entry.rss) / 2 ** 20,
       rssRatio: medianRatio(entry.rss, base.rss),
+      steal: [...entry.steal],
+      loadSteal: [...entry.loadSteal],
       failed: entry.failed,
       rounds: entry.rps.length,
       ...(entry.fixed ? { fixed: fixedRow(entry.fixed, base.fixed) } : {}),
@@ -357,6 +397,8 @@ function fixedRow(fixed: FixedSeries, base: FixedSeries | undefined): FixedRow {
     longestStall: Math.max(0, ...fixed.longestStall),
     cpu: median(fixed.cpu),
     cpuRatio: medianRatio(fixed.cpu, against.cpu),
+    steal: [...fixed.steal],
+    loadSteal: [...fixed.loadSteal],
     failed: fixed.failed,
     ...(fixed.error !== undefined ? { error: fixed.error } : {}),
   };

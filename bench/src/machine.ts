@@ -38,6 +38,38 @@ export function rssBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+/** Clock ticks one core (or, for `undefined`, every core) has spent so far, and how many of them were stolen. */
+export interface CoreTicks {
+  stolen: number;
+  total: number;
+}
+
+/**
+ * A core's ticks from /proc/stat, where `steal` counts the time a virtual machine's core was ready to run
+ * but its hypervisor ran something else: the one sign of a noisy neighbour the guest can read. `core` is one
+ * core's number, else the machine as a whole; undefined where /proc/stat is missing or has no such core.
+ */
+export function coreTicks(core: string | undefined): CoreTicks | undefined {
+  const label = core !== undefined && /^\d+$/.test(core) ? `cpu${core}` : 'cpu';
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = stat.split('\n').find((entry) => entry.startsWith(`${label} `));
+  if (line === undefined) return undefined;
+  // user nice system idle iowait irq softirq steal (guest time is already inside user and nice).
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { stolen: fields[7] ?? 0, total: fields.reduce((sum, value) => sum + value, 0) };
+}
+
+/** The share (0–1) of a core's time stolen between two readings; 0 when either is missing or no time passed. */
+export function stolenShare(before: CoreTicks | undefined, after: CoreTicks | undefined): number {
+  if (before === undefined || after === undefined || after.total <= before.total) return 0;
+  return (after.stolen - before.stolen) / (after.total - before.total);
+}
+
 export interface Machine {
   cpu: string;
   cores: number;

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ratioChart } from './chart.ts';
 import { fixedRateFor, type HttpConfig, type HttpRow, type HttpSeries } from './http-bench.ts';
 import { runLoad, runRateLoad } from './load.ts';
+import { coreTicks, stolenShare } from './machine.ts';
 import { fixedRateSection, judge, KEEP_MARKER, keptPart, steadiness } from './results.ts';
 import { latencyPercentiles, median, medianRatio, percentile } from './stats.ts';
 
@@ -53,6 +54,11 @@ describe('the bench plumbing', () => {
       expect(markdown).toMatch(new RegExp(`\\| ${server.replace(/[%,]/g, '.')} +\\| GET +\\|`));
     expect(markdown).toContain('## Goals');
     expect(markdown).toMatch(/How steady the host was .*bare Fastify GET \d+–\d+ µs \(\d+\.\d\dx\)/);
+    // Read from /proc/stat around every load: 0.0% on a machine nobody shares, never missing.
+    expect(markdown).toMatch(
+      /CPU steal during the measured loads: the servers' core \d+\.\d% of a load's time/,
+    );
+    expect(markdown).toMatch(/CPU steal in these runs: the servers' core \d+\.\d%/);
     expect(markdown).toContain(KEEP_MARKER);
     expect(existsSync(join(dir, 'ratios.svg'))).toBe(true);
     expect(markdown).toMatch(/\| 0 +\|\n/); // a "failed" column of zeros
@@ -190,8 +196,21 @@ describe('figures', () => {
   });
 
   it('says how far CPU per request moved between rounds, for bare Fastify and Rampart at 10%', () => {
-    const row = (id: string, name: string, range: [number, number]) =>
-      ({ id, name, route: 'GET', cpuRange: range }) as HttpRow;
+    const row = (
+      id: string,
+      name: string,
+      range: [number, number],
+      steal: number[] = [],
+      loadSteal: number[] = [],
+    ) =>
+      ({
+        id,
+        name,
+        route: 'GET',
+        cpuRange: range,
+        steal,
+        loadSteal,
+      }) as HttpRow;
     expect(
       steadiness([
         row('bare', 'bare Fastify', [12, 18]),
@@ -202,6 +221,29 @@ describe('figures', () => {
       'How steady the host was — CPU per request, lowest to highest round (highest / lowest): ' +
         'bare Fastify GET 12–18 µs (1.50x), Rampart, tracing 10% GET 24–25 µs (1.03x).',
     );
+    // CPU steal over every load of every server, the usual stack's too: median and highest, per core.
+    expect(
+      steadiness([
+        row('bare', 'bare Fastify', [12, 18], [0.01, 0.02], [0.01, 0.01]),
+        row('usual-10', 'usual', [80, 90], [0.077, 0.03], [0.04, 0.02]),
+        row('rampart-10', 'Rampart, tracing 10%', [24.4, 25.2], [0.005, 0.04], [0, 0.01]),
+      ]),
+    ).toContain(
+      "(1.03x). CPU steal during the measured loads: the servers' core 3.0% of a load's time at the median, 7.7% at most; " +
+        "the load generator's 1.0% of a load's time at the median, 4.0% at most (time a core was ready",
+    );
+  });
+
+  it('reads how much of a core the hypervisor took, from /proc/stat', () => {
+    const whole = coreTicks(undefined);
+    const first = coreTicks('0');
+    expect(whole?.total).toBeGreaterThan(0);
+    expect(first?.total).toBeGreaterThan(0);
+    expect(whole?.total).toBeGreaterThanOrEqual(first?.total ?? 0); // the machine is at least its first core
+    expect(coreTicks('99999')).toBeUndefined();
+    expect(stolenShare({ stolen: 10, total: 1000 }, { stolen: 40, total: 1600 })).toBe(0.05);
+    expect(stolenShare(undefined, { stolen: 40, total: 1600 })).toBe(0);
+    expect(stolenShare({ stolen: 10, total: 1000 }, { stolen: 10, total: 1000 })).toBe(0);
   });
 
   it('takes medians of rounds and of per-round ratios', () => {
@@ -226,6 +268,8 @@ describe('figures', () => {
       cpuRounds: [cpu * 1.2, cpu, cpu * 0.9],
       rssMiB: 100,
       rssRatio: 1.2,
+      steal: [],
+      loadSteal: [],
       failed: 0,
       rounds: 1,
     });
@@ -264,7 +308,7 @@ describe('figures', () => {
 
   it('says what rate the open-loop pass used and how long the load generator stood still', () => {
     const settings = { servers: [], share: 0.5, rounds: 3, seconds: 4, warmupSeconds: 0.5, connections: 32 };
-    const fixed = (stalled: number, longestStall: number) =>
+    const fixed = (stalled: number, longestStall: number, steal: number[] = [0.01, 0.03]) =>
       ({
         id: 'bare',
         name: 'bare Fastify',
@@ -283,16 +327,22 @@ describe('figures', () => {
           longestStall,
           cpu: 40,
           cpuRatio: 1,
+          steal,
+          loadSteal: [0, 0.001],
           failed: 0,
         },
       }) as HttpRow;
-    const text = fixedRateSection(settings, [fixed(12, 3.5), fixed(40, 7.25)]).join('\n');
+    const text = fixedRateSection(settings, [fixed(12, 3.5), fixed(40, 7.25, [0.06, 0.02])]).join('\n');
     expect(text).toContain("half the slowest one's req/s");
     expect(text).toMatch(
       /\| bare Fastify \| GET +\| 4100 +\| 4100 +\| 0\.100 +\| 0\.200 +\| 1\.500 +\| 9\.000 +\|/,
     );
     expect(text).toContain('for up to 40 ms in a 4-s run');
     expect(text).toContain('1.0% of the time), the longest stall 7.3 ms');
+    expect(text).toContain(
+      "CPU steal in these runs: the servers' core 3.0% of a load's time at the median, 6.0% at most; " +
+        "the load generator's 0.1% of a load's time at the median, 0.1% at most",
+    );
     expect(fixedRateSection({ ...settings, rate: 200 }, [fixed(0, 0)]).join('\n')).toContain(
       'a rate set for the run (200 req/s)',
     );

@@ -2,7 +2,7 @@ import type { ColdRow } from './cold-start.ts';
 import type { FixedRateSettings, HttpRow } from './http-bench.ts';
 import type { Machine } from './machine.ts';
 import type { PackageBenchResult } from './package-benches.ts';
-import { medianRatio } from './stats.ts';
+import { median, medianRatio } from './stats.ts';
 
 /** Everything after this line in RESULTS.md is written by hand and kept when the bench rewrites the file. */
 export const KEEP_MARKER =
@@ -53,7 +53,30 @@ export function steadiness(rows: readonly HttpRow[]): string {
         `(${x(row.cpuRange[1] / row.cpuRange[0])})`,
     );
   if (ranges.length === 0) return '';
-  return `How steady the host was — CPU per request, lowest to highest round (highest / lowest): ${ranges.join(', ')}.`;
+  const steal = stolen(rows);
+  return (
+    `How steady the host was — CPU per request, lowest to highest round (highest / lowest): ${ranges.join(', ')}.` +
+    (steal ? ` CPU steal during the measured loads: ${steal}.` : '')
+  );
+}
+
+const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
+
+/**
+ * How much of the two cores the hypervisor gave to someone else during the loads (CPU steal, per load):
+ * the noise a virtual machine can see. On the AMD VM it moved with CPU per request and p99: bare Fastify's
+ * 3-s GET rounds with 0.6–1.5% of its core stolen read 23–26 µs and p99 1.0–1.4 ms, with 4.7–7.7% 26–28 µs
+ * and 1.7–2.8 ms.
+ */
+export function stolen(
+  rows: ReadonlyArray<{ steal: readonly number[]; loadSteal: readonly number[] }>,
+): string {
+  const server = rows.flatMap((row) => row.steal);
+  const load = rows.flatMap((row) => row.loadSteal);
+  if (server.length === 0 && load.length === 0) return '';
+  const describe = (core: string, shares: readonly number[]) =>
+    `${core} ${percent(median(shares))} of a load's time at the median, ${percent(Math.max(0, ...shares))} at most`;
+  return `${describe("the servers' core", server)}; ${describe("the load generator's", load)} (time a core was ready to run while the hypervisor ran something else, from /proc/stat)`;
 }
 
 /** Latency in milliseconds, to the microsecond. */
@@ -176,7 +199,8 @@ export function fixedRateSection(settings: FixedRateSettings, rows: readonly Htt
     `The load generator's own core stood still (event-loop turns more than 1 ms apart) for up to ${stalled.toFixed(0)} ms in a ` +
       `${settings.seconds}-s run (median of rounds, worst server; ${((100 * stalled) / measured).toFixed(1)}% of the time), the longest stall ` +
       `${longest.toFixed(1)} ms. Requests due in a stall — the generator's or the server's core, whose stalls the generator cannot see — wait it out, ` +
-      'so once stalls add up to about 1% of a run, p99 measures the host rather than the server.',
+      'so once stalls add up to about 1% of a run, p99 measures the host rather than the server.' +
+      (stolen(fixed) ? ` CPU steal in these runs: ${stolen(fixed)}.` : ''),
     '',
   ];
 }
