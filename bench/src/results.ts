@@ -64,9 +64,10 @@ const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
 
 /**
  * How much of the two cores the hypervisor gave to someone else during the loads (CPU steal, per load):
- * the noise a virtual machine can see. On the AMD VM it moved with CPU per request and p99: bare Fastify's
- * 3-s GET rounds with 0.6–1.5% of its core stolen read 23–26 µs and p99 1.0–1.4 ms, with 4.7–7.7% 26–28 µs
- * and 1.7–2.8 ms.
+ * the part of a virtual machine's noise it can see. On the AMD VM it moved with CPU per request and p99 (bare
+ * Fastify's 3-s GET rounds with 0.6–1.5% of its core stolen read 23–26 µs and p99 1.0–1.4 ms, with 4.7–7.7%
+ * 26–28 µs and 1.7–2.8 ms), but not all noise shows in it: Rampart's rounds have read 48–129 µs a request
+ * within one run with under 1% stolen in each (a neighbour sharing caches or memory bandwidth steals nothing).
  */
 export function stolen(
   rows: ReadonlyArray<{ steal: readonly number[]; loadSteal: readonly number[] }>,
