@@ -23,6 +23,7 @@ import {
   type ObservabilityPluginOptions,
   type ObservabilityRouteConfig,
 } from './fastify-options.ts';
+import { isValidSpanContext } from './id-tracer.ts';
 import { accessLineWriter } from './logger.ts';
 import { mountMetrics } from './metrics-mount.ts';
 import type { RedSeries } from './red-metrics.ts';
@@ -84,7 +85,7 @@ function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): vo
     request.span = span;
     if (idHeader !== false) reply.header(idHeader, request.id);
     // Without tracing the span has no ids: there is no context worth entering, so skip that cost.
-    if (!trace.isSpanContextValid(span.spanContext())) {
+    if (!isValidSpanContext(span.spanContext())) {
       request.traceContext = parent;
       return next();
     }
@@ -127,7 +128,7 @@ function register(fastify: FastifyInstance, raw: ObservabilityPluginOptions): vo
     // The trace ids go first, where the logger's mixin puts them on every other line; given here, the mixin
     // has nothing to look up (same bytes as when it merged its own ids in front of this object).
     const spanContext = span.spanContext();
-    const traced = trace.isSpanContextValid(spanContext);
+    const traced = isValidSpanContext(spanContext);
     const duration = Math.round(ms * 1000) / 1000;
     const error = (request as unknown as Slots)[kError];
     if (

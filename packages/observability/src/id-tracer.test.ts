@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { trace } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../test/support.ts';
 import { observability } from './fastify-plugin.ts';
+import { idOnlySpanOf, isValidSpanContext } from './id-tracer.ts';
 import { startTracing, type Tracing } from './tracing.ts';
 
 let tracing: Tracing;
@@ -84,5 +85,43 @@ describe("exporter 'none'", () => {
     const root = tracer.startSpan('root', { root: true });
     expect(root.spanContext().traceId).not.toBe(outer.traceId);
     expect(trace.isSpanContextValid(root.spanContext())).toBe(true);
+  });
+});
+
+describe('isValidSpanContext', () => {
+  it("answers as @opentelemetry/api's check does, for contexts made here and elsewhere", () => {
+    const tracer = trace.getTracer('validity');
+    const root = tracer.startSpan('root', { root: true }).spanContext();
+    const child = trace
+      .getTracer('validity')
+      .startSpan('child', {}, trace.setSpanContext(ROOT_CONTEXT, root));
+    const remote = {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+    };
+    const made = [root, child.spanContext(), idOnlySpanOf(remote).spanContext()];
+    const elsewhere = [
+      remote,
+      INVALID_SPAN_CONTEXT,
+      { ...remote, traceId: '4bf92f3577b34da6a3ce929d0e0e473g' }, // not hex
+      { ...remote, spanId: '0000000000000000' },
+      { ...remote, traceId: '4bf92f3577b34da6a3ce929d0e0e473' }, // one short
+    ];
+    for (const spanContext of [...made, ...elsewhere]) {
+      expect(isValidSpanContext(spanContext), JSON.stringify(spanContext)).toBe(
+        trace.isSpanContextValid(spanContext),
+      );
+    }
+    expect(made.every(isValidSpanContext)).toBe(true);
+    expect(elsewhere.filter(isValidSpanContext)).toEqual([remote]);
+    // A child keeps the parent's trace and flag, and what was checked cannot change afterwards.
+    expect(made[2]).toMatchObject({
+      traceId: remote.traceId,
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: false,
+    });
+    expect(Object.isFrozen(root)).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
-import { idOnlySpanOf, tracerOf } from './id-tracer.ts';
+import { idOnlySpanOf, isValidSpanContext, tracerOf } from './id-tracer.ts';
 
 /**
  * Decides sampling before the SDK is involved: a sampled span comes from the SDK (its sampler always
@@ -30,7 +30,7 @@ export function samplingTracerProvider(
           (spanName: string, spanOptions?: SpanOptions, parentContext = context.active()): Span => {
             const parent = spanOptions?.root ? undefined : trace.getSpanContext(parentContext);
             const sampled =
-              parentBased && parent !== undefined && trace.isSpanContextValid(parent)
+              parentBased && parent !== undefined && isValidSpanContext(parent)
                 ? (parent.traceFlags & TraceFlags.SAMPLED) !== 0
                 : Math.random() < ratio;
             // The parent found above goes straight to the ids-only span: no second context lookup.

@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { invalidOptions } from './errors.ts';
+import { isValidSpanContext } from './id-tracer.ts';
 import type { Metrics } from './metrics.ts';
 
 /** What @rampart/tasks reports about a job (structural: this package does not import tasks). */
@@ -67,7 +68,7 @@ export function createTaskObserver(options: TaskObserverOptions): Required<TaskO
 
     runJob(job, run) {
       const origin = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, job.carrier ?? {}));
-      const links: Link[] = origin && trace.isSpanContextValid(origin) ? [{ context: origin }] : [];
+      const links: Link[] = origin && isValidSpanContext(origin) ? [{ context: origin }] : [];
       const span = tracer.startSpan(
         `process ${job.task}`,
         {
