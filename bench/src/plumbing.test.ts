@@ -230,8 +230,14 @@ describe('figures', () => {
       ]),
     ).toContain(
       "(1.03x). CPU steal during the measured loads: the servers' core 3.0% of a load's time at the median, 7.7% at most; " +
-        "the load generator's 1.0% of a load's time at the median, 4.0% at most (time a core was ready",
+        "the load generator's 1.0% of a load's time at the median, 4.0% at most (time ready to run",
     );
+    // Unpinned, both readings are the machine's: one figure.
+    const unpinned = steadiness([row('bare', 'bare Fastify', [12, 18], [0.01, 0.03], [0.01, 0.03])], false);
+    expect(unpinned).toContain(
+      "CPU steal during the measured loads: the machine 3.0% of a load's time at the median, 3.0% at most (time",
+    );
+    expect(unpinned).not.toContain('core');
   });
 
   it('reads how much of a core the hypervisor took, from /proc/stat', () => {

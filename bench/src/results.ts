@@ -44,7 +44,7 @@ const x = (value: number) => `${value.toFixed(2)}x`;
  * How far one server's CPU per request moved between rounds: on a quiet host a few percent, on a shared one
  * far more, and every ratio above moves with it.
  */
-export function steadiness(rows: readonly HttpRow[]): string {
+export function steadiness(rows: readonly HttpRow[], pinned = true): string {
   const ranges = rows
     .filter((row) => (row.id === 'bare' || row.id === 'rampart-10') && row.cpuRange[0] > 0)
     .map(
@@ -53,7 +53,7 @@ export function steadiness(rows: readonly HttpRow[]): string {
         `(${x(row.cpuRange[1] / row.cpuRange[0])})`,
     );
   if (ranges.length === 0) return '';
-  const steal = stolen(rows);
+  const steal = stolen(rows, pinned);
   return (
     `How steady the host was — CPU per request, lowest to highest round (highest / lowest): ${ranges.join(', ')}.` +
     (steal ? ` CPU steal during the measured loads: ${steal}.` : '')
@@ -63,21 +63,28 @@ export function steadiness(rows: readonly HttpRow[]): string {
 const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
 
 /**
- * How much of the two cores the hypervisor gave to someone else during the loads (CPU steal, per load):
- * the part of a virtual machine's noise it can see. On the AMD VM it moved with CPU per request and p99 (bare
- * Fastify's 3-s GET rounds with 0.6–1.5% of its core stolen read 23–26 µs and p99 1.0–1.4 ms, with 4.7–7.7%
- * 26–28 µs and 1.7–2.8 ms), but not all noise shows in it: Rampart's rounds have read 48–129 µs a request
- * within one run with under 1% stolen in each (a neighbour sharing caches or memory bandwidth steals nothing).
+ * How much of the two cores (unpinned: of the machine) the hypervisor gave to something else during the loads
+ * (CPU steal, per load): the part of a virtual machine's noise it can see. On the AMD VM it moved with CPU per
+ * request and p99 (bare Fastify's 3-s GET rounds with 0.6–1.5% of its core stolen read 23–26 µs and p99
+ * 1.0–1.4 ms, with 4.7–7.7% 26–28 µs and 1.7–2.8 ms), but not all noise shows in it: Rampart's POST rounds read
+ * 69–129 µs a request within one run with under 1% stolen in each (a neighbour sharing caches or memory
+ * bandwidth, for one, steals nothing). /proc/stat counts in 10-ms ticks: a 3-s load's figure moves in steps of
+ * about 0.3%.
  */
 export function stolen(
   rows: ReadonlyArray<{ steal: readonly number[]; loadSteal: readonly number[] }>,
+  pinned = true,
 ): string {
   const server = rows.flatMap((row) => row.steal);
   const load = rows.flatMap((row) => row.loadSteal);
   if (server.length === 0 && load.length === 0) return '';
-  const describe = (core: string, shares: readonly number[]) =>
-    `${core} ${percent(median(shares))} of a load's time at the median, ${percent(Math.max(0, ...shares))} at most`;
-  return `${describe("the servers' core", server)}; ${describe("the load generator's", load)} (time a core was ready to run while the hypervisor ran something else, from /proc/stat)`;
+  const describe = (what: string, shares: readonly number[]) =>
+    `${what} ${percent(median(shares))} of a load's time at the median, ${percent(Math.max(0, ...shares))} at most`;
+  const source =
+    '(time ready to run while the hypervisor ran something else, from /proc/stat in 10-ms ticks)';
+  // Unpinned, both readings are the whole machine's: one figure, not two copies of it under core names.
+  if (!pinned) return `${describe('the machine', server)} ${source}`;
+  return `${describe("the servers' core", server)}; ${describe("the load generator's", load)} ${source}`;
 }
 
 /** Latency in milliseconds, to the microsecond. */
@@ -137,7 +144,11 @@ export function judge(http: readonly HttpRow[] | undefined, cold: readonly ColdR
 }
 
 /** The open-loop table: every server at the same rate, latency from each request's scheduled time. */
-export function fixedRateSection(settings: FixedRateSettings, rows: readonly HttpRow[]): string[] {
+export function fixedRateSection(
+  settings: FixedRateSettings,
+  rows: readonly HttpRow[],
+  pinned = true,
+): string[] {
   const rule =
     settings.rate !== undefined
       ? `a rate set for the run (${settings.rate} req/s)`
@@ -201,7 +212,7 @@ export function fixedRateSection(settings: FixedRateSettings, rows: readonly Htt
       `${settings.seconds}-s run (median of rounds, worst server; ${((100 * stalled) / measured).toFixed(1)}% of the time), the longest stall ` +
       `${longest.toFixed(1)} ms. Requests due in a stall — the generator's or the server's core, whose stalls the generator cannot see — wait it out, ` +
       'so once stalls add up to about 1% of a run, p99 measures the host rather than the server.' +
-      (stolen(fixed) ? ` CPU steal in these runs: ${stolen(fixed)}.` : ''),
+      (stolen(fixed, pinned) ? ` CPU steal in these runs: ${stolen(fixed, pinned)}.` : ''),
     '',
   ];
 }
@@ -290,11 +301,12 @@ export function renderResults(report: Report, kept: string): string {
       `Rampart's database: ${report.rampartDatabase} (API keys are cached, so requests do not query it). OTLP exports received by the sink: ${report.exports}.`,
       '',
     );
-    const steady = steadiness(report.http);
+    const steady = steadiness(report.http, report.pinned);
     if (steady) out.push(steady, '');
     if (report.chart) out.push(`![ratios to bare Fastify](${report.chart})`, '');
     const fixed = report.http.filter((entry) => entry.fixed);
-    if (report.fixedRate && fixed.length > 0) out.push(...fixedRateSection(report.fixedRate, fixed));
+    if (report.fixedRate && fixed.length > 0)
+      out.push(...fixedRateSection(report.fixedRate, fixed, report.pinned));
   }
   if (report.cold) {
     out.push(
