@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { createTraceState, INVALID_SPAN_CONTEXT, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../test/support.ts';
 import { observability } from './fastify-plugin.ts';
@@ -101,7 +101,16 @@ describe('isValidSpanContext', () => {
       traceFlags: TraceFlags.SAMPLED,
       isRemote: true,
     };
-    const made = [root, child.spanContext(), idOnlySpanOf(remote).spanContext()];
+    const traceState = createTraceState('vendor=a1,other=b2');
+    const made = [
+      root,
+      child.spanContext(),
+      idOnlySpanOf({ ...remote, traceState }).spanContext(),
+      // Invalid or missing parents start a new trace rather than lending their ids.
+      idOnlySpanOf(INVALID_SPAN_CONTEXT).spanContext(),
+      idOnlySpanOf({ ...remote, traceId: '4bf92f3577b34da6a3ce929d0e0e473g' }).spanContext(),
+      idOnlySpanOf(undefined).spanContext(),
+    ];
     const elsewhere = [
       remote,
       INVALID_SPAN_CONTEXT,
@@ -122,6 +131,9 @@ describe('isValidSpanContext', () => {
       traceFlags: TraceFlags.SAMPLED,
       isRemote: false,
     });
-    expect(Object.isFrozen(root)).toBe(true);
+    expect(made[2]?.traceState).toBe(traceState);
+    expect(made[3]?.traceId).not.toBe(INVALID_SPAN_CONTEXT.traceId);
+    expect(made[4]?.traceId).not.toBe('4bf92f3577b34da6a3ce929d0e0e473g');
+    for (const spanContext of made) expect(Object.isFrozen(spanContext)).toBe(true);
   });
 });
