@@ -66,10 +66,10 @@ const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
  * How much of the two cores (unpinned: of the machine) the hypervisor gave to something else during the loads
  * (CPU steal, per load): the part of a virtual machine's noise it can see. On the AMD VM it moved with CPU per
  * request and p99 (bare Fastify's 3-s GET rounds with 0.6–1.5% of its core stolen read 23–26 µs and p99
- * 1.0–1.4 ms, with 4.7–7.7% 26–28 µs and 1.7–2.8 ms), but not all noise shows in it: Rampart's POST rounds read
- * 69–129 µs a request within one run with under 1% stolen in each (a neighbour sharing caches or memory
- * bandwidth, for one, steals nothing). /proc/stat counts in 10-ms ticks: a 3-s load's figure moves in steps of
- * about 0.3%.
+ * 1.0–1.4 ms, with 4.7–7.7% 26–28 µs and 1.7–2.8 ms), but not all noise shows in it: Rampart's POST read
+ * 69–129 µs a request in four rounds of one run with under 1% stolen in each (a neighbour sharing caches or
+ * memory bandwidth, for one, steals nothing). /proc/stat counts in 10-ms ticks: a 3-s load's figure moves in
+ * steps of about 0.3%.
  */
 export function stolen(
   rows: ReadonlyArray<{ steal: readonly number[]; loadSteal: readonly number[] }>,
