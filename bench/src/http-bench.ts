@@ -1,8 +1,8 @@
 import { type LoadResult, runLoad, runRateLoad } from './load.ts';
-import { clockTicks, coreTicks, cpuMicros, rssBytes, stolenShare } from './machine.ts';
+import { clockTicks, cpuMicros, rssBytes, stealSince } from './machine.ts';
 import { GET_URL, POST_BODY } from './routes.ts';
 import { type RunningServer, type ServerSpec, startServer } from './server-process.ts';
-import { median, medianRatio } from './stats.ts';
+import { median, medianRatio, percent } from './stats.ts';
 
 export type Route = 'GET' | 'POST';
 
@@ -126,7 +126,6 @@ export interface HttpRow {
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)}s`;
-const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
 
 /**
  * Starts every server at once (each pinned to the server core), then loads them one at a time from the
@@ -199,14 +198,13 @@ export async function runHttpBench(
             ...limit,
           });
         if (settings.warmupRequests > 0) await load({ amount: settings.warmupRequests }); // JIT, caches, sockets
-        const cores = [coreTicks(settings.serverCore), coreTicks(settings.loadCore)];
+        const stolen = stealSince(settings.serverCore, settings.loadCore);
         const before = cpuMicros(server.pid, ticks);
         const result: LoadResult = await load(
           settings.amount ? { amount: settings.amount } : { seconds: settings.seconds },
         );
         const after = cpuMicros(server.pid, ticks);
-        const steal = stolenShare(cores[0], coreTicks(settings.serverCore));
-        const loadSteal = stolenShare(cores[1], coreTicks(settings.loadCore));
+        const { server: steal, load: loadSteal } = stolen();
         const answered = Math.max(1, result.ok + result.failed);
         entry.rps.push(result.rps);
         entry.cpu.push((after - before) / answered);
@@ -307,7 +305,7 @@ async function runFixedRate(
     for (let n = 0; n < runnable.length; n++) {
       const { server, series: entry } = runnable[(n + round) % runnable.length] as (typeof runnable)[number];
       const samples = entry.fixed as FixedSeries;
-      const cores = [coreTicks(settings.serverCore), coreTicks(settings.loadCore)];
+      const stolen = stealSince(settings.serverCore, settings.loadCore);
       const before = cpuMicros(server.pid, ticks);
       const result = await runRateLoad({
         ...target(server, entry.route),
@@ -318,8 +316,7 @@ async function runFixedRate(
         core: settings.loadCore,
       });
       const after = cpuMicros(server.pid, ticks);
-      const steal = stolenShare(cores[0], coreTicks(settings.serverCore));
-      const loadSteal = stolenShare(cores[1], coreTicks(settings.loadCore));
+      const { server: steal, load: loadSteal } = stolen();
       // The server's CPU over the warm-up and the measured part alike, per response in both.
       const answered = Math.max(1, result.answered);
       samples.held.push(result.held);

@@ -70,6 +70,19 @@ export function stolenShare(before: CoreTicks | undefined, after: CoreTicks | un
   return (after.stolen - before.stolen) / (after.total - before.total);
 }
 
+/** Reads both cores now; the function returned gives the share of each stolen since (see stolenShare). */
+export function stealSince(
+  serverCore: string | undefined,
+  loadCore: string | undefined,
+): () => { server: number; load: number } {
+  const server = coreTicks(serverCore);
+  const load = coreTicks(loadCore);
+  return () => ({
+    server: stolenShare(server, coreTicks(serverCore)),
+    load: stolenShare(load, coreTicks(loadCore)),
+  });
+}
+
 export interface Machine {
   cpu: string;
   cores: number;

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ratioChart } from './chart.ts';
 import { fixedRateFor, type HttpConfig, type HttpRow, type HttpSeries } from './http-bench.ts';
 import { runLoad, runRateLoad } from './load.ts';
-import { coreTicks, stolenShare } from './machine.ts';
+import { coreTicks, stealSince, stolenShare } from './machine.ts';
 import { fixedRateSection, judge, KEEP_MARKER, keptPart, steadiness } from './results.ts';
 import { latencyPercentiles, median, medianRatio, percentile } from './stats.ts';
 
@@ -250,6 +250,10 @@ describe('figures', () => {
     expect(stolenShare({ stolen: 10, total: 1000 }, { stolen: 40, total: 1600 })).toBe(0.05);
     expect(stolenShare(undefined, { stolen: 40, total: 1600 })).toBe(0);
     expect(stolenShare({ stolen: 10, total: 1000 }, { stolen: 10, total: 1000 })).toBe(0);
+    const since = stealSince('0', undefined);
+    for (let spin = performance.now(); performance.now() - spin < 30; ); // let a few ticks pass
+    const { server, load } = since();
+    for (const share of [server, load]) expect(share >= 0 && share <= 1, String(share)).toBe(true);
   });
 
   it('takes medians of rounds and of per-round ratios', () => {

@@ -2,7 +2,7 @@ import type { ColdRow } from './cold-start.ts';
 import type { FixedRateSettings, HttpRow } from './http-bench.ts';
 import type { Machine } from './machine.ts';
 import type { PackageBenchResult } from './package-benches.ts';
-import { median, medianRatio } from './stats.ts';
+import { median, medianRatio, percent } from './stats.ts';
 
 /** Everything after this line in RESULTS.md is written by hand and kept when the bench rewrites the file. */
 export const KEEP_MARKER =
@@ -59,8 +59,6 @@ export function steadiness(rows: readonly HttpRow[], pinned = true): string {
     (steal ? ` CPU steal during the measured loads: ${steal}.` : '')
   );
 }
-
-const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
 
 /**
  * How much of the two cores (unpinned: of the machine) the hypervisor gave to something else during the loads

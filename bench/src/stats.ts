@@ -26,3 +26,6 @@ export function latencyPercentiles(latencies: Float64Array): { p50: number; p99:
   const sorted = latencies.sort(); // a typed array sorts numerically
   return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
 }
+
+/** A share (0–1) as a percentage with one decimal: `0.034` → `3.4%`. */
+export const percent = (share: number) => `${(100 * share).toFixed(1)}%`;
