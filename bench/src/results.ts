@@ -152,6 +152,7 @@ export function fixedRateSection(
       ? `a rate set for the run (${settings.rate} req/s)`
       : `${settings.share === 0.5 ? 'half' : `${settings.share} of`} the slowest one's req/s on the route above`;
   const fixed = rows.flatMap((entry) => (entry.fixed ? [entry.fixed] : []));
+  const steal = stolen(fixed, pinned);
   const measured = settings.seconds * 1000;
   const stalled = Math.max(0, ...fixed.map((entry) => entry.stalled));
   const longest = Math.max(0, ...fixed.map((entry) => entry.longestStall));
@@ -210,7 +211,7 @@ export function fixedRateSection(
       `${settings.seconds}-s run (median of rounds, worst server; ${((100 * stalled) / measured).toFixed(1)}% of the time), the longest stall ` +
       `${longest.toFixed(1)} ms. Requests due in a stall — the generator's or the server's core, whose stalls the generator cannot see — wait it out, ` +
       'so once stalls add up to about 1% of a run, p99 measures the host rather than the server.' +
-      (stolen(fixed, pinned) ? ` CPU steal in these runs: ${stolen(fixed, pinned)}.` : ''),
+      (steal ? ` CPU steal in these runs: ${steal}.` : ''),
     '',
   ];
 }
