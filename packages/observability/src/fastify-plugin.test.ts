@@ -111,7 +111,7 @@ describe('observability plugin', () => {
     const names = new Set(spans().map((span) => span.name));
     expect([...names]).toEqual(['GET']);
     await app.close();
-  }, 30_000);
+  });
 
   it('keeps the context for handlers of requests with a body, and marks 5xx spans as errors', async () => {
     const { app, metrics, logs } = buildApp();

@@ -12,7 +12,7 @@ const logger = fileURLToPath(new URL('./logger.ts', import.meta.url));
 // Regression: with the default destination buffered asynchronously, a process whose stdout reader had gone
 // (a log shipper restarted, a test that stopped reading) hung forever on exit instead of exiting.
 describe('createLogger default destination', () => {
-  it('writes every buffered line before a normal exit', { timeout: 30_000 }, async () => {
+  it('writes every buffered line before a normal exit', async () => {
     const script = `
       const { createLogger } = await import(${JSON.stringify(logger)});
       const log = createLogger({ service: 'flush', redact: [] });
@@ -36,7 +36,7 @@ describe('createLogger default destination', () => {
   });
 
   // Regression: lines sat in a 4 KiB buffer until it filled, so a quiet service showed nothing for minutes.
-  it('reaches stdout within a second while the process keeps running', { timeout: 30_000 }, async () => {
+  it('reaches stdout within a second while the process keeps running', async () => {
     const script = `
       const { createLogger } = await import(${JSON.stringify(logger)});
       createLogger({ service: 'quiet', redact: [] }).info('one quiet line');
@@ -56,7 +56,7 @@ describe('createLogger default destination', () => {
     expect(Date.now() - started).toBeLessThan(9_000);
   });
 
-  it('lets the process exit after its stdout reader has gone', { timeout: 30_000 }, async () => {
+  it('lets the process exit after its stdout reader has gone', async () => {
     const script = `
       const { createLogger } = await import(${JSON.stringify(logger)});
       const log = createLogger({ service: 'epipe', redact: [] });

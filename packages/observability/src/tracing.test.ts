@@ -192,8 +192,8 @@ describe('startTracing', () => {
     await connected; // the exporter did reach the collector, which will never answer
     expect(diagnostics).toContain('maxQueueSize reached, dropping spans');
     await expect(tracing.shutdown()).resolves.toEqual({ timedOut: true });
-    // Bounded by its request count; the limit only catches a hang (a busy CI machine needed over 5 s).
-  }, 30_000);
+    // Bounded by its request count; the package's 30-s limit only catches a hang (a busy CI machine needed over 5 s).
+  });
 });
 
 interface Collected {
