@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // rampart-db migrate|status: applies or lists drizzle-kit migration folders, on PGlite or PostgreSQL.
 // The one file of this package that reads process.env (DATABASE_URL, DATABASE_DIR).
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { MigrateOptions } from './migrate.ts';
 import { migrationsFolder, migrationsTable } from './migrations-folder.ts';
@@ -27,10 +28,12 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-function positiveInt(name: string, value: string | undefined): number | undefined {
+function integerOption(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) fail(`${name} must be a non-negative integer\n\n${USAGE}`, 2);
+  const parsed = value.trim() === '' ? Number.NaN : Number(value);
+  if (!Number.isInteger(parsed) || parsed < min) {
+    fail(`${name} must be an integer of at least ${min}, got '${value}'\n\n${USAGE}`, 2);
+  }
   return parsed;
 }
 
@@ -68,8 +71,8 @@ if (url === undefined && dataDir === undefined) {
   fail('give --url or --data-dir (or set DATABASE_URL or DATABASE_DIR)', 2);
 }
 const schema = values.schema;
-const connectTimeoutMs = positiveInt('--connect-timeout', values['connect-timeout']);
-const lockTimeoutMs = positiveInt('--lock-timeout', values['lock-timeout']);
+const connectTimeoutMs = integerOption('--connect-timeout', values['connect-timeout'], 1);
+const lockTimeoutMs = integerOption('--lock-timeout', values['lock-timeout'], 0);
 
 const folders: MigrateOptions[] = (values.folder ?? [`${migrationsFolder}=${migrationsTable}`]).map(
   (spec) => {
@@ -81,6 +84,22 @@ const folders: MigrateOptions[] = (values.folder ?? [`${migrationsFolder}=${migr
     return options;
   },
 );
+
+// Checked before anything opens the database, so a mistyped folder or directory leaves nothing behind: PGlite
+// would create (and initialise) a data directory that does not exist yet.
+for (const folder of folders) {
+  if (!existsSync(join(folder.migrationsFolder, 'meta', '_journal.json'))) {
+    fail(
+      `RAMPART_DB_MIGRATIONS_NOT_FOUND: the migrations folder has no drizzle-kit journal (meta/_journal.json): ${folder.migrationsFolder}`,
+      1,
+    );
+  }
+}
+const pgliteDir = url === undefined ? resolve(dataDir as string) : undefined;
+if (command === 'status' && pgliteDir !== undefined && !existsSync(join(pgliteDir, 'PG_VERSION'))) {
+  // status only reads: a missing directory is a typo, not a database to create (migrate creates it).
+  fail(`RAMPART_DB_OPEN_FAILED: there is no database in ${pgliteDir} (run migrate to create one)`, 1);
+}
 
 // Loaded only once the arguments are known to be good: a usage error answers at once.
 // drizzle-orm loads several times faster through this hook (see import-hook.ts); the modules below use it.

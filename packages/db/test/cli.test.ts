@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,11 +59,30 @@ describe('rampart-db CLI', () => {
       ['frobnicate'],
       ['migrate'],
       ['status', '--data-dir', '/tmp/x', '--lock-timeout', 'soon'],
+      ['status', '--url', 'postgres://127.0.0.1:1/x', '--connect-timeout', '0'],
+      ['status', '--url', 'postgres://127.0.0.1:1/x', '--connect-timeout='],
     ]) {
       const result = await run(args);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('rampart-db');
     }
+  });
+
+  it('refuses a folder without a journal, or status on a directory with no database, creating nothing', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'rampart-cli-'));
+    dirs.push(parent);
+    const dataDir = join(parent, 'data');
+    const missing = join(parent, 'no-such-folder');
+    const migrate = await run(['migrate', '--data-dir', dataDir, '--folder', missing]);
+    expect(migrate.code).toBe(1);
+    expect(migrate.stderr).toContain(`RAMPART_DB_MIGRATIONS_NOT_FOUND`);
+    expect(migrate.stderr).toContain(missing);
+    const status = await run(['status', '--data-dir', join(dataDir, 'typo')]);
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain('RAMPART_DB_OPEN_FAILED');
+    expect(status.stderr).toContain('run migrate');
+    for (const result of [migrate, status]) expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(dataDir)).toBe(false);
   });
 
   it('exits 1 with a coded error when the server is unreachable', async () => {

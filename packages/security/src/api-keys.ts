@@ -98,6 +98,17 @@ function record(row: ApiKeyRow): ApiKeyRecord {
 }
 
 /**
+ * createApiKeys's checks of the pepper and the key environment, on their own: the keys CLI runs them before it
+ * opens (or, on PGlite, creates) a database. Throws RAMPART_SECURITY_OPTIONS_INVALID.
+ */
+export function checkKeySettings(settings: { pepper: unknown; env?: string | undefined }): void {
+  const { pepper, env = API_KEYS_DEFAULTS.env } = settings;
+  if (typeof pepper !== 'string' || pepper.length < 32)
+    throw invalid('pepper must be at least 32 characters');
+  if (!API_KEY_ENV_PATTERN.test(env)) throw invalid('env must be 1-16 lowercase letters or digits');
+}
+
+/**
  * Managed API keys in the `rampart_api_keys` table (apply `migrationsFolder` first): create, list, rotate with
  * overlap, revoke, and verify — a timing-safe comparison of fixed-length peppered hashes, with a small cache
  * and last-used times written in batches.
@@ -110,9 +121,7 @@ function record(row: ApiKeyRow): ApiKeyRecord {
 export function createApiKeys(options: ApiKeysOptions): ApiKeys {
   const settings = { ...API_KEYS_DEFAULTS, ...options };
   const { db, pepper } = settings;
-  if (typeof pepper !== 'string' || pepper.length < 32)
-    throw invalid('pepper must be at least 32 characters');
-  if (!API_KEY_ENV_PATTERN.test(settings.env)) throw invalid('env must be 1-16 lowercase letters or digits');
+  checkKeySettings(settings);
   const cacheSize = positiveInteger('cacheSize', settings.cacheSize);
   const cacheTtlMs = positiveInteger('cacheTtlMs', settings.cacheTtlMs);
   const flushMs = positiveInteger('lastUsedFlushMs', settings.lastUsedFlushMs);

@@ -4,7 +4,7 @@
 //   DATABASE_URL (PostgreSQL) or RAMPART_DATA_DIR (PGlite directory), RAMPART_API_KEY_PEPPER, RAMPART_API_KEY_ENV.
 import { parseArgs } from 'node:util';
 import { createDb, migrate } from '@rampart/db';
-import { createApiKeys } from './api-keys.ts';
+import { checkKeySettings, createApiKeys } from './api-keys.ts';
 import { isSecurityError } from './errors.ts';
 import { migrationsFolder, migrationsTable } from './migrations-folder.ts';
 
@@ -61,12 +61,16 @@ async function main(argv: string[]): Promise<unknown> {
   const url = process.env.DATABASE_URL || undefined;
   const dataDir = process.env.RAMPART_DATA_DIR || undefined;
   if (!url && !dataDir) throw new UsageError('set DATABASE_URL or RAMPART_DATA_DIR');
-  const database = await createDb(url ? { url } : { dataDir: dataDir! });
-  const keys = createApiKeys({
-    db: database.db,
-    pepper: process.env.RAMPART_API_KEY_PEPPER ?? '',
+  const pepper = process.env.RAMPART_API_KEY_PEPPER;
+  if (pepper === undefined || pepper === '') throw new UsageError('set RAMPART_API_KEY_PEPPER');
+  const settings = {
+    pepper,
     ...(process.env.RAMPART_API_KEY_ENV ? { env: process.env.RAMPART_API_KEY_ENV } : {}),
-  });
+  };
+  // Before the database opens: PGlite would create a data directory that does not exist yet.
+  checkKeySettings(settings);
+  const database = await createDb(url ? { url } : { dataDir: dataDir! });
+  const keys = createApiKeys({ db: database.db, ...settings });
   try {
     await migrate(database, { migrationsFolder, migrationsTable });
     switch (command) {

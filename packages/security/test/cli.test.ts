@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,9 +22,13 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 const SLOW = { timeout: 300_000 };
 
 async function cli(...args: string[]) {
+  return cliWith({ RAMPART_API_KEY_PEPPER: PEPPER }, ...args);
+}
+
+async function cliWith(env: Record<string, string>, ...args: string[]) {
   try {
     const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, RAMPART_DATA_DIR: join(dir, 'db'), RAMPART_API_KEY_PEPPER: PEPPER },
+      env: { PATH: process.env.PATH, RAMPART_DATA_DIR: join(dir, 'db'), ...env },
       timeout: 150_000,
     });
     return { code: 0, stdout, stderr };
@@ -79,5 +84,16 @@ describe('rampart-security keys (a real child process on a PGlite directory)', (
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('create needs --name');
     expect((await cli('keys', 'create', '--name', 'x', '--expires-in-days', '-1')).code).toBe(2);
+  });
+
+  it('refuses a missing or short pepper before it creates a database', async () => {
+    const unset = await cliWith({}, 'keys', 'list');
+    expect(unset.code).toBe(2);
+    expect(unset.stderr).toContain('set RAMPART_API_KEY_PEPPER');
+    const short = await cliWith({ RAMPART_API_KEY_PEPPER: 'too-short' }, 'keys', 'create', '--name', 'x');
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain('RAMPART_SECURITY_OPTIONS_INVALID');
+    expect(short.stderr).toContain('pepper must be at least 32 characters');
+    expect(existsSync(join(dir, 'db'))).toBe(false);
   });
 });

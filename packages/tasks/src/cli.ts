@@ -10,9 +10,10 @@ import { registerDrizzleImportHook } from '@rampart/db/import-hook';
 import type { TSchema } from 'typebox';
 import type { Task } from './define-task.ts';
 
-function fail(message: string): never {
+/** Exit 2 for a usage or configuration mistake, 1 when the worker could not start (the database, say). */
+function fail(message: string, code = 2): never {
   console.error(`rampart-tasks-worker: ${message}`);
-  process.exit(2);
+  process.exit(code);
 }
 
 function integer(name: string): number | undefined {
@@ -27,6 +28,9 @@ const modulePath = process.argv[2];
 if (!modulePath) fail('usage: rampart-tasks-worker <module exporting tasks>');
 const connectionString = process.env.DATABASE_URL;
 if (!connectionString) fail('DATABASE_URL is not set (a worker process needs PostgreSQL)');
+if (!/^postgres(ql)?:\/\//.test(connectionString)) {
+  fail('DATABASE_URL must be a postgres:// or postgresql:// URL (a worker process needs PostgreSQL)');
+}
 
 // drizzle-orm (this package's and, most likely, the tasks module's) loads several times faster through
 // this hook; it has to be in place before either is imported.
@@ -61,6 +65,6 @@ try {
   await runWorker(defined as unknown as Parameters<typeof runWorker>[0]);
 } catch (error) {
   const { code, message } = error as { code?: string; message: string };
-  fail(code ? `${code}: ${message}` : message);
+  fail(code ? `${code}: ${message}` : message, 1);
 }
 process.stdout.write(`rampart-tasks-worker: running ${tasks.map((task) => task.name).join(', ')}\n`);

@@ -24,9 +24,9 @@ async function run(
 }
 
 describe('rampart-tasks-worker', () => {
-  it('exits 2 with a one-line reason on bad configuration, never a stack trace', async () => {
+  it('exits 2 with a one-line reason on bad configuration and 1 when it cannot start, never a stack trace', async () => {
     const unreachable = 'postgres://postgres@127.0.0.1:1/none';
-    const cases: Array<{ args: string[]; env: Record<string, string>; says: string }> = [
+    const cases: Array<{ args: string[]; env: Record<string, string>; says: string; code?: number }> = [
       { args: [], env: { DATABASE_URL: 'postgres://127.0.0.1:1/x' }, says: 'usage:' },
       { args: [fixture('no-tasks.ts')], env: {}, says: 'DATABASE_URL is not set' },
       {
@@ -42,13 +42,19 @@ describe('rampart-tasks-worker', () => {
       },
       {
         args: [fixture('one-task.ts')],
+        env: { DATABASE_URL: 'notaurl' },
+        says: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
+      },
+      {
+        args: [fixture('one-task.ts')],
         env: { DATABASE_URL: unreachable },
         says: 'RAMPART_TASKS_START_FAILED',
+        code: 1,
       },
     ];
-    for (const { args, env, says } of cases) {
+    for (const { args, env, says, code: expected = 2 } of cases) {
       const { code, stderr } = await run(args, env);
-      expect(code).toBe(2);
+      expect(code).toBe(expected);
       expect(stderr).toContain(says);
       expect(stderr).not.toMatch(/\n\s+at /);
     }
