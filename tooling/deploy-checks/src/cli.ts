@@ -1,12 +1,18 @@
 // `node tooling/deploy-checks/src/cli.ts [root]`: every deployment check over the workspace. Exits 1 on a
 // problem, and, with CI=true, when a tool is missing (CI never skips silently).
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkWorkspace } from './check-workspace.ts';
 import { formatProblems } from './problem.ts';
 import { resolveDeployTools } from './tools.ts';
 
 const root = resolve(process.argv[2] ?? fileURLToPath(new URL('../../../', import.meta.url)));
+if (process.argv.length > 3 || !existsSync(join(root, 'pnpm-workspace.yaml'))) {
+  // A mistyped root would otherwise check nothing and pass.
+  console.error(`deploy-checks: ${root} is not a workspace root (no pnpm-workspace.yaml); usage: [root]`);
+  process.exit(2);
+}
 let tools: ReturnType<typeof resolveDeployTools>;
 try {
   tools = resolveDeployTools({

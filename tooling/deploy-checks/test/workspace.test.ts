@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkWorkspace } from '../src/check-workspace.ts';
 import { formatProblems } from '../src/problem.ts';
@@ -35,5 +38,15 @@ describe('this workspace', () => {
     }
     expect(report.checked).toContain('stack deploy/compose.yaml');
     expect(formatProblems(report.problems)).toBe('');
+  });
+});
+
+describe('the CLI', () => {
+  it('refuses a root that is not a workspace with exit 2, instead of checking nothing and passing', () => {
+    const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+    const typo = spawnSync(process.execPath, [cli, join(workspaceRoot, 'typo')], { encoding: 'utf8' });
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain('is not a workspace root');
+    expect(typo.stdout).not.toContain('checked');
   });
 });

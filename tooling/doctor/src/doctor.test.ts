@@ -199,5 +199,8 @@ describe('pnpm doctor', () => {
     expect(run.stdout).toContain('orders: security-headers: security headers not registered');
     const clean = spawnSync(process.execPath, [cli, workspace()], { encoding: 'utf8' });
     expect(clean.status).toBe(0);
+    const typo = spawnSync(process.execPath, [cli, join(root, 'typo')], { encoding: 'utf8' });
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain('has no apps/ folder');
   });
 });

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkHouseRules } from './check-house-rules.ts';
 
@@ -101,5 +103,18 @@ describe('checkHouseRules', () => {
     write('apps/web/src/app.ts', "import { pool } from '@acme/db/src/pool.ts';\n");
     // @acme is no longer the workspace's scope, so this is an outside package as far as the rules go.
     expect(checkHouseRules(root)).toEqual([]);
+  });
+});
+
+describe('the CLI', () => {
+  const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
+  it('checks the root it is given, and refuses one that is not a workspace with exit 2', () => {
+    const ok = spawnSync(process.execPath, [cli, root], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toContain('house-rules: no problems');
+    const typo = spawnSync(process.execPath, [cli, join(root, 'typo')], { encoding: 'utf8' });
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain('has no package.json');
+    expect(typo.stderr).not.toMatch(/\n\s+at /);
   });
 });
