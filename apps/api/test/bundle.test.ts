@@ -106,6 +106,16 @@ describe('the bundled server', () => {
     );
     expect(created.status, created.stderr).toBe(0);
     const { key } = JSON.parse(created.stdout) as { key: string };
+    // A mistake in the command line exits 2 with the usage, before anything opens the database.
+    const usage = spawnSync(process.execPath, [...TEST_PROCESS_V8_FLAGS, 'src/cli.ts', 'list', '--bogus'], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(usage.status, usage.stderr).toBe(2);
+    expect(usage.stderr).toContain('usage: pnpm keys');
+    expect(usage.stderr).not.toContain('ERR_PARSE_ARGS');
 
     child = spawn(process.execPath, [...TEST_PROCESS_V8_FLAGS, join(outdir, 'server.js')], {
       cwd: root,

@@ -8,17 +8,31 @@ import { DEVELOPMENT_PEPPER, EnvError, parseEnv } from './env.ts';
 
 const USAGE = 'usage: pnpm keys create --name <name> [--scopes a,b] | list | rotate <id> | revoke <id>';
 
+/** A mistake in the command line: exit 2 with the usage, before anything opens the database. */
+class UsageError extends Error {}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { name: { type: 'string' }, scopes: { type: 'string' } },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+}
+
 async function main(argv: string[]): Promise<unknown> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { name: { type: 'string' }, scopes: { type: 'string' } },
-  });
+  const { values, positionals } = parse(argv);
   const [command, id] = positionals;
-  if (command === 'create' && !values.name) throw new Error(`create needs --name\n${USAGE}`);
+  if (!['create', 'list', 'rotate', 'revoke'].includes(command ?? '')) throw new UsageError(USAGE);
+  if (command === 'create' && !values.name) throw new UsageError(`create needs --name\n${USAGE}`);
   if ((command === 'rotate' || command === 'revoke') && !id)
-    throw new Error(`${command} needs a key id\n${USAGE}`);
-  if (!['create', 'list', 'rotate', 'revoke'].includes(command ?? '')) throw new Error(USAGE);
+    throw new UsageError(`${command} needs a key id\n${USAGE}`);
+  if (positionals.length > (command === 'rotate' || command === 'revoke' ? 2 : 1)) {
+    throw new UsageError(`too many arguments\n${USAGE}`);
+  }
 
   const env = parseEnv(process.env);
   // drizzle-orm loads several times faster through this hook (see src/server.ts), so the database code
@@ -46,8 +60,7 @@ try {
   process.stdout.write(`${JSON.stringify(await main(process.argv.slice(2)), null, 2)}\n`);
 } catch (error) {
   const { code, message } = error as { code?: string; message?: string };
-  console.error(
-    `inventory keys: ${error instanceof EnvError || !code ? '' : `${code}: `}${message ?? String(error)}`,
-  );
-  process.exitCode = 1;
+  const coded = !(error instanceof EnvError || error instanceof UsageError) && code;
+  console.error(`inventory keys: ${coded ? `${code}: ` : ''}${message ?? String(error)}`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
 }
