@@ -21,6 +21,11 @@ describe('gen refuses bad input and writes nothing', () => {
     ['too many arguments', ['package', 'ledger', 'extra'], 'too many arguments'],
     ['a bad scope', ['init', '--scope', 'acme'], 'scope "acme" must look like @acme'],
     [
+      'a description that would end a doc comment',
+      ['package', 'ledger', '--description', 'ends */ here'],
+      'description must be one line',
+    ],
+    [
       'a resource name the generated code already uses',
       ['resource', 'api', 'page', '--fields', 'title:string'],
       'resource name "page" would clash with `page`',
