@@ -85,31 +85,27 @@ const folders: MigrateOptions[] = (values.folder ?? [`${migrationsFolder}=${migr
   },
 );
 
-// Checked before anything opens the database, so a mistyped folder or directory leaves nothing behind: PGlite
-// would create (and initialise) a data directory that does not exist yet.
-for (const folder of folders) {
-  if (!existsSync(join(folder.migrationsFolder, 'meta', '_journal.json'))) {
-    fail(
-      `RAMPART_DB_MIGRATIONS_NOT_FOUND: the migrations folder has no drizzle-kit journal (meta/_journal.json): ${folder.migrationsFolder}`,
-      1,
-    );
-  }
-}
-const pgliteDir = url === undefined ? resolve(dataDir as string) : undefined;
-if (command === 'status' && pgliteDir !== undefined && !existsSync(join(pgliteDir, 'PG_VERSION'))) {
-  // status only reads: a missing directory is a typo, not a database to create (migrate creates it).
-  fail(`RAMPART_DB_OPEN_FAILED: there is no database in ${pgliteDir} (run migrate to create one)`, 1);
-}
-
 // Loaded only once the arguments are known to be good: a usage error answers at once.
 // drizzle-orm loads several times faster through this hook (see import-hook.ts); the modules below use it.
 const { registerDrizzleImportHook } = await import('./import-hook.ts');
 registerDrizzleImportHook();
 const { createDb } = await import('./create-db.ts');
-const { isDbError } = await import('./errors.ts');
-const { migrate, migrationStatus } = await import('./migrate.ts');
+const { DbError, isDbError } = await import('./errors.ts');
+const { journalOf, migrate, migrationStatus } = await import('./migrate.ts');
 
 try {
+  // Checked before anything opens the database, so a mistyped folder or directory leaves nothing behind:
+  // PGlite would create (and initialise) a data directory that does not exist yet.
+  for (const folder of folders) journalOf(folder.migrationsFolder);
+  if (command === 'status' && url === undefined) {
+    const directory = resolve(dataDir as string);
+    // status only reads: a missing directory is a typo, not a database to create (migrate creates it).
+    if (!existsSync(join(directory, 'PG_VERSION'))) {
+      throw new DbError('RAMPART_DB_OPEN_FAILED', {
+        detail: `there is no database in ${directory} (run migrate to create one)`,
+      });
+    }
+  }
   const database = await createDb({
     ...(url === undefined ? { dataDir } : { url }),
     ...(schema === undefined ? {} : { searchPath: schema }),

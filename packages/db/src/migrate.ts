@@ -49,12 +49,19 @@ function toDatabase(target: Target): AnyDatabase {
   return 'system' in target && 'ping' in target ? target.db : (target as AnyDatabase);
 }
 
-function readFolder(migrationsFolder: string, internals: MigrateInternals): Folder {
+/** The folder's drizzle-kit journal; throws RAMPART_DB_MIGRATIONS_NOT_FOUND when it has none. */
+export function journalOf(migrationsFolder: string): string {
   const folder = resolve(migrationsFolder);
   const journalPath = join(folder, 'meta', '_journal.json');
   if (!existsSync(journalPath)) {
     throw new DbError('RAMPART_DB_MIGRATIONS_NOT_FOUND', { detail: folder });
   }
+  return journalPath;
+}
+
+function readFolder(migrationsFolder: string, internals: MigrateInternals): Folder {
+  const folder = resolve(migrationsFolder);
+  const journalPath = journalOf(folder);
   let entries: JournalEntry[];
   let migrations: MigrationMeta[];
   try {
