@@ -97,4 +97,47 @@ describe.each(backends)('paginate on $backend', ({ backend, skip }) => {
       paginate(db.select().from(posts).$dynamic(), { keys: { id: posts.id }, limit: 0 }),
     ).rejects.toMatchObject({ code: 'RAMPART_DB_OPTIONS_INVALID' });
   });
+
+  it.skipIf(skip)(
+    'refuses a cursor whose values do not fit their columns, before or in the database',
+    async () => {
+      const db = await seeded(12);
+      const keys = { createdAt: posts.createdAt, score: posts.score, id: posts.id };
+      const first = await paginate(db.select().from(posts).$dynamic(), { keys, limit: 5 });
+      const [date, score, id] = JSON.parse(
+        Buffer.from(first.nextCursor as string, 'base64url').toString(),
+      ) as [{ d: string }, number, string];
+      const forged = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+      for (const values of [
+        [date, score, 'not-a-uuid'],
+        [date, score, `${id.slice(0, -1)}\u0000`],
+        [date, score, '\ud800'],
+        ['yesterday', score, id],
+        [1_700_000_000_000, score, id],
+        [{ d: 'not a date' }, score, id],
+        [{ d: '-271821-04-20T00:00:00.000Z' }, score, id],
+        [{ d: '+275760-09-13T00:00:00.000Z' }, score, id],
+        [date, 1.5, id],
+        [date, 1e308, id],
+        [date, '1', id],
+        [date, true, id],
+        [date, score, null],
+        // Fits JavaScript's checks; PostgreSQL refuses it for an int4 column (SQLSTATE 22003).
+        [date, 2 ** 40, id],
+      ]) {
+        await expect(
+          paginate(db.select().from(posts).$dynamic(), { keys, limit: 5, after: forged(values) }),
+          JSON.stringify(values),
+        ).rejects.toMatchObject({ code: 'RAMPART_DB_CURSOR_INVALID', statusCode: 400 });
+      }
+      // The genuine cursor, re-encoded the same way, still works: the checks refuse only what cannot fit.
+      const second = await paginate(db.select().from(posts).$dynamic(), {
+        keys,
+        limit: 5,
+        after: forged([date, score, id]),
+      });
+      expect(second.items).toHaveLength(5);
+      expect(second.items.map((row) => row.id)).not.toContain(first.items.at(-1)?.id);
+    },
+  );
 });
