@@ -14,12 +14,22 @@ export const SECURITY_ERRORS = {
     status: 400,
     message: 'the request body contains a forbidden prototype property',
   },
+  RAMPART_SECURITY_BODY_TEXT_INVALID: {
+    status: 400,
+    message: 'a string in the request body contains U+0000 or an unpaired surrogate, which cannot be stored',
+  },
   RAMPART_SECURITY_BODY_TOO_LARGE: { status: 413, message: 'the request body exceeds the size limit' },
   RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED: {
     status: 415,
     message: 'the request content type is not supported',
   },
   RAMPART_SECURITY_REQUEST_INVALID: { status: 400, message: 'the request is malformed' },
+  RAMPART_SECURITY_REQUEST_TIMEOUT: { status: 408, message: 'the request did not arrive in time' },
+  RAMPART_SECURITY_HEADERS_TOO_LARGE: { status: 431, message: 'the request headers exceed the size limit' },
+  RAMPART_SECURITY_EXPECTATION_FAILED: {
+    status: 417,
+    message: 'the Expect header asks for something other than 100-continue',
+  },
   RAMPART_SECURITY_NOT_FOUND: { status: 404, message: 'no route matches the request' },
   RAMPART_SECURITY_AUTH_REQUIRED: { status: 401, message: 'an API key is required' },
   RAMPART_SECURITY_KEY_INVALID: { status: 401, message: 'the API key is invalid, expired or revoked' },

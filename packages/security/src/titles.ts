@@ -23,6 +23,12 @@ const BY_CODE: Readonly<Record<string, Titles>> = {
     fr: 'Propriété interdite',
     es: 'Propiedad prohibida',
   },
+  RAMPART_SECURITY_BODY_TEXT_INVALID: {
+    en: 'Invalid text in body',
+    de: 'Ungültiger Text im Inhalt',
+    fr: 'Texte invalide dans le corps',
+    es: 'Texto no válido en el cuerpo',
+  },
   RAMPART_SECURITY_BODY_TOO_LARGE: {
     en: 'Payload too large',
     de: 'Inhalt zu groß',
@@ -34,6 +40,24 @@ const BY_CODE: Readonly<Record<string, Titles>> = {
     de: 'Nicht unterstützter Medientyp',
     fr: 'Type de média non pris en charge',
     es: 'Tipo de medio no admitido',
+  },
+  RAMPART_SECURITY_REQUEST_TIMEOUT: {
+    en: 'Request timeout',
+    de: 'Zeitüberschreitung der Anfrage',
+    fr: 'Délai de requête dépassé',
+    es: 'Tiempo de espera de la solicitud agotado',
+  },
+  RAMPART_SECURITY_HEADERS_TOO_LARGE: {
+    en: 'Request headers too large',
+    de: 'Anfrage-Header zu groß',
+    fr: 'En-têtes de requête trop volumineux',
+    es: 'Encabezados de solicitud demasiado grandes',
+  },
+  RAMPART_SECURITY_EXPECTATION_FAILED: {
+    en: 'Expectation failed',
+    de: 'Erwartung nicht erfüllt',
+    fr: 'Attente non satisfaite',
+    es: 'Expectativa fallida',
   },
   RAMPART_SECURITY_NOT_FOUND: {
     en: 'Not found',

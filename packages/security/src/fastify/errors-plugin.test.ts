@@ -1,7 +1,9 @@
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { afterEach, describe, expect, it } from 'vitest';
-import { problemErrorsPlugin, problemFrameworkErrors } from './errors-plugin.ts';
+import { problemClientErrorHandler, problemErrorsPlugin, problemFrameworkErrors } from './errors-plugin.ts';
 import { securityHeadersPlugin } from './headers-plugin.ts';
 import { useTypeBox } from './typebox.ts';
 
@@ -9,11 +11,18 @@ const LEAK = 'SELECT password FROM users WHERE id = 42 -- pg: relation "users" d
 let app: FastifyInstance;
 afterEach(() => app?.close());
 
-async function build(options: { bodyLimit?: number } = {}) {
+async function build(options: { bodyLimit?: number; requestTimeoutMs?: number } = {}) {
   app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? 1024,
     frameworkErrors: problemFrameworkErrors(),
+    clientErrorHandler: problemClientErrorHandler(),
+    ...(options.requestTimeoutMs
+      ? {
+          requestTimeout: options.requestTimeoutMs,
+          http: { headersTimeout: options.requestTimeoutMs, connectionsCheckingInterval: 50 },
+        }
+      : {}),
   });
   await app.register(securityHeadersPlugin);
   await app.register(problemErrorsPlugin);
@@ -112,6 +121,28 @@ describe('problemErrorsPlugin', () => {
       400,
       'RAMPART_SECURITY_PROTOTYPE_POISONING',
     ],
+    ['application/json', '{"name":"a\\u0000b","count":1}', 400, 'RAMPART_SECURITY_BODY_TEXT_INVALID'],
+    ['application/json', '{"name":"a\\ud800b","count":1}', 400, 'RAMPART_SECURITY_BODY_TEXT_INVALID'],
+    ['application/json', '{"name":"\\uDE00","count":1}', 400, 'RAMPART_SECURITY_BODY_TEXT_INVALID'],
+    [
+      'application/json',
+      '{"name":"a","count":1,"tags":[{"k\\u0000":1}]}',
+      400,
+      'RAMPART_SECURITY_BODY_TEXT_INVALID',
+    ],
+    [
+      'application/json; charset=iso-8859-1',
+      '{"name":"a","count":1}',
+      415,
+      'RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED',
+    ],
+    [
+      'application/json;charset="utf-16"',
+      '{"name":"a","count":1}',
+      415,
+      'RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED',
+    ],
+    ['application/json', '\ufeff{"name":"a","count":1}', 400, 'RAMPART_SECURITY_BODY_MALFORMED'],
   ])('content type %s with %s: %i %s, handler never runs', async (type, payload, status, code) => {
     const state = await build();
     const response = await app.inject({
@@ -122,6 +153,39 @@ describe('problemErrorsPlugin', () => {
     });
     expectProblem(response, status, code);
     expect(state.reached()).toBe(0);
+  });
+
+  it('refuses a body that is not UTF-8 instead of storing U+FFFD in place of its bytes', async () => {
+    const state = await build();
+    for (const bytes of [[0xe9], [0xc3], [0xed, 0xa0, 0x80], [0xff, 0xfe]]) {
+      const payload = Buffer.concat([
+        Buffer.from('{"name":"caf'),
+        Buffer.from(bytes),
+        Buffer.from('","count":1}'),
+      ]);
+      const response = await app.inject({ method: 'POST', url: '/items', headers: json, payload });
+      expectProblem(response, 400, 'RAMPART_SECURITY_BODY_MALFORMED');
+    }
+    expect(state.reached()).toBe(0);
+  });
+
+  it('passes every well-formed text through unchanged: escapes, pairs, non-ASCII, a UTF-8 charset', async () => {
+    const state = await build();
+    for (const [type, payload, name] of [
+      ['application/json', '{"name":"caf\\u00e9 \\ud83d\\ude00","count":1}', 'café 😀'],
+      ['application/json; charset=UTF-8', '{"name":"café 😀","count":1}', 'café 😀'],
+      ['application/json; charset="utf-8"', '{"name":"a\\\\u0000","count":1}', 'a\\u0000'],
+    ] as const) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/items',
+        headers: { 'content-type': type },
+        payload,
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({ name, count: 1 });
+    }
+    expect(state.reached()).toBe(3);
   });
 
   it('answers a body over the limit with 413', async () => {
@@ -175,6 +239,82 @@ describe('problemErrorsPlugin', () => {
     });
     expect(response.headers['content-language']).toBe(language);
     expect(response.json().title).toBe(title);
+  });
+});
+
+/** Writes raw bytes to a port-0 server and reads until the server closes the socket. */
+async function rawExchange(port: number, ...chunks: string[]): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    received += chunk;
+  });
+  for (const chunk of chunks) socket.write(chunk, 'latin1');
+  await once(socket, 'close');
+  return received;
+}
+
+function rawProblem(response: string, status: number, code: string) {
+  const [head = '', body = ''] = response.split('\r\n\r\n');
+  expect(head.split('\r\n')[0]).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+  expect(head.toLowerCase()).toContain('content-type: application/problem+json; charset=utf-8');
+  expect(head.toLowerCase()).toContain('x-content-type-options: nosniff');
+  expect(JSON.parse(body)).toMatchObject({ status, code });
+}
+
+describe('requests Node answers before Fastify sees them (a port-0 server, raw sockets)', () => {
+  async function listening(options: { requestTimeoutMs?: number } = {}) {
+    await build(options);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    return (app.server.address() as { port: number }).port;
+  }
+
+  it('a header the parser rejects: 400 problem+json', async () => {
+    const port = await listening();
+    const response = await rawExchange(port, 'GET /ok HTTP/1.1\r\nHost: x\r\nX-Key: a\x01b\r\n\r\n');
+    rawProblem(response, 400, 'RAMPART_SECURITY_REQUEST_INVALID');
+  });
+
+  it('headers over the limit: 431 problem+json', async () => {
+    const port = await listening();
+    const response = await rawExchange(
+      port,
+      `GET /ok HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    rawProblem(response, 431, 'RAMPART_SECURITY_HEADERS_TOO_LARGE');
+  });
+
+  it('a request that stops arriving: 408 problem+json once requestTimeout passes', async () => {
+    const port = await listening({ requestTimeoutMs: 300 });
+    const response = await rawExchange(
+      port,
+      'POST /items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":',
+    );
+    rawProblem(response, 408, 'RAMPART_SECURITY_REQUEST_TIMEOUT');
+  });
+
+  it('an Expect other than 100-continue: 417 problem+json, in the client language, and the socket closes', async () => {
+    const state = await listening();
+    const response = await rawExchange(
+      state,
+      'POST /items HTTP/1.1\r\nHost: x\r\nExpect: foo\r\nAccept-Language: de\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n',
+    );
+    rawProblem(response, 417, 'RAMPART_SECURITY_EXPECTATION_FAILED');
+    expect(response.toLowerCase()).toContain('content-language: de');
+  });
+
+  it('Expect: 100-continue still works', async () => {
+    const port = await listening();
+    const response = await rawExchange(
+      port,
+      'POST /items HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n',
+      '{"name":"a","count":1}',
+    );
+    expect(response).toContain('HTTP/1.1 100 Continue');
+    expect(response).toContain('HTTP/1.1 200 OK');
+    expect(response).toContain('{"name":"a","count":1}');
   });
 });
 

@@ -1,7 +1,9 @@
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { SecurityError } from '../errors.ts';
+import { SecurityError, type SecurityErrorCode } from '../errors.ts';
 import { securityHeaders } from '../headers.ts';
 import { PROBLEM_CONTENT_TYPE, toProblem } from '../problem.ts';
 
@@ -31,6 +33,30 @@ function isPoisoned(root: unknown): boolean {
     for (const child of Object.values(value)) stack.push(child);
   }
   return false;
+}
+
+// A string or property name PostgreSQL cannot store (U+0000 in text or jsonb) or can store only altered (an
+// unpaired surrogate becomes U+FFFD): either would fail as a 500 in the database or lose the client's text.
+function hasUnstorableText(root: unknown): boolean {
+  const stack = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      if (value.includes('\0') || !value.isWellFormed()) return true;
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, child] of Object.entries(value)) {
+        if (key.includes('\0') || !key.isWellFormed()) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
+}
+
+/** JSON is UTF-8 (RFC 8259 §8.1): a `charset` parameter may only say so. */
+function declaresOtherCharset(contentType: string | undefined): boolean {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  return charset !== undefined && charset !== 'utf-8' && charset !== 'utf8';
 }
 
 function sendProblem(
@@ -63,8 +89,21 @@ const plugin: FastifyPluginCallback<ProblemErrorsOptions> = (app, options, done)
   );
   app.removeContentTypeParser('application/json');
   if (jsonOnly) app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, next) => {
-    const text = body as string;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, next) => {
+    if (declaresOtherCharset(request.headers['content-type'])) {
+      next(
+        new SecurityError('RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED', { detail: 'JSON is UTF-8' }),
+        undefined,
+      );
+      return;
+    }
+    const bytes = body as Buffer;
+    // Decoding invalid UTF-8 would put U+FFFD in place of the client's bytes and store that: refuse instead.
+    if (!isUtf8(bytes)) {
+      next(new SecurityError('RAMPART_SECURITY_BODY_MALFORMED', { detail: 'not UTF-8' }), undefined);
+      return;
+    }
+    const text = bytes.toString('utf8');
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -77,8 +116,32 @@ const plugin: FastifyPluginCallback<ProblemErrorsOptions> = (app, options, done)
       next(new SecurityError('RAMPART_SECURITY_PROTOTYPE_POISONING'), undefined);
       return;
     }
+    // U+0000 and lone surrogates can only be written as \u escapes in valid UTF-8 JSON.
+    if (text.includes('\\u') && hasUnstorableText(value)) {
+      next(new SecurityError('RAMPART_SECURITY_BODY_TEXT_INVALID'), undefined);
+      return;
+    }
     next(null, value);
   });
+  // Node answers an Expect other than 100-continue itself (a bare 417) unless someone listens for it.
+  if (app.server.listenerCount('checkExpectation') === 0) {
+    app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+      const problem = toProblem(new SecurityError('RAMPART_SECURITY_EXPECTATION_FAILED'), {
+        acceptLanguage: request.headers['accept-language'],
+        ...(typeBase ? { typeBase } : {}),
+      });
+      const body = JSON.stringify(problem.body);
+      response.writeHead(problem.status, {
+        ...securityHeaders(),
+        'content-type': PROBLEM_CONTENT_TYPE,
+        'content-language': problem.language,
+        'content-length': Buffer.byteLength(body),
+        // The client may send its body anyway; it must not be read as the next request.
+        connection: 'close',
+      });
+      response.end(body);
+    });
+  }
   done();
 };
 
@@ -104,24 +167,35 @@ export function problemFrameworkErrors(options: ProblemErrorsOptions = {}) {
 
 /**
  * For Fastify's `clientErrorHandler` option: requests Node's HTTP parser rejects (a request target that is not
- * a path, malformed headers) get a 400 problem+json with the security headers, then the socket closes.
+ * a path, malformed headers) get a 400 problem+json with the security headers, headers over Node's size limit
+ * a 431, and a request that did not arrive within `requestTimeout` / `headersTimeout` a 408 (Node's own
+ * statuses for these, with our body); then the socket closes.
  */
 export function problemClientErrorHandler(options: ProblemErrorsOptions = {}) {
-  const problem = toProblem(new SecurityError('RAMPART_SECURITY_REQUEST_INVALID'), {
-    ...(options.typeBase ? { typeBase: options.typeBase } : {}),
-  });
-  const body = JSON.stringify(problem.body);
-  const head = Object.entries({
-    ...securityHeaders(),
-    'content-type': PROBLEM_CONTENT_TYPE,
-    'content-language': problem.language,
-    'content-length': String(Buffer.byteLength(body)),
-    connection: 'close',
-  })
-    .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join('');
-  const response = `HTTP/1.1 400 Bad Request\r\n${head}\r\n${body}`;
-  return (_error: Error, socket: Socket) => {
+  const headers = securityHeaders();
+  const raw = (code: SecurityErrorCode, reason: string) => {
+    const problem = toProblem(new SecurityError(code), {
+      ...(options.typeBase ? { typeBase: options.typeBase } : {}),
+    });
+    const body = JSON.stringify(problem.body);
+    const head = Object.entries({
+      ...headers,
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'content-language': problem.language,
+      'content-length': String(Buffer.byteLength(body)),
+      connection: 'close',
+    })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    return `HTTP/1.1 ${problem.status} ${reason}\r\n${head}\r\n${body}`;
+  };
+  const malformed = raw('RAMPART_SECURITY_REQUEST_INVALID', 'Bad Request');
+  const timedOut = raw('RAMPART_SECURITY_REQUEST_TIMEOUT', 'Request Timeout');
+  const tooLarge = raw('RAMPART_SECURITY_HEADERS_TOO_LARGE', 'Request Header Fields Too Large');
+  return (error: Error, socket: Socket) => {
+    const code = (error as { code?: unknown }).code;
+    const response =
+      code === 'ERR_HTTP_REQUEST_TIMEOUT' ? timedOut : code === 'HPE_HEADER_OVERFLOW' ? tooLarge : malformed;
     if (socket.writable) socket.end(response);
     else socket.destroy();
   };
