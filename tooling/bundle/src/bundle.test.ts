@@ -164,6 +164,45 @@ describe('bundleService', () => {
     expect(JSON.parse(ran.stdout)).toEqual({ undici: false, same: true, fs: 'function', join: 'a/b' });
   });
 
+  it('gives import() of a CommonJS package its named exports, as Node does (esbuild gives default only)', async () => {
+    const main = [
+      "const cjs = await import('dep-cjs');",
+      "const esm = await import('pkg-esm');",
+      'console.log(JSON.stringify({',
+      '  value: cjs.value, sum: cjs.add(1, 2), same: cjs.default.add === cjs.add,',
+      // Node 23+ also names the whole object "module.exports"; Node 22 does not, nor does the bundle.
+      "  keys: Object.keys(cjs).filter((key) => key !== 'module.exports').sort(),",
+      '  esm: esm.twice(21), esmKeys: Object.keys(esm).sort(),',
+      '}));',
+    ].join('\n');
+    const root = service({
+      'src/main.ts': main,
+      'node_modules/dep-cjs/package.json': JSON.stringify({ name: 'dep-cjs', main: 'index.js' }),
+      'node_modules/dep-cjs/index.js': 'exports.value = 42;\nexports.add = (a, b) => a + b;\n',
+      'node_modules/pkg-esm/package.json': JSON.stringify({
+        name: 'pkg-esm',
+        type: 'module',
+        exports: './index.js',
+      }),
+      'node_modules/pkg-esm/index.js': 'export const twice = (n) => n * 2;\n',
+    });
+    const expected = {
+      value: 42,
+      sum: 3,
+      same: true,
+      keys: ['add', 'default', 'value'],
+      esm: 42,
+      esmKeys: ['twice'],
+    };
+    const source = run(join(root, 'src/main.ts'));
+    expect(source.stderr).toBe('');
+    expect(JSON.parse(source.stdout)).toEqual(expected);
+    await bundleService({ root, entries: ['src/main.ts'], compileCache: false });
+    const ran = run(join(root, 'dist/main.js'));
+    expect(ran.stderr).toBe('');
+    expect(JSON.parse(ran.stdout)).toEqual(expected);
+  });
+
   it('fails where a builtin this Node lacks is imported, as an ES import would, not later where it is used', async () => {
     const root = service({
       'src/main.ts': [

@@ -549,7 +549,13 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
     for (const input of Object.keys(result.metafile.inputs)) {
       if (!input.startsWith(`${BUILTIN_NAMESPACE}:`)) inputs.add(input);
     }
-    outputs.push(...result.outputFiles.map((file) => ({ path: file.path, contents: file.contents })));
+    const dynamicCommonJs = commonJsImportedDynamically(result.metafile);
+    outputs.push(
+      ...result.outputFiles.map((file) => ({
+        path: file.path,
+        contents: withCommonJsNamespaces(file, relative(root, file.path), result.metafile, dynamicCommonJs),
+      })),
+    );
   }
 
   // Nothing was written until here. The new bundle is written beside the old one and swapped in, so a
@@ -634,6 +640,66 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
  * must see the cache folder as a fresh start does). A cache another setting already turned on elsewhere
  * (NODE_COMPILE_CACHE) is not this bundle's, so that variable is left out.
  */
+/**
+ * The chunks that are a CommonJS module imported with `import()`. Node gives such an import the module's
+ * named exports (found by its CommonJS lexer) beside `default`; esbuild's chunk for it exports `default` only
+ * (`export default require_undici()`), so `(await import('undici')).Agent` is undefined in the bundle and a
+ * function in the sources. Each is rewritten where it is imported (withCommonJsNamespaces).
+ */
+function commonJsImportedDynamically(metafile: Metafile): Set<string> {
+  const imported = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const { path, kind } of output.imports) if (kind === 'dynamic-import') imported.add(path);
+  }
+  const chunks = new Set<string>();
+  for (const [path, output] of Object.entries(metafile.outputs)) {
+    const entry = output.entryPoint;
+    if (entry && imported.has(path) && metafile.inputs[entry]?.format === 'cjs') chunks.add(path);
+  }
+  return chunks;
+}
+
+/** What Node's ES namespace of a CommonJS module holds: its own enumerable properties, and `default`. */
+const COMMONJS_NAMESPACE = [
+  'function __rampartCommonJsNamespace(namespace) {',
+  '  const exported = namespace.default;',
+  "  if (exported === null || (typeof exported !== 'object' && typeof exported !== 'function')) return namespace;",
+  '  return Object.freeze(Object.assign(Object.create(null), exported, { default: exported }));',
+  '}',
+].join('\n');
+
+/**
+ * `import("./chunk-X.js")` of a CommonJS chunk becomes `import("./chunk-X.js").then(__rampartCommonJsNamespace)`,
+ * and the function is added before the source-map comment (a declaration, so hoisted): lines keep their
+ * numbers, and only what follows the import on its line moves in the source map.
+ */
+function withCommonJsNamespaces(
+  file: OutputFile,
+  outPath: string,
+  metafile: Metafile,
+  chunks: ReadonlySet<string>,
+): Uint8Array {
+  const targets = (metafile.outputs[outPath]?.imports ?? []).filter(
+    ({ path, kind }) => kind === 'dynamic-import' && chunks.has(path),
+  );
+  if (targets.length === 0) return file.contents;
+  let text = file.text;
+  for (const { path } of targets) {
+    const from = relative(dirname(outPath), path);
+    const site = `import(${JSON.stringify(from.startsWith('.') ? from : `./${from}`)})`;
+    if (!text.includes(site)) {
+      throw new BundleError(
+        'RAMPART_BUNDLE_BUILD',
+        `${outPath} imports the CommonJS chunk ${path} in a form the bundle cannot rewrite; its named exports would be missing`,
+      );
+    }
+    text = text.replaceAll(site, `${site}.then(__rampartCommonJsNamespace)`);
+  }
+  const mapComment = text.lastIndexOf('\n//# sourceMappingURL=');
+  const at = mapComment === -1 ? text.length : mapComment;
+  return new TextEncoder().encode(`${text.slice(0, at)}\n${COMMONJS_NAMESPACE}${text.slice(at)}`);
+}
+
 function primeCompileCache(script: string): string {
   const { NODE_COMPILE_CACHE: _elsewhere, NODE_OPTIONS: _options, ...env } = process.env;
   const run = spawnSync(process.execPath, [script], { env, encoding: 'utf8', timeout: 120_000 });
