@@ -9,7 +9,7 @@ import { readToolchainVersions } from './toolchain-versions.ts';
 import type { Workspace } from './workspace.ts';
 
 /** Bumped whenever the service templates change, so a later upgrade knows what a service was made from. */
-export const SERVICE_TEMPLATE_VERSION = 13;
+export const SERVICE_TEMPLATE_VERSION = 14;
 const FIRST_PORT = 3000;
 
 /** Ports the workspace's services already claim (from their rampart.json, else their env.ts default). */

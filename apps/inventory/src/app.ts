@@ -12,6 +12,7 @@ import { resiliencePlugin } from '@rampart/resilience/fastify';
 import { type ApiKeys, createApiKeys, pinoRedactPaths } from '@rampart/security';
 import {
   apiKeyAuthPlugin,
+  problemClientErrorHandler,
   problemErrorsPlugin,
   problemFrameworkErrors,
   rateLimitPlugin,
@@ -99,6 +100,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       loggerInstance: logger as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true }),
       frameworkErrors: problemFrameworkErrors(),
+      // Requests Node's parser refuses (malformed, headers over the limit, too slow) answer problem+json too.
+      clientErrorHandler: problemClientErrorHandler(),
       bodyLimit: env.BODY_LIMIT_BYTES,
       // Node's default is no limit on how long a body may trickle in: one slow client per socket forever.
       requestTimeout: env.REQUEST_TIMEOUT_MS,

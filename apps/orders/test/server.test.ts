@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_PROCESS_V8_FLAGS } from './v8-flags.ts';
@@ -65,6 +66,18 @@ describe('server process', () => {
         .end();
     });
     expect(response).toEqual({ status: 200, connection: 'keep-alive' });
+
+    // A request Node's own parser refuses (a control character in a header) answers problem+json too.
+    const socket = connect(Number(new URL(address).port), '127.0.0.1');
+    let raw = '';
+    socket.on('data', (chunk) => {
+      raw += String(chunk);
+    });
+    socket.end('GET /health/live HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n');
+    await once(socket, 'close');
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toContain('content-type: application/problem+json');
+    expect(raw).toContain('"code":"RAMPART_SECURITY_REQUEST_INVALID"');
 
     child.kill('SIGTERM');
     expect(await exitOf(child)).toBe(0);
