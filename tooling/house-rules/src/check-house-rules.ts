@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /**
- * The house rules from STYLE.md that a linter cannot see, checked over a whole workspace:
+ * The house rules a linter cannot see, checked over a whole workspace:
  * - every workspace package has a README, an `exports` map and tests;
  * - no deep imports: `<scope>/x/...` only through x's `exports`, and no relative import leaves a package;
  * - no import cycles, between packages (any kind of dependency) or between files of one package;
