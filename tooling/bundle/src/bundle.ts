@@ -636,11 +636,6 @@ export async function bundleService(options: BundleOptions): Promise<BundleResul
 }
 
 /**
- * Runs the prime script with this Node (its own process: the compile cache is per process, and the script
- * must see the cache folder as a fresh start does). A cache another setting already turned on elsewhere
- * (NODE_COMPILE_CACHE) is not this bundle's, so that variable is left out.
- */
-/**
  * The chunks that are a CommonJS module imported with `import()`. Node gives such an import the module's
  * named exports (found by its CommonJS lexer) beside `default`; esbuild's chunk for it exports `default` only
  * (`export default require_undici()`), so `(await import('undici')).Agent` is undefined in the bundle and a
@@ -700,6 +695,11 @@ function withCommonJsNamespaces(
   return new TextEncoder().encode(`${text.slice(0, at)}\n${COMMONJS_NAMESPACE}${text.slice(at)}`);
 }
 
+/**
+ * Runs the prime script with this Node (its own process: the compile cache is per process, and the script
+ * must see the cache folder as a fresh start does). A cache another setting already turned on elsewhere
+ * (NODE_COMPILE_CACHE) is not this bundle's, so that variable is left out.
+ */
 function primeCompileCache(script: string): string {
   const { NODE_COMPILE_CACHE: _elsewhere, NODE_OPTIONS: _options, ...env } = process.env;
   const run = spawnSync(process.execPath, [script], { env, encoding: 'utf8', timeout: 120_000 });

@@ -125,6 +125,7 @@ const plugin: FastifyPluginCallback<ProblemErrorsOptions> = (app, options, done)
   });
   // Node answers an Expect other than 100-continue itself (a bare 417) unless someone listens for it.
   if (app.server.listenerCount('checkExpectation') === 0) {
+    const headers = securityHeaders();
     app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
       const problem = toProblem(new SecurityError('RAMPART_SECURITY_EXPECTATION_FAILED'), {
         acceptLanguage: request.headers['accept-language'],
@@ -132,7 +133,7 @@ const plugin: FastifyPluginCallback<ProblemErrorsOptions> = (app, options, done)
       });
       const body = JSON.stringify(problem.body);
       response.writeHead(problem.status, {
-        ...securityHeaders(),
+        ...headers,
         'content-type': PROBLEM_CONTENT_TYPE,
         'content-language': problem.language,
         'content-length': Buffer.byteLength(body),
