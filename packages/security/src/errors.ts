@@ -23,6 +23,10 @@ export const SECURITY_ERRORS = {
     status: 415,
     message: 'the request content type is not supported',
   },
+  RAMPART_SECURITY_CONTENT_ENCODING_UNSUPPORTED: {
+    status: 415,
+    message: 'the request body has a content coding (Content-Encoding); send it unencoded',
+  },
   RAMPART_SECURITY_REQUEST_INVALID: { status: 400, message: 'the request is malformed' },
   RAMPART_SECURITY_REQUEST_TIMEOUT: { status: 408, message: 'the request did not arrive in time' },
   RAMPART_SECURITY_HEADERS_TOO_LARGE: { status: 431, message: 'the request headers exceed the size limit' },
@@ -31,6 +35,10 @@ export const SECURITY_ERRORS = {
     message: 'the Expect header asks for something other than 100-continue',
   },
   RAMPART_SECURITY_NOT_FOUND: { status: 404, message: 'no route matches the request' },
+  RAMPART_SECURITY_METHOD_NOT_ALLOWED: {
+    status: 405,
+    message: 'the route does not accept this method; the Allow header lists those it does',
+  },
   RAMPART_SECURITY_AUTH_REQUIRED: { status: 401, message: 'an API key is required' },
   RAMPART_SECURITY_KEY_INVALID: { status: 401, message: 'the API key is invalid, expired or revoked' },
   RAMPART_SECURITY_KEY_IN_QUERY: {

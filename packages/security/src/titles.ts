@@ -41,6 +41,12 @@ const BY_CODE: Readonly<Record<string, Titles>> = {
     fr: 'Type de média non pris en charge',
     es: 'Tipo de medio no admitido',
   },
+  RAMPART_SECURITY_CONTENT_ENCODING_UNSUPPORTED: {
+    en: 'Unsupported content encoding',
+    de: 'Nicht unterstützte Inhaltskodierung',
+    fr: 'Encodage de contenu non pris en charge',
+    es: 'Codificación de contenido no admitida',
+  },
   RAMPART_SECURITY_REQUEST_TIMEOUT: {
     en: 'Request timeout',
     de: 'Zeitüberschreitung der Anfrage',
@@ -64,6 +70,12 @@ const BY_CODE: Readonly<Record<string, Titles>> = {
     de: 'Nicht gefunden',
     fr: 'Introuvable',
     es: 'No encontrado',
+  },
+  RAMPART_SECURITY_METHOD_NOT_ALLOWED: {
+    en: 'Method not allowed',
+    de: 'Methode nicht erlaubt',
+    fr: 'Méthode non autorisée',
+    es: 'Método no permitido',
   },
   RAMPART_SECURITY_AUTH_REQUIRED: {
     en: 'Authentication required',
@@ -125,6 +137,7 @@ const BY_STATUS: Readonly<Record<number, Titles>> = {
     es: 'Prohibido',
   },
   404: BY_CODE.RAMPART_SECURITY_NOT_FOUND!,
+  405: BY_CODE.RAMPART_SECURITY_METHOD_NOT_ALLOWED!,
   409: { en: 'Conflict', de: 'Konflikt', fr: 'Conflit', es: 'Conflicto' },
   502: {
     en: 'Bad gateway',

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,6 +43,8 @@ async function build(options: { bodyLimit?: number; requestTimeoutMs?: number } 
     throw error;
   });
   typed.get('/ok', async () => ({ ok: true }));
+  typed.delete('/items/:id', async () => ({ deleted: true }));
+  typed.get('/gone', async (_request, reply) => reply.callNotFound());
   await app.ready();
   return { reached: () => reached };
 }
@@ -209,10 +212,73 @@ describe('problemErrorsPlugin', () => {
     expect(Object.keys(body).sort()).toEqual(['code', 'detail', 'requestId', 'status', 'title', 'type']);
   });
 
-  it('answers unknown routes and methods with 404 problem+json', async () => {
+  it('answers a path no route matches with 404, and a handler calling callNotFound with 404 too', async () => {
     await build();
-    expectProblem(await app.inject({ method: 'GET', url: '/nope' }), 404, 'RAMPART_SECURITY_NOT_FOUND');
-    expectProblem(await app.inject({ method: 'DELETE', url: '/ok' }), 404, 'RAMPART_SECURITY_NOT_FOUND');
+    for (const [method, url] of [
+      ['GET', '/nope'],
+      ['DELETE', '/nope/7'],
+      ['GET', '/gone'],
+      ['PROPFIND', '/gone/x'],
+    ] as const) {
+      const response = await app.inject({ method, url });
+      expectProblem(response, 404, 'RAMPART_SECURITY_NOT_FOUND');
+      expect(response.headers.allow).toBeUndefined();
+    }
+  });
+
+  it.each([
+    ['DELETE', '/ok', 'GET, HEAD'],
+    ['POST', '/ok?x=1', 'GET, HEAD'],
+    ['GET', '/items', 'POST'],
+    ['PUT', '/items', 'POST'],
+    ['GET', '/items/7?full=true', 'DELETE'],
+    ['OPTIONS', '/items/7', 'DELETE'],
+    ['PROPFIND', '/ok', 'GET, HEAD'],
+  ])('%s %s: 405 with Allow: %s', async (method, url, allow) => {
+    await build();
+    const response = await app.inject({ method: method as 'GET', url });
+    const body = expectProblem(response, 405, 'RAMPART_SECURITY_METHOD_NOT_ALLOWED');
+    expect(response.headers.allow).toBe(allow);
+    expect(body.title).toBe('Method not allowed');
+  });
+
+  it('HEAD on a path only POST accepts: 405 with Allow and no body', async () => {
+    await build();
+    const response = await app.inject({ method: 'HEAD', url: '/items' });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers.allow).toBe('POST');
+    expect(response.body).toBe('');
+  });
+
+  it.each([['gzip'], ['br'], ['GZIP'], ['identity, gzip'], ['x-unknown']])(
+    'Content-Encoding %s: 415 with Accept-Encoding: identity, handler never runs',
+    async (coding) => {
+      const state = await build();
+      const response = await app.inject({
+        method: 'POST',
+        url: '/items',
+        headers: { ...json, 'content-encoding': coding },
+        payload: gzipSync('{"name":"a","count":1}'),
+      });
+      expectProblem(response, 415, 'RAMPART_SECURITY_CONTENT_ENCODING_UNSUPPORTED');
+      expect(response.headers['accept-encoding']).toBe('identity');
+      expect(state.reached()).toBe(0);
+    },
+  );
+
+  it('Content-Encoding identity (or empty) is no coding: the body passes', async () => {
+    const state = await build();
+    for (const coding of ['identity', 'Identity', '']) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/items',
+        headers: { ...json, 'content-encoding': coding },
+        payload: '{"name":"a","count":1}',
+      });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['accept-encoding']).toBeUndefined();
+    }
+    expect(state.reached()).toBe(3);
   });
 
   it('answers a bad URL encoding through frameworkErrors with problem+json and headers, not the echoed path', async () => {

@@ -1,7 +1,14 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HTTPMethods,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { SecurityError, type SecurityErrorCode } from '../errors.ts';
 import { securityHeaders } from '../headers.ts';
@@ -59,6 +66,28 @@ function declaresOtherCharset(contentType: string | undefined): boolean {
   return charset !== undefined && charset !== 'utf-8' && charset !== 'utf8';
 }
 
+/** A Content-Encoding other than identity: the body would reach the JSON parser still compressed. */
+function hasContentCoding(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((coding) => {
+    const name = coding.trim().toLowerCase();
+    return name !== '' && name !== 'identity';
+  });
+}
+
+/**
+ * The methods other routes accept at this request's path, for a 405 and its Allow header (RFC 9110 §15.5.6).
+ * Empty when the request's own method matches a route (a handler called `reply.callNotFound()`: a real 404)
+ * or when no route matches the path at all.
+ */
+function allowedMethods(app: FastifyInstance, request: FastifyRequest): string[] {
+  const url = request.raw.url ?? request.url;
+  if (app.findRoute({ method: request.method as HTTPMethods, url }) !== null) return [];
+  return app.supportedMethods.filter(
+    (method) => method !== request.method && app.findRoute({ method, url }) !== null,
+  );
+}
+
 function sendProblem(
   error: unknown,
   request: FastifyRequest,
@@ -78,18 +107,32 @@ function sendProblem(
     .header('content-type', PROBLEM_CONTENT_TYPE)
     .header('content-language', problem.language);
   if (problem.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+  // RFC 9110 §15.5.16: a 415 for a content coding says which codings would have been accepted.
+  if (problem.body.code === 'RAMPART_SECURITY_CONTENT_ENCODING_UNSUPPORTED') {
+    reply.header('accept-encoding', 'identity');
+  }
   return reply.send(JSON.stringify(problem.body));
 }
 
 const plugin: FastifyPluginCallback<ProblemErrorsOptions> = (app, options, done) => {
   const { typeBase, jsonOnly = true } = options;
   app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(error, request, reply, typeBase));
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(new SecurityError('RAMPART_SECURITY_NOT_FOUND'), request, reply, typeBase),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods(app, request);
+    if (allowed.length === 0) {
+      return sendProblem(new SecurityError('RAMPART_SECURITY_NOT_FOUND'), request, reply, typeBase);
+    }
+    reply.header('allow', allowed.join(', '));
+    return sendProblem(new SecurityError('RAMPART_SECURITY_METHOD_NOT_ALLOWED'), request, reply, typeBase);
+  });
   app.removeContentTypeParser('application/json');
   if (jsonOnly) app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, next) => {
+    // Nothing here decodes gzip or br: a compressed body would be refused as malformed JSON, or worse, parsed.
+    if (hasContentCoding(request.headers['content-encoding'])) {
+      next(new SecurityError('RAMPART_SECURITY_CONTENT_ENCODING_UNSUPPORTED'), undefined);
+      return;
+    }
     if (declaresOtherCharset(request.headers['content-type'])) {
       next(
         new SecurityError('RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED', { detail: 'JSON is UTF-8' }),
