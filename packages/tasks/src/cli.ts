@@ -4,11 +4,13 @@
 // The module's exports that are tasks (made with defineTask) are run. Optional environment:
 // TASKS_SCHEMA, TASKS_POOL_SIZE, TASKS_SHUTDOWN_GRACE_MS, TASKS_POLL_INTERVAL_MS,
 // TASKS_SUPERVISE_INTERVAL_SECONDS, TASKS_SCHEDULE_INTERVAL_SECONDS.
+// Exit codes: 2 for a usage, configuration or task-definition mistake, 1 when the worker could not start.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { registerDrizzleImportHook } from '@rampart/db/import-hook';
 import type { TSchema } from 'typebox';
 import type { Task } from './define-task.ts';
+import { asError } from './errors.ts';
 
 /** Exit 2 for a usage or configuration mistake, 1 when the worker could not start (the database, say). */
 function fail(message: string, code = 2): never {
@@ -41,12 +43,17 @@ let loaded: Record<string, unknown>;
 try {
   loaded = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
 } catch (error) {
-  fail(`cannot load ${modulePath}: ${(error as Error).message}`);
+  fail(`cannot load ${modulePath}: ${asError(error).message}`);
 }
-const tasks = Object.values(loaded).filter(
-  (value): value is Task<TSchema> =>
-    typeof value === 'object' && value !== null && typeof (value as Task).check === 'function',
-);
+// A task exported twice (`export const x = ...; export default x`) is one task.
+const tasks = [
+  ...new Set(
+    Object.values(loaded).filter(
+      (value): value is Task<TSchema> =>
+        typeof value === 'object' && value !== null && typeof (value as Task).check === 'function',
+    ),
+  ),
+];
 if (tasks.length === 0) fail(`${modulePath} exports no tasks`);
 
 const options = {
@@ -64,7 +71,9 @@ const defined = Object.fromEntries(Object.entries(options).filter(([, value]) =>
 try {
   await runWorker(defined as unknown as Parameters<typeof runWorker>[0]);
 } catch (error) {
-  const { code, message } = error as { code?: string; message: string };
-  fail(code ? `${code}: ${message}` : message, 1);
+  const { code, message } = asError(error) as Error & { code?: string };
+  // Bad settings or task definitions are the caller's to fix (2); anything else is the database's (1).
+  const usage = code === 'RAMPART_TASKS_OPTIONS_INVALID' || code === 'RAMPART_TASKS_TASK_INVALID';
+  fail(code ? `${code}: ${message}` : message, usage ? 2 : 1);
 }
 process.stdout.write(`rampart-tasks-worker: running ${tasks.map((task) => task.name).join(', ')}\n`);

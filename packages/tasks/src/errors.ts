@@ -21,6 +21,11 @@ export const TASKS_ERRORS = {
     message: 'the worker shut down before the handler finished; the job will run again',
   },
   RAMPART_TASKS_WORKER_RUNNING: { status: 500, message: 'the worker is already running' },
+  RAMPART_TASKS_STOP_INCOMPLETE: {
+    status: 503,
+    message:
+      'the database did not answer in time while stopping; jobs whose outcome was not stored run again once they expire',
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type TasksErrorCode = keyof typeof TASKS_ERRORS;
@@ -48,4 +53,22 @@ export function isTasksError(error: unknown, code?: TasksErrorCode): error is Ta
   const actual = (error as { code?: unknown }).code;
   if (typeof actual !== 'string' || !Object.hasOwn(TASKS_ERRORS, actual)) return false;
   return code === undefined || actual === code;
+}
+
+/**
+ * Any thrown value as an Error: an Error as it is; an object with a string `message` (pg-boss emits such
+ * copies of its errors, and handlers throw them) keeps that message and its string `code`; anything else
+ * becomes its String(), never "[object Object]" in a log or a stored failure.
+ */
+export function asError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (typeof value === 'object' && value !== null) {
+    const { message, code } = value as { message?: unknown; code?: unknown };
+    if (typeof message === 'string') {
+      const error = new Error(message, { cause: value });
+      if (typeof code === 'string') Object.assign(error, { code });
+      return error;
+    }
+  }
+  return new Error(String(value));
 }

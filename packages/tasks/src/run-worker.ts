@@ -7,7 +7,11 @@ export interface RunWorkerOptions
   extends Omit<TaskQueueOptions, 'tasks'>,
     Omit<WorkerOptions, 'queue' | 'tasks'> {
   tasks: ReadonlyArray<Task<TSchema>>;
-  /** Signals that drain and stop the worker (default SIGTERM and SIGINT); a second one exits at once. */
+  /**
+   * Signals that drain and stop the worker (default SIGTERM and SIGINT); a second one exits at once. A stop
+   * is bounded: the grace period, then `storeTimeoutMs` for the worker's writes and `stopTimeoutMs` for
+   * pg-boss, however the database behaves.
+   */
   signals?: readonly NodeJS.Signals[];
   /** Called once the worker has stopped after a signal; default `process.exit(0)`. */
   onStopped?: () => void;
@@ -32,8 +36,8 @@ export interface RunningWorker {
 export async function runWorker(options: RunWorkerOptions): Promise<RunningWorker> {
   const { signals = ['SIGTERM', 'SIGINT'], onStopped = () => process.exit(0), ...rest } = options;
   const queue = createTaskQueue(rest);
-  const { shutdownGraceMs, pollIntervalMs, maxBatch } = rest;
-  const worker = createWorker({ queue, shutdownGraceMs, pollIntervalMs, maxBatch });
+  const { shutdownGraceMs, pollIntervalMs, maxBatch, storeTimeoutMs } = rest;
+  const worker = createWorker({ queue, shutdownGraceMs, pollIntervalMs, maxBatch, storeTimeoutMs });
   await queue.start();
   worker.start();
   let stopping: Promise<void> | undefined;

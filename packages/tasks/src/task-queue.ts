@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import type { Job, PgBoss } from 'pg-boss';
 import type { Static, TSchema } from 'typebox';
 import type { Task } from './define-task.ts';
-import { TasksError } from './errors.ts';
+import { asError, TasksError } from './errors.ts';
 import { jobIdForKey } from './job-id.ts';
 import { injectCarrier, report, type TaskObserver } from './observer.ts';
 
@@ -59,6 +59,11 @@ export interface TaskQueueOptions {
    * the next enqueue tries again. PostgreSQL only: PGlite is one connection, which the caller's transaction holds.
    */
   startOnEnqueue?: boolean;
+  /**
+   * How long stop() waits for pg-boss to stop and its pool to close. A database that does not answer
+   * cannot hold a shutdown: after this, stop() resolves and onError gets RAMPART_TASKS_STOP_INCOMPLETE.
+   */
+  stopTimeoutMs?: number;
 }
 
 export const TASK_QUEUE_DEFAULTS = {
@@ -69,6 +74,7 @@ export const TASK_QUEUE_DEFAULTS = {
   runSchedules: true,
   scheduleIntervalSeconds: 30,
   startOnEnqueue: false,
+  stopTimeoutMs: 5_000,
 } as const;
 
 export interface EnqueueOptions {
@@ -162,9 +168,8 @@ function connectionStringOf(database: DatabaseHandle | undefined, explicit: stri
 
 type PgBossModule = typeof import('pg-boss');
 
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
+/** A value JSON text would carry as `\u0000` or a lone surrogate escape: jsonb refuses the first, alters the second. */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/;
 
 /**
  * Creates the task queue over pg-boss: `enqueue` (in the caller's transaction when given one), each
@@ -209,6 +214,12 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
     'scheduleIntervalSeconds',
     45,
   );
+  const stopTimeoutMs = options.stopTimeoutMs ?? TASK_QUEUE_DEFAULTS.stopTimeoutMs;
+  if (!Number.isInteger(stopTimeoutMs) || stopTimeoutMs < 100 || stopTimeoutMs > 600_000) {
+    optionsInvalid(
+      `stopTimeoutMs must be an integer from 100 to 600000, got ${JSON.stringify(stopTimeoutMs)}`,
+    );
+  }
   const common = {
     cronMonitorIntervalSeconds: scheduleIntervalSeconds,
     cronWorkerIntervalSeconds: Math.min(5, scheduleIntervalSeconds),
@@ -254,7 +265,7 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
 
   const reportError = (error: unknown) => {
     try {
-      options.onError?.(toError(error));
+      options.onError?.(asError(error));
     } catch {
       // the error callback must not become a crash
     }
@@ -294,11 +305,19 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       // createQueue leaves an existing queue alone; bring its policy up to date with the definition.
       await instance.updateQueue(task.name, { ...queueOptions, deadLetter: task.deadLetter ?? null });
       if (task.schedule) {
-        const envelope: JobEnvelope = { payload: task.schedule.payload };
-        await instance.schedule(task.name, task.schedule.cron, envelope, {
-          key: SCHEDULE_KEY,
-          ...(task.schedule.tz ? { tz: task.schedule.tz } : {}),
-        });
+        const { cron, tz, payload } = task.schedule;
+        const envelope: JobEnvelope = { payload };
+        // pg-boss's own parser judges the expression and zone (loading it in defineTask would cost every
+        // process that imports a task): a mistake is the definition's, not a database outage.
+        try {
+          instance.previewSchedule(cron, { tz: tz ?? 'UTC', count: 1 });
+        } catch (error) {
+          throw new TasksError('RAMPART_TASKS_TASK_INVALID', {
+            detail: `${task.name}: schedule ${JSON.stringify(cron)}${tz ? ` in ${tz}` : ''}: ${asError(error).message}`,
+            cause: error,
+          });
+        }
+        await instance.schedule(task.name, cron, envelope, { key: SCHEDULE_KEY, ...(tz ? { tz } : {}) });
       } else {
         await instance.unschedule(task.name, SCHEDULE_KEY);
       }
@@ -326,13 +345,16 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       state = 'started';
     } catch (error) {
       await made?.stop({ graceful: false }).catch(() => {});
-      if (startOnEnqueue && state === 'starting') {
-        // Started by an enqueue: the next one tries again (a database that was down may be back).
+      // The next start() (or, with startOnEnqueue, the next enqueue) tries again: a database that was
+      // down may be back. Unless stop() was called meanwhile.
+      if (state === 'starting') {
         state = 'created';
         starting = undefined;
         boss = undefined;
-      } else state = 'stopped';
-      throw new TasksError('RAMPART_TASKS_START_FAILED', { detail: toError(error).message, cause: error });
+      }
+      // A bad schedule is the definition's mistake, not the database's: no retry will help.
+      if (error instanceof TasksError && error.code === 'RAMPART_TASKS_TASK_INVALID') throw error;
+      throw new TasksError('RAMPART_TASKS_START_FAILED', { detail: asError(error).message, cause: error });
     }
   }
 
@@ -378,15 +400,53 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       state = 'stopped';
       const handle = listenHandle;
       listenHandle = undefined;
-      await handle?.close().catch(reportError);
-      await boss?.stop({ graceful: false, close: true }).catch(reportError);
+      // A database that stopped answering would hold both forever (a pool ends once its queries do).
+      let timer: NodeJS.Timeout | undefined;
+      const closed = Promise.all([
+        handle?.close().catch(reportError),
+        boss?.stop({ graceful: false, close: true }).catch(reportError),
+      ]).then(() => true);
+      const timedOut = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), stopTimeoutMs);
+      });
+      const done = await Promise.race([closed, timedOut]);
+      clearTimeout(timer);
+      if (!done) {
+        reportError(
+          new TasksError('RAMPART_TASKS_STOP_INCOMPLETE', {
+            detail: `pg-boss had not stopped after ${stopTimeoutMs} ms`,
+          }),
+        );
+      }
     },
 
     async enqueue(task, payload, enqueueOptions = {}) {
       if (startOnEnqueue && (state === 'created' || state === 'starting')) await start();
       const sender = started();
       const known = taskOf(task);
-      const problems = known.check(payload);
+      // The worker gets the payload back from JSON: check what it will get, so a value JSON drops or
+      // changes (undefined, NaN, a BigInt, a cycle) is refused here, not dead-lettered unrun later.
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(payload);
+      } catch (error) {
+        throw new TasksError('RAMPART_TASKS_PAYLOAD_INVALID', {
+          detail: `${known.name}: not JSON (${asError(error).message})`,
+          details: [{ path: '/', message: 'must be representable as JSON' }],
+        });
+      }
+      if (json === undefined || UNSTORABLE_ESCAPE.test(json)) {
+        const message =
+          json === undefined
+            ? 'must be representable as JSON'
+            : 'must not contain U+0000 or an unpaired surrogate (PostgreSQL cannot store them)';
+        throw new TasksError('RAMPART_TASKS_PAYLOAD_INVALID', {
+          detail: `${known.name}: ${message}`,
+          details: [{ path: '/', message }],
+        });
+      }
+      const checked: unknown = JSON.parse(json);
+      const problems = known.check(checked);
       if (problems.length > 0) {
         throw new TasksError('RAMPART_TASKS_PAYLOAD_INVALID', {
           detail: `${known.name}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
@@ -394,9 +454,16 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
         });
       }
       const { tx, idempotencyKey: key, delay = 0 } = enqueueOptions;
-      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH)) {
+      if (
+        key !== undefined &&
+        (typeof key !== 'string' ||
+          key.length === 0 ||
+          key.length > MAX_KEY_LENGTH ||
+          key.includes('\0') ||
+          !key.isWellFormed())
+      ) {
         throw new TasksError('RAMPART_TASKS_ENQUEUE_OPTIONS_INVALID', {
-          detail: `idempotencyKey must be a string of 1 to ${MAX_KEY_LENGTH} characters`,
+          detail: `idempotencyKey must be a string of 1 to ${MAX_KEY_LENGTH} characters, without U+0000 or an unpaired surrogate`,
         });
       }
       if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0 || delay > MAX_DELAY_MS) {
@@ -411,7 +478,7 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       }
       const carrier = injectCarrier(observer);
       const envelope: JobEnvelope = {
-        payload,
+        payload: checked,
         ...(key === undefined ? {} : { key }),
         ...(carrier === undefined ? {} : { carrier }),
       };

@@ -331,6 +331,114 @@ describe.each(backends())('worker on %s', (backend) => {
     expect(ran[0]).toBe(9);
   });
 
+  it('refuses at enqueue what JSON or PostgreSQL cannot carry, before any job exists', async () => {
+    const loose = defineTask({
+      name: 'loose',
+      schema: Type.Object({ s: Type.String(), v: Type.Optional(Type.Unknown()) }),
+      handler: async () => {},
+    });
+    const maybe = defineTask({
+      name: 'maybe',
+      schema: Type.Object({ x: Type.Union([Type.String(), Type.Undefined()]) }),
+      handler: async () => {},
+    });
+    const nothing = defineTask({ name: 'nothing', schema: Type.Void(), handler: async () => {} });
+    harness = await openHarness(backend, [loose, maybe, nothing]);
+    const cycle: { s: string; v?: unknown } = { s: 'c' };
+    cycle.v = cycle;
+    const refused = async (run: () => Promise<unknown>) => {
+      const error = await run().catch((caught: unknown) => caught);
+      expect(isTasksError(error, 'RAMPART_TASKS_PAYLOAD_INVALID')).toBe(true);
+      expect((error as { statusCode: number }).statusCode).toBe(400);
+    };
+    await refused(() => harness!.queue.enqueue(loose, { s: 'a\u0000b' }));
+    await refused(() => harness!.queue.enqueue(loose, { s: 'ok', v: ['\ud800'] }));
+    await refused(() => harness!.queue.enqueue(loose, { s: 'ok', v: 10n }));
+    await refused(() => harness!.queue.enqueue(loose, cycle));
+    // The worker would get {} (JSON drops undefined) and refuse it unrun.
+    await refused(() => harness!.queue.enqueue(maybe, { x: undefined }));
+    await refused(() => harness!.queue.enqueue(nothing, undefined));
+    const key = await harness.queue
+      .enqueue(loose, { s: 'ok' }, { idempotencyKey: 'k\u0000' })
+      .catch((caught: unknown) => caught);
+    expect(isTasksError(key, 'RAMPART_TASKS_ENQUEUE_OPTIONS_INVALID')).toBe(true);
+    expect(await harness.queue.boss.findJobs('loose')).toEqual([]);
+
+    // What only looks like an escape, a surrogate pair and non-ASCII text are stored as they are.
+    const kept = { s: 'caf\u00e9 \ud83d\ude00', v: { text: '\\u0000 and \\\\ud800' } };
+    await harness.queue.enqueue(loose, kept);
+    const [job] = await harness.queue.boss.findJobs('loose');
+    expect(job?.data).toEqual({ payload: kept });
+    expect(harness.errors).toEqual([]);
+  });
+
+  it('runs a job a fetch claimed as stop began, rather than failing it unrun', async () => {
+    let ran = 0;
+    const task = defineTask({
+      name: 'last-call',
+      schema: Payload,
+      retry: { limit: 0 },
+      handler: async () => {
+        ran += 1;
+      },
+    });
+    harness = await openHarness(backend, [task]);
+    const worker = harness.worker({ pollIntervalMs: 600_000 });
+    worker.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The enqueue wakes the idle loop, which sends its fetch before this continuation runs: stop() begins
+    // with that fetch in flight.
+    await harness.queue.enqueue(task, { n: 1 });
+    await worker.stop();
+    expect(ran).toBe(1);
+    expect(await harness.queue.deadLetters(task)).toEqual([]);
+    const [job] = await harness.queue.boss.findJobs('last-call');
+    expect(job).toMatchObject({ state: 'completed' });
+  });
+
+  it('stores a failure at once whatever its message holds, and keeps a thrown object its message and code', async () => {
+    const events: JobEvent[] = [];
+    const nul = defineTask({
+      name: 'nul-message',
+      schema: Payload,
+      retry: { limit: 0 },
+      handler: async () => {
+        throw new Error('unexpected byte \u0000 in \ud800 input');
+      },
+    });
+    const plain = defineTask({
+      name: 'plain-object',
+      schema: Payload,
+      retry: { limit: 0 },
+      handler: async () => {
+        throw { code: 'E_PLAIN', message: 'object message' };
+      },
+    });
+    harness = await openHarness(backend, [nul, plain], { observer: { onJob: (e) => events.push(e) } });
+    harness.worker({ pollIntervalMs: 100 }).start();
+    await harness.queue.enqueue(nul, { n: 1 });
+    await harness.queue.enqueue(plain, { n: 2 });
+    // Had the failure not been stored, the job would wait for its expiry (61 s) before anything happened.
+    await until(() => events.filter((e) => e.kind === 'dead-lettered').length === 2, 'two dead letters');
+    const [dead] = await harness.queue.deadLetters(nul);
+    expect(dead?.error).toEqual({ name: 'Error', message: 'unexpected byte \ufffd in \ufffd input' });
+    const [object] = await harness.queue.deadLetters(plain);
+    expect(object?.error).toEqual({ name: 'Error', message: 'object message', code: 'E_PLAIN' });
+    expect(harness.errors).toEqual([]);
+  });
+
+  it('refuses a schedule pg-boss cannot read as a bad definition at start, not a database outage', async () => {
+    for (const schedule of [
+      { cron: '61 * * * *', payload: { n: 0 } },
+      { cron: '0 3 * * *', payload: { n: 0 }, tz: 'Mars/Base' },
+    ]) {
+      const task = defineTask({ name: 'bad-schedule', schema: Payload, schedule, handler: async () => {} });
+      const error = await openHarness(backend, [task]).catch((caught: unknown) => caught);
+      expect(isTasksError(error, 'RAMPART_TASKS_TASK_INVALID')).toBe(true);
+      expect((error as Error).message).toContain('bad-schedule');
+    }
+  });
+
   it('registers cron schedules for the tasks that have one', async () => {
     const task = defineTask({
       name: 'nightly',

@@ -1,7 +1,7 @@
 import type { Job } from 'pg-boss';
 import type { TSchema } from 'typebox';
 import type { JobContext, Task } from './define-task.ts';
-import { TasksError } from './errors.ts';
+import { asError, TasksError } from './errors.ts';
 import { report } from './observer.ts';
 import type { JobEnvelope, TaskQueue } from './task-queue.ts';
 
@@ -18,12 +18,19 @@ export interface WorkerOptions {
   pollIntervalMs?: number;
   /** Most jobs one fetch claims (also bounded by the task's free concurrency). */
   maxBatch?: number;
+  /**
+   * After the grace period, how long stop() waits for the database to store the outcomes (and answer a
+   * fetch in flight). A database that does not answer by then cannot hold the stop: those jobs stay active
+   * and run again once they expire, and onError gets RAMPART_TASKS_STOP_INCOMPLETE.
+   */
+  storeTimeoutMs?: number;
 }
 
 export const WORKER_DEFAULTS = {
   shutdownGraceMs: 10_000,
   pollIntervalMs: 1_000,
   maxBatch: 50,
+  storeTimeoutMs: 5_000,
 } as const;
 
 export interface Worker {
@@ -31,7 +38,8 @@ export interface Worker {
   start(): void;
   /**
    * Stops fetching, waits up to the grace period for running handlers, aborts the rest (their jobs are
-   * failed so they run again), and waits until every outcome is stored. Idempotent.
+   * failed so they run again), and waits until every outcome is stored, or `storeTimeoutMs` more at most
+   * when the database does not answer. Idempotent.
    */
   stop(): Promise<void>;
   /** Handlers running now. */
@@ -44,13 +52,32 @@ interface RunningJob {
   abort(reason: Error): void;
 }
 
-function serializeError(error: Error): { name: string; message: string; code?: string } {
-  const code = (error as { code?: unknown }).code;
-  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+/** Text PostgreSQL's jsonb can hold: U+0000 and unpaired surrogates (refused, or altered) become U+FFFD. */
+function storable(text: string): string {
+  return text.replaceAll('\0', '\uFFFD').toWellFormed();
 }
 
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
+function serializeError(error: Error): { name: string; message: string; code?: string } {
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: storable(String(error.name)),
+    message: storable(String(error.message)),
+    ...(typeof code === 'string' ? { code: storable(code) } : {}),
+  };
+}
+
+/** Resolves with `promise`'s settlement, or with false once `ms` pass first. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(0, ms));
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Completions are stored in batches: one statement for everything finished since the last one. */
@@ -95,6 +122,8 @@ function createTaskLoop(
   const settler = createSettler(queue, task.name);
   const observer = queue.observer;
   let stopping = false;
+  /** Set when stop() gave up on the database: nothing fetched after that may start. */
+  let abandoned = false;
   let woken = false;
   let wakeUp: (() => void) | undefined;
   /** Called when the last running handler settles (stop() waits on it). */
@@ -117,12 +146,17 @@ function createTaskLoop(
       wakeUp = done;
     });
 
-  const fail = (job: Job, error: Error) => {
-    const settled = queue.boss
-      .fail(task.name, job, serializeError(error))
-      .catch((cause: unknown) => queue.reportError(cause))
-      .finally(() => failures.delete(settled));
-    failures.add(settled);
+  /** Stores a failed attempt; resolves true once stored, false when the database refused it (reported). */
+  const fail = (job: Job, error: Error): Promise<boolean> => {
+    const settled = queue.boss.fail(task.name, job, serializeError(error)).then(
+      () => true,
+      (cause: unknown) => {
+        queue.reportError(cause);
+        return false;
+      },
+    );
+    const tracked = settled.finally(() => failures.delete(tracked));
+    failures.add(tracked);
     return settled;
   };
 
@@ -242,7 +276,7 @@ function createTaskLoop(
       },
       (error: unknown) => {
         free();
-        settle(toError(error));
+        settle(asError(error));
       },
     );
     return run;
@@ -250,7 +284,9 @@ function createTaskLoop(
 
   async function failed(job: Job, attempt: number, error: Error, durationMs: number | undefined) {
     try {
-      await fail(job, error);
+      // Not stored (the database refused it): the job stays active and runs again once it expires, so
+      // there is no failure, retry or dead letter to report.
+      if (!(await fail(job, error))) return;
       report(observer, { task: task.name, jobId: job.id, kind: 'failed', attempt, durationMs, error });
       if (attempt <= task.retry.limit) {
         report(observer, { task: task.name, jobId: job.id, kind: 'retried', attempt, error });
@@ -286,9 +322,12 @@ function createTaskLoop(
         if (!stopping) await sleep(options.pollIntervalMs);
         continue;
       }
+      // Claimed after stop() gave up on the database: leave them active; they run again once they expire.
+      if (abandoned) break;
       if (stopping) {
-        // Claimed while stop() began: hand them straight back (failed as a shutdown, so they run again).
-        for (const job of jobs) void fail(job, new TasksError('RAMPART_TASKS_SHUTDOWN'));
+        // Claimed while stop() began: they have not run, so they run now, within the grace period, rather
+        // than be failed unrun (spending an attempt, or dead-lettering a task without retries).
+        startBatch(jobs);
         break;
       }
       if (jobs.length > 0) startBatch(jobs);
@@ -306,24 +345,37 @@ function createTaskLoop(
     start() {
       loop = run();
     },
-    async stop(graceMs: number) {
+    async stop(graceMs: number, storeTimeoutMs: number) {
       stopping = true;
       wakeUp?.();
-      await loop;
+      const graceEnds = performance.now() + graceMs;
+      // A fetch in flight may be waiting on a database that no longer answers.
+      let answered = await within(loop ?? Promise.resolve(), graceMs + storeTimeoutMs);
       if (running.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           idle = resolve;
-          timer = setTimeout(resolve, graceMs);
+          timer = setTimeout(resolve, Math.max(0, graceEnds - performance.now()));
         });
         idle = undefined;
         clearTimeout(timer);
         for (const job of running) job.abort(new TasksError('RAMPART_TASKS_SHUTDOWN'));
       }
-      // Give aborted handlers' outcomes a turn to be recorded, then wait for every write.
+      // Give aborted handlers' outcomes a turn to be recorded, then wait for every write, for so long.
       await new Promise((resolve) => setImmediate(resolve));
-      while (failures.size > 0) await Promise.allSettled([...failures]);
-      await settler.drain();
+      const writes = (async () => {
+        while (failures.size > 0) await Promise.allSettled([...failures]);
+        await settler.drain();
+      })();
+      if (answered) answered = await within(writes, storeTimeoutMs);
+      if (!answered) {
+        abandoned = true;
+        queue.reportError(
+          new TasksError('RAMPART_TASKS_STOP_INCOMPLETE', {
+            detail: `${task.name}: no answer ${storeTimeoutMs} ms after the grace period`,
+          }),
+        );
+      }
     },
   };
 }
@@ -352,11 +404,13 @@ export function createWorker(options: WorkerOptions): Worker {
     shutdownGraceMs: options.shutdownGraceMs ?? WORKER_DEFAULTS.shutdownGraceMs,
     pollIntervalMs: options.pollIntervalMs ?? WORKER_DEFAULTS.pollIntervalMs,
     maxBatch: options.maxBatch ?? WORKER_DEFAULTS.maxBatch,
+    storeTimeoutMs: options.storeTimeoutMs ?? WORKER_DEFAULTS.storeTimeoutMs,
   };
   for (const [name, value, min, max] of [
     ['shutdownGraceMs', settings.shutdownGraceMs, 0, 3_600_000],
     ['pollIntervalMs', settings.pollIntervalMs, 10, 3_600_000],
     ['maxBatch', settings.maxBatch, 1, 1000],
+    ['storeTimeoutMs', settings.storeTimeoutMs, 100, 600_000],
   ] as const) {
     if (!Number.isInteger(value) || value < min || value > max) {
       throw new TasksError('RAMPART_TASKS_OPTIONS_INVALID', {
@@ -398,7 +452,9 @@ export function createWorker(options: WorkerOptions): Worker {
       }
       state = 'stopped';
       unsubscribe?.();
-      stopping = Promise.all(loops.map((loop) => loop.stop(settings.shutdownGraceMs))).then(() => undefined);
+      stopping = Promise.all(
+        loops.map((loop) => loop.stop(settings.shutdownGraceMs, settings.storeTimeoutMs)),
+      ).then(() => undefined);
       return stopping;
     },
     get running() {

@@ -47,6 +47,23 @@ describe('rampart-tasks-worker', () => {
       },
       {
         args: [fixture('one-task.ts')],
+        env: { DATABASE_URL: unreachable, TASKS_POOL_SIZE: '0' },
+        says: 'RAMPART_TASKS_OPTIONS_INVALID: invalid @rampart/tasks options: poolSize must be an integer from 1',
+      },
+      {
+        args: [fixture('one-task.ts')],
+        env: { DATABASE_URL: unreachable, TASKS_SCHEMA: 'Bad-Schema' },
+        says: 'RAMPART_TASKS_OPTIONS_INVALID',
+      },
+      {
+        args: [fixture('one-task.ts')],
+        env: { DATABASE_URL: unreachable },
+        says: 'RAMPART_TASKS_START_FAILED',
+        code: 1,
+      },
+      // Counted once, it gets as far as the database (it was "two tasks are named twice").
+      {
+        args: [fixture('exported-twice.ts')],
         env: { DATABASE_URL: unreachable },
         says: 'RAMPART_TASKS_START_FAILED',
         code: 1,

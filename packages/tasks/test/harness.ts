@@ -39,7 +39,13 @@ export async function openHarness(
     onError: (error) => errors.push(error),
     ...options,
   });
-  await queue.start();
+  try {
+    await queue.start();
+  } catch (error) {
+    await queue.stop();
+    await database.close();
+    throw error;
+  }
   const workers: Worker[] = [];
   return {
     database,
