@@ -6,9 +6,10 @@ import { parseArgs } from 'node:util';
 import nodePlop, { type NodePlopAPI } from 'node-plop';
 import { GenError, isGenError } from './errors.ts';
 import { formatChanges } from './format.ts';
+import { holdSignals, receivedSignal, signalExitCode, throwIfInterrupted } from './interrupt.ts';
 import { GENERATORS } from './registry.ts';
 import type { GeneratorSpec, Plan } from './spec.ts';
-import { applyChanges, describeChanges } from './staged-write.ts';
+import { applyChanges, describeChanges, refuseDuplicatePaths } from './staged-write.ts';
 import { readWorkspace, type Workspace } from './workspace.ts';
 
 export interface CliIo {
@@ -22,8 +23,17 @@ export interface CliIo {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     await run(argv, io);
+    const signal = receivedSignal();
+    if (signal) {
+      io.err(`gen: interrupted by ${signal} after every file was written`);
+      return signalExitCode(signal);
+    }
     return 0;
   } catch (error) {
+    if (isGenError(error) && error.code === 'RAMPART_GEN_INTERRUPTED') {
+      io.err(`gen: ${error.message}`);
+      return signalExitCode(receivedSignal() ?? 'SIGINT');
+    }
     if (isGenError(error)) {
       io.err(`gen: ${error.message}`);
       return 1;
@@ -56,11 +66,31 @@ async function run(argv: readonly string[], io: CliIo): Promise<void> {
   const { values, positionals } = parseFlags(spec, rest);
   const workspace = readWorkspace(io.cwd);
   const answers = await collectAnswers(spec, workspace, values, positionals, io.interactive);
+  // From here on (the prompts are over) a signal is held: each step cleans up what it has on disk and the
+  // run stops at the next safe point, or after the last file when the commit was already under way.
+  const release = holdSignals();
+  try {
+    await planAndWrite(spec, workspace, answers, values['dry-run'] === true, io);
+  } finally {
+    release();
+  }
+}
+
+async function planAndWrite(
+  spec: GeneratorSpec,
+  workspace: Workspace,
+  answers: Record<string, string>,
+  dryRun: boolean,
+  io: CliIo,
+): Promise<void> {
   const plop = await createPlop(workspace);
   const planned = await planWithPlop(plop, spec, answers, workspace);
+  throwIfInterrupted();
+  refuseDuplicatePaths(workspace.root, planned.changes);
   const plan = { ...planned, changes: formatChanges(workspace.root, planned.changes) };
+  throwIfInterrupted();
 
-  if (values['dry-run'] === true) {
+  if (dryRun) {
     io.out(`gen ${spec.name} (dry run): would write ${plan.changes.length} file(s):`);
     for (const line of describeChanges(plan.changes)) io.out(`  ${line}`);
     return;
@@ -196,12 +226,28 @@ async function planWithPlop(
   return plan;
 }
 
+/**
+ * `stream.write` that gives up quietly once the reader is gone (`pnpm gen ... | head -1`): the run's
+ * outcome and exit status are the files, not whether anyone read the list of them.
+ */
+function lineWriter(stream: NodeJS.WriteStream): (line: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') closed = true;
+    else throw error;
+  });
+  return (line) => {
+    if (closed || stream.destroyed) return;
+    stream.write(`${line}\n`);
+  };
+}
+
 if (import.meta.main) {
   const code = await runCli(process.argv.slice(2), {
     cwd: process.env.INIT_CWD ?? process.cwd(),
     interactive: Boolean(process.stdin.isTTY && process.stdout.isTTY),
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    out: lineWriter(process.stdout),
+    err: lineWriter(process.stderr),
   });
   process.exitCode = code;
 }

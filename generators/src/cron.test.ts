@@ -11,6 +11,17 @@ describe('checkCron', () => {
     '30 0 9 * * 1',
     '0 0 ? * 7',
     '0-30/10 8-18 1,15 * *',
+    // Days that occur in at least one listed month (February 29 in leap years), or with a day of week.
+    '0 0 29 2 *',
+    '0 0 31 2,3 *',
+    '0 0 31 4-6 *',
+    '0 0 31 4/2 *',
+    '0 0 31 */2 *',
+    '0 0 30-31 1,feb *',
+    '0 0 */30 2 *',
+    '0 0 30 2 1',
+    '0 0 30 feb mon-fri',
+    '0 0 0 31 dec ?',
   ])('accepts %s', (expression) => {
     expect(checkCron(expression)).toBeUndefined();
   });
@@ -30,6 +41,14 @@ describe('checkCron', () => {
     ['30-10 * * * *', 'runs backwards'],
     ['@daily * * * *', 'is not a value, range'],
     ['? * * * *', 'is not a value, range'],
+    // A day of month no listed month has: cron-parser (pg-boss) refuses it when the queue starts.
+    ['0 0 30 2 *', 'day-of-month 30 never occurs in month feb (at most 29 days)'],
+    ['0 0 31 4 *', 'day-of-month 31 never occurs in month apr (at most 30 days)'],
+    ['0 0 30 feb *', 'day-of-month 30 never occurs in month feb'],
+    ['0 0 30 FEB ?', 'day-of-month 30 never occurs in month feb'],
+    ['0 0 31 4,6 *', 'day-of-month 31 never occurs in months apr, jun (at most 30 days)'],
+    ['0 0 30-31 2 *', 'day-of-month 30,31 never occurs'],
+    ['0 0 0 31 sep,nov ?', 'never occurs in months sep, nov'],
   ])('rejects %j (%s)', (expression, why) => {
     expect(checkCron(expression)).toContain(why);
   });

@@ -69,6 +69,40 @@ function checkField(text: string, field: Field): string | undefined {
   return undefined;
 }
 
+/** The values a checked field's text lists (`*` and `?` list every value). */
+function listedValues(text: string, field: Field): number[] {
+  const values = new Set<number>();
+  if (text === '?') text = '*';
+  for (const item of text.toLowerCase().split(',')) {
+    const [, start, end, step] = ITEM.exec(item)!;
+    const from = start === '*' ? field.min : fieldValue(start!, field)!;
+    const to =
+      end !== undefined ? fieldValue(end, field)! : start === '*' || step !== undefined ? field.max : from;
+    for (let value = from; value <= to; value += Number(step ?? 1)) values.add(value);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
+/** The most days each month can have (February in a leap year). */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const MONTH_NAMES = FIVE_FIELDS[3]!.names!;
+
+/**
+ * A day of month no listed month has (`0 0 30 2 *`): cron-parser, which pg-boss reads schedules with,
+ * refuses the schedule when the task queue starts. Only when the day of week is `*` or `?`: a restricted
+ * day of week runs on its own days too (the two combine with OR), as cron-parser reads it.
+ */
+function unreachableDay(dayOfMonth: string, month: string, dayOfWeek: string): string | undefined {
+  if (dayOfWeek !== '*' && dayOfWeek !== '?') return undefined;
+  const days = listedValues(dayOfMonth, FIVE_FIELDS[2]!);
+  const months = listedValues(month, FIVE_FIELDS[3]!);
+  const longest = Math.max(...months.map((value) => DAYS_IN_MONTH[value - 1]!));
+  const first = days[0]!;
+  if (first <= longest) return undefined;
+  const names = months.map((value) => MONTH_NAMES[value - 1]).join(', ');
+  return `day-of-month ${days.join(',')} never occurs in ${months.length === 1 ? 'month' : 'months'} ${names} (at most ${longest} days), so the schedule would never run`;
+}
+
 /**
  * Checks a cron expression the way a schedule is read at run time: 5 fields (minute hour day-of-month month
  * day-of-week), or 6 with seconds first; each a value, name (jan, mon), range, step or list. Returns what
@@ -84,5 +118,7 @@ export function checkCron(expression: string): string | undefined {
     const problem = checkField(text, shape[index]!);
     if (problem) return `cron "${expression}": ${problem}`;
   }
-  return undefined;
+  const [dayOfMonth, month, dayOfWeek] = fields.slice(-3) as [string, string, string];
+  const never = unreachableDay(dayOfMonth, month, dayOfWeek);
+  return never ? `cron "${expression}": ${never}` : undefined;
 }

@@ -10,10 +10,12 @@ export function descriptionQuestion(fallback: string): Question {
     message: 'One line on what it does',
     required: false,
     default: fallback,
-    // `*/` would end the doc comment the description is written into.
+    // `*/` would end the doc comment the description is written into. Control characters (a tab, C1's NEL)
+    // and the Unicode line and paragraph separators are invalid in a JSON string or end a line in YAML or
+    // JavaScript.
     validate: (value) =>
-      /^[^&<>"'`=\\\n\r$]{1,200}$/.test(value) && !value.includes('*/')
+      /^[^&<>"'`=\\$\p{Cc}\u2028\u2029]{1,200}$/u.test(value) && !value.includes('*/')
         ? undefined
-        : 'description must be one line of 1-200 characters without & < > " \' ` = \\ $ or */',
+        : 'description must be one line of 1-200 characters without control characters (tab, newline...), & < > " \' ` = \\ $ or */',
   };
 }

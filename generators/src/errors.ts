@@ -10,6 +10,8 @@ export const GEN_ERRORS = {
   RAMPART_GEN_MIGRATION_FAILED: 'drizzle-kit could not generate the migration',
   RAMPART_GEN_NOT_A_WORKSPACE: 'not inside a Rampart workspace',
   RAMPART_GEN_WRITE_FAILED: 'writing the files failed; everything written was rolled back',
+  RAMPART_GEN_DUPLICATE_PATH: 'the generator planned one file twice',
+  RAMPART_GEN_INTERRUPTED: 'a signal (Ctrl-C) stopped the run before every file was written',
 } as const;
 
 export type GenErrorCode = keyof typeof GEN_ERRORS;

@@ -24,8 +24,15 @@ export interface Field {
 }
 
 const NAME = /^[a-z][a-zA-Z0-9]*(?:_[a-z0-9]+)*$/;
-const RESERVED = new Set(['id', 'created_at', 'updated_at', 'constructor', 'prototype', '__proto__']);
+const RESERVED = new Set(['id', 'created_at', 'updated_at']);
+/**
+ * Properties every object already has: a field named `toString` or `valueOf` breaks the generated types
+ * (`Partial<...>` of the row) and PATCH's validation.
+ */
+const INHERITED = new Set([...Object.getOwnPropertyNames(Object.prototype), 'prototype']);
 const MAX_FIELDS = 40;
+/** PostgreSQL truncates longer identifiers (NAMEDATALEN - 1 bytes). */
+const MAX_COLUMN_BYTES = 63;
 
 function camel(name: string): string {
   return name.replace(/_([a-z0-9])/g, (_whole, char: string) => char.toUpperCase());
@@ -54,16 +61,24 @@ export function parseFields(spec: string): Field[] | string {
       return `field name "${name}" must be camelCase or snake_case: a lowercase letter, then letters and digits (at most 50 characters)`;
     }
     const column = snake(name);
+    const prop = camel(name);
     if (RESERVED.has(column) || RESERVED.has(name)) {
       return `field name "${name}" is reserved: every resource already has id, created_at and updated_at`;
+    }
+    if (INHERITED.has(name) || INHERITED.has(prop)) {
+      return `field name "${name}" is reserved: every object already has a property "${prop}"`;
+    }
+    if (Buffer.byteLength(column) > MAX_COLUMN_BYTES) {
+      return `field name "${name}" gives the column "${column}", ${Buffer.byteLength(column)} bytes: PostgreSQL allows at most ${MAX_COLUMN_BYTES}`;
     }
     if (!(FIELD_TYPES as readonly string[]).includes(type)) {
       return `field "${name}" has unknown type "${type}"; types: ${FIELD_TYPES.join(', ')}`;
     }
-    if (fields.some((field) => field.column === column)) {
-      return `field "${name}" is given twice (as ${fields.find((field) => field.column === column)!.prop} too)`;
+    const same = fields.find((field) => field.column === column || field.prop === prop);
+    if (same) {
+      return `field "${name}" is given twice (as ${same.prop} too: column "${same.column}", property "${same.prop}")`;
     }
-    fields.push({ prop: camel(name), column, type: type as FieldType, optional: optional === '?' });
+    fields.push({ prop, column, type: type as FieldType, optional: optional === '?' });
   }
   return fields;
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GenError } from './errors.ts';
+import { holdSignals, throwIfChildInterrupted } from './interrupt.ts';
 import type { FileChange } from './staged-write.ts';
 
 const FORMATTED = /\.(ts|mts|js|mjs|json|md|css|ya?ml)$/;
@@ -23,6 +24,8 @@ export function formatChanges(root: string, changes: readonly FileChange[]): Fil
   const targets = changes.filter((change) => FORMATTED.test(change.path));
   if (targets.length === 0) return [...changes];
 
+  // A signal (Ctrl-C reaches Biome too) waits for the scratch folder to be removed.
+  const release = holdSignals();
   const scratch = mkdtempSync(join(tmpdir(), 'rampart-gen-format-'));
   try {
     // The workspace's config, minus its VCS settings: the scratch folder is not a git checkout.
@@ -42,6 +45,7 @@ export function formatChanges(root: string, changes: readonly FileChange[]): Fil
         encoding: 'utf8',
       },
     );
+    throwIfChildInterrupted(result.signal);
     if (result.status !== 0) {
       const detail = `${result.stdout}${result.stderr}`.trim().split('\n').slice(0, 12).join('\n');
       throw new GenError(
@@ -56,5 +60,6 @@ export function formatChanges(root: string, changes: readonly FileChange[]): Fil
     );
   } finally {
     rmSync(scratch, { recursive: true, force: true });
+    release();
   }
 }

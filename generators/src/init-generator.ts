@@ -12,7 +12,7 @@ const SCOPE = /^@[a-z0-9][a-z0-9-]*$/;
  */
 export const initGenerator: GeneratorSpec = {
   name: 'init',
-  description: "rename the workspace's npm scope (e.g. @rampart -> @acme)",
+  description: "rename the workspace's npm scope (e.g. to @acme)",
   usage: 'gen init --scope @org',
   questions: [
     {
@@ -37,8 +37,7 @@ export const initGenerator: GeneratorSpec = {
       .split('\0')
       .filter(Boolean);
     const changes: FileChange[] = [];
-    // `@rampart/` and `"@rampart"` (the scope on its own, in package.json and changeset config).
-    const pattern = new RegExp(`${escapeRegExp(from)}(?=/|")`, 'g');
+    const pattern = scopePattern(from);
     for (const path of files) {
       let bytes: Buffer;
       try {
@@ -48,12 +47,23 @@ export const initGenerator: GeneratorSpec = {
       }
       if (bytes.includes(0)) continue; // binary: leave it alone
       const content = bytes.toString('utf8');
-      const next = content.replace(pattern, to);
+      const next = content.replace(pattern, (_whole, at: string) => `${at}${to.slice(1)}`);
       if (next !== content) changes.push({ path, content: next, kind: 'update' });
     }
     return { changes, next: ['./rampart install', './rampart test'] };
   },
 };
+
+/**
+ * Every spelling of the scope `from` as a token of its own: followed by `/`, an escaped `\/`, a quote, `:`
+ * (`@scope:registry`), `%2f`, a space, the end of the line..., with its `@` written as `@` or `%40`. Not a
+ * longer scope or word that merely starts with it (`@scopex`, `@scope-labs`, `@scope_x`), nor a domain
+ * (`someone@scope.invalid`: a letter before the `@`, a dot and a letter after).
+ */
+export function scopePattern(from: string): RegExp {
+  const name = escapeRegExp(from.slice(1));
+  return new RegExp(`(?<![A-Za-z0-9_.+-])(@|%40)${name}(?![A-Za-z0-9_-]|\\.[A-Za-z0-9])`, 'g');
+}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

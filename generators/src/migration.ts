@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { GenError } from './errors.ts';
+import { holdSignals, throwIfChildInterrupted } from './interrupt.ts';
 import type { FileChange } from './staged-write.ts';
 import type { Workspace } from './workspace.ts';
 
@@ -41,6 +42,8 @@ export function generateMigration(
     );
   }
   const staging = join(serviceDir, `.gen-staging-${randomBytes(6).toString('hex')}`);
+  // A signal (Ctrl-C reaches drizzle-kit too) waits for the staging copy to be removed.
+  const release = holdSignals();
   try {
     mkdirSync(staging);
     cpSync(join(serviceDir, 'drizzle.config.ts'), join(staging, 'drizzle.config.ts'));
@@ -69,6 +72,7 @@ export function generateMigration(
       // The same Node as this process: the shim drizzle-kit installs calls `node` from PATH.
       env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, NO_COLOR: '1' },
     });
+    throwIfChildInterrupted(result.signal);
     const after = listFiles(join(staging, 'migrations'));
     const written: FileChange[] = [];
     for (const file of after) {
@@ -92,5 +96,6 @@ export function generateMigration(
     return written.sort((a, b) => a.path.localeCompare(b.path));
   } finally {
     rmSync(staging, { recursive: true, force: true });
+    release();
   }
 }

@@ -26,19 +26,110 @@ export const RESOURCE_TEMPLATE_VERSION = 3;
 const constCase = (name: string) => name.toUpperCase().replaceAll('-', '_');
 
 /**
- * Names the resource templates already use beside the resource's own `camel` and `Pascal` identifiers: a
- * resource called `page` would declare `Page` twice in routes.ts and shadow `page` in its test.
+ * Identifiers the resource templates (templates/resource) declare, import or rely on as globals, beside
+ * the resource's own `camel` and `Pascal` ones: a resource called `page` would declare `Page` twice in
+ * routes.ts, `changes` would shadow its table in the PATCH handler, `writer` or `stored` would shadow it
+ * in the test. Compared with both the camelCase and the PascalCase form of the name.
  */
 const TEMPLATE_IDENTIFIERS = new Set(
+  [
+    // routes.ts
+    'audit paginate prepared uuidv7 createFieldCipher TypeBoxTypeProvider eq sql FastifyPluginAsync',
+    'FastifyRequest Type Static Env fieldEncryptionKeys Id CreateBody PatchBody Page read write actorOf',
+    'request traceId fastify options app db byId q cipher seal open column plaintext rowId ciphertext',
+    'serialize row page body id created tx reply changes updated deleted Date Partial',
+    // schema.ts (and every drizzle column builder a field type imports)
+    'uuidv7PrimaryKey pgTable text integer boolean timestamp numeric doublePrecision uuid',
+    'jsonb bigint date varchar',
+    // test/<name>.test.ts
+    'auditLog createTestDatabase TestDatabase FastifyInstance afterEach beforeEach describe it expect',
+    'buildApp parseEnv first second database writer reader lines line call method url key payload',
+    'trail n firstPage after secondPage cleared anonymous forbidden response status missing stored other',
+    'moved MIGRATIONS',
+    'encodeURIComponent Set',
+    // the service files the resource is added to (src/app.ts, src/env.ts)
+    'env',
+  ]
+    .join(' ')
+    .split(' '),
+);
+
+/** Words JavaScript (in a module, so strict mode) refuses as a binding name. */
+const JS_RESERVED = new Set(
   (
-    'audit paginate prepared uuidv7 uuidv7PrimaryKey eq sql type static id createBody patchBody page ' +
-    'read write app db byId cipher seal open serialize fastify options request reply row created ' +
-    'updated deleted tx actorOf env fieldEncryptionKeys createFieldCipher auditLog createTestDatabase ' +
-    'testDatabase describe it expect beforeEach afterEach buildApp parseEnv first second call trail ' +
-    'cleared firstPage after pgTable text integer boolean timestamp numeric jsonb bigint ' +
-    'doublePrecision date varchar'
+    'break case catch class const continue debugger default delete do else enum export extends false ' +
+    'finally for function if import in instanceof new null return super switch this throw true try ' +
+    'typeof var void while with yield let static implements interface package private protected public ' +
+    'await arguments eval undefined'
   ).split(' '),
 );
+
+/**
+ * Paths every service serves before its resources (@rampart/resilience's health routes, the observability
+ * plugin's scrape endpoint): a resource at /<name> must not take one of them, nor a prefix of one.
+ */
+export const SERVICE_ROUTES = ['/health/live', '/health/ready', '/metrics'];
+
+/**
+ * What is wrong with `name` as a resource name for the code the templates generate, whatever the service:
+ * a JavaScript reserved word, an identifier the templates use, a route every service has. Undefined when
+ * none.
+ */
+export function resourceNameProblem(name: string): string | undefined {
+  const camel = camelCase(name);
+  const pascal = pascalCase(name);
+  if (JS_RESERVED.has(camel)) {
+    return `resource name "${name}" would make \`${camel}\`, a JavaScript reserved word, an identifier in the generated code; choose another (e.g. "${name}-entries")`;
+  }
+  for (const identifier of [camel, pascal]) {
+    if (TEMPLATE_IDENTIFIERS.has(identifier)) {
+      return `resource name "${name}" would clash with \`${identifier}\` in the generated code; choose another (e.g. "${name}-entries")`;
+    }
+  }
+  const route = `/${name}`;
+  const taken = SERVICE_ROUTES.find((path) => path === route || path.startsWith(`${route}/`));
+  if (taken) {
+    return `resource name "${name}" would serve /${name}, but every service already serves ${taken}; choose another`;
+  }
+  return undefined;
+}
+
+/**
+ * What in `service`'s own files the resource's identifiers and route would clash with: its routes plugin
+ * (`<camel>Routes`) or route prefix in src/app.ts, its not-found error in src/errors.ts, its table's export
+ * in src/schema.ts (`item` against the first resource's `itemRoutes` and `ItemNotFoundError`).
+ */
+function serviceClash(workspace: Workspace, service: string, name: string): string | undefined {
+  const src = join(workspace.root, 'apps', service, 'src');
+  // The code only: a word in a comment or a string (`// Every table this service owns`) is no clash.
+  const read = (file: string) =>
+    existsSync(join(src, file))
+      ? readFileSync(join(src, file), 'utf8')
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/\/\/.*$/gm, '')
+          .replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g, "''")
+      : '';
+  const word = (text: string, identifier: string) =>
+    new RegExp(`(?<![\\w$])${identifier}(?![\\w$])`).test(text);
+  const camel = camelCase(name);
+  const pascal = pascalCase(name);
+  const app = read('app.ts');
+  const appSource = existsSync(join(src, 'app.ts')) ? readFileSync(join(src, 'app.ts'), 'utf8') : '';
+  for (const [file, text, identifier] of [
+    ['app.ts', app, `${camel}Routes`],
+    ['app.ts', app, `${pascal}RoutesOptions`],
+    ['errors.ts', read('errors.ts'), `${pascal}NotFoundError`],
+    ['schema.ts', read('schema.ts'), camel],
+  ] as const) {
+    if (word(text, identifier)) {
+      return `apps/${service}/src/${file} already has \`${identifier}\`, which resource "${name}" would declare again; choose another name`;
+    }
+  }
+  if (appSource.includes(`prefix: '/${name}'`)) {
+    return `apps/${service}/src/app.ts already registers routes at /${name}`;
+  }
+  return undefined;
+}
 
 /** Tables the service's database already has: from its own migrations and the packages' it applies. */
 function existingTables(workspace: Workspace, service: string): Set<string> {
@@ -82,15 +173,17 @@ export const resourceGenerator: GeneratorSpec = {
           if (existsSync(join(src, `${value}.ts`))) {
             return `apps/${service}/src/${value}.ts already exists; choose a resource name no file of the service has`;
           }
+          if (existsSync(join(workspace.root, 'apps', service, 'test', `${value}.test.ts`))) {
+            return `apps/${service}/test/${value}.test.ts already exists; choose a resource name no test of the service has`;
+          }
           const table = value.replaceAll('-', '_');
           if (existingTables(workspace, service).has(table)) {
             return `apps/${service}'s database already has a table "${table}"`;
           }
         }
-        if (TEMPLATE_IDENTIFIERS.has(camelCase(value))) {
-          return `resource name "${value}" would clash with \`${camelCase(value)}\` in the generated code; choose another (e.g. "${value}-entries")`;
-        }
-        return undefined;
+        const generic = resourceNameProblem(value);
+        if (generic) return generic;
+        return service ? serviceClash(workspace, service, value) : undefined;
       },
     },
     {

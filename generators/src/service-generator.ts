@@ -6,35 +6,64 @@ import type { GeneratorSpec } from './spec.ts';
 import type { FileChange } from './staged-write.ts';
 import { renderTemplateTree } from './templates.ts';
 import { readToolchainVersions } from './toolchain-versions.ts';
-import type { Workspace } from './workspace.ts';
+import { packageNameTaken, type Workspace } from './workspace.ts';
 
 /** Bumped whenever the service templates change, so a later upgrade knows what a service was made from. */
 export const SERVICE_TEMPLATE_VERSION = 14;
 const FIRST_PORT = 3000;
 
-/** Ports the workspace's services already claim (from their rampart.json, else their env.ts default). */
-function portsInUse(workspace: Workspace): Set<number> {
-  const ports = new Set<number>();
+/** A service's worker process serves its health routes on the service's port plus this. */
+const WORKER_PORT_OFFSET = 1000;
+
+function defaultOf(env: string, variable: string): number | undefined {
+  const match = new RegExp(`${variable}: Type\\.Integer\\(\\{[^}]*default: (\\d+)`, 's').exec(env);
+  return match?.[1] ? Number(match[1]) : undefined;
+}
+
+/**
+ * Ports the workspace's services already claim, each with what claims it: a service's port (from its
+ * rampart.json, else its env.ts default) and its worker's health port (env.ts's WORKER_HEALTH_PORT
+ * default, else the port + 1000, as the service template sets it).
+ */
+function portsInUse(workspace: Workspace): Map<number, string> {
+  const ports = new Map<number, string>();
   for (const app of workspace.apps) {
     const manifest = join(workspace.root, 'apps', app, 'rampart.json');
-    const env = join(workspace.root, 'apps', app, 'src/env.ts');
+    const envFile = join(workspace.root, 'apps', app, 'src/env.ts');
+    const env = existsSync(envFile) ? readFileSync(envFile, 'utf8') : '';
+    let port: number | undefined;
     if (existsSync(manifest)) {
-      const port = Number(
+      const answer = Number(
         (JSON.parse(readFileSync(manifest, 'utf8')) as { answers?: { port?: unknown } }).answers?.port,
       );
-      if (Number.isInteger(port)) ports.add(port);
-    } else if (existsSync(env)) {
-      const match = /PORT: Type\.Integer\(\{[^}]*default: (\d+)/s.exec(readFileSync(env, 'utf8'));
-      if (match?.[1]) ports.add(Number(match[1]));
+      if (Number.isInteger(answer)) port = answer;
+    } else {
+      port = defaultOf(env, 'PORT');
     }
+    if (port === undefined) continue;
+    ports.set(port, `apps/${app}'s port`);
+    const worker = defaultOf(env, 'WORKER_HEALTH_PORT') ?? port + WORKER_PORT_OFFSET;
+    if (!ports.has(worker)) ports.set(worker, `apps/${app}'s worker health port`);
   }
   return ports;
+}
+
+/** Why `port` cannot be a new service's port (it or its worker's port is taken), or undefined. */
+function portClash(port: number, used: ReadonlyMap<number, string>): string | undefined {
+  const own = used.get(port);
+  if (own) return `port ${port} is already the default of another service in apps/ (${own})`;
+  const worker = port + WORKER_PORT_OFFSET;
+  const workers = used.get(worker);
+  if (workers) {
+    return `port ${port} would give the service's worker the health port ${worker}, already the default of another service in apps/ (${workers})`;
+  }
+  return undefined;
 }
 
 function nextFreePort(workspace: Workspace): number {
   const used = portsInUse(workspace);
   let port = FIRST_PORT;
-  while (used.has(port)) port += 1;
+  while (portClash(port, used)) port += 1;
   return port;
 }
 
@@ -94,7 +123,7 @@ export const serviceGenerator: GeneratorSpec = {
         if (workspace.apps.includes(value)) return `apps/${value} already exists`;
         if (workspace.packages.includes(value))
           return `"${value}" is already a package name in this workspace`;
-        return undefined;
+        return packageNameTaken(workspace, value);
       },
     },
     {
@@ -106,9 +135,7 @@ export const serviceGenerator: GeneratorSpec = {
         // The worker's health port is port + 1000, so that must be a valid port too.
         if (!/^\d+$/.test(value) || port < 1024 || port > 64535)
           return `port "${value}" must be a whole number from 1024 to 64535`;
-        if (portsInUse(workspace).has(port))
-          return `port ${port} is already the default of another service in apps/`;
-        return undefined;
+        return portClash(port, portsInUse(workspace));
       },
     },
     descriptionQuestion('A Rampart service.'),

@@ -34,7 +34,7 @@ describe('edits of a service the generator did not just write', () => {
   beforeEach(() => {
     root = mkdtempSync(join(tmpdir(), 'rampart-edits-'));
     cpSync(apiSrc, join(root, 'apps/api/src'), { recursive: true });
-    workspace = { root, scope: '@rampart', packages: [], apps: ['api'] };
+    workspace = { root, scope: '@rampart', packages: [], apps: ['api'], packageNames: new Map() };
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 

@@ -1,8 +1,26 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyChanges } from './staged-write.ts';
+
+const stagedWrite = fileURLToPath(new URL('./staged-write.ts', import.meta.url));
 
 describe('applyChanges', () => {
   let root: string;
@@ -64,4 +82,83 @@ describe('applyChanges', () => {
       code: 'RAMPART_GEN_INVALID_ANSWER',
     });
   });
+
+  it('refuses a plan that writes one path twice, before writing anything', async () => {
+    await expect(
+      applyChanges(root, [
+        { path: 'pkg/src/errors.ts', content: 'first', kind: 'create' },
+        { path: 'pkg/src/index.ts', content: 'index', kind: 'create' },
+        { path: 'pkg/src/./errors.ts', content: 'second', kind: 'create' },
+      ]),
+    ).rejects.toMatchObject({
+      code: 'RAMPART_GEN_DUPLICATE_PATH',
+      message: expect.stringContaining('pkg/src/errors.ts and pkg/src/./errors.ts twice'),
+    });
+    await expect(
+      applyChanges(root, [
+        { path: 'existing.txt', content: 'a', kind: 'update' },
+        { path: 'existing.txt', content: 'b', kind: 'update' },
+      ]),
+    ).rejects.toMatchObject({ code: 'RAMPART_GEN_DUPLICATE_PATH' });
+    expect(tree()).toEqual(['existing.txt']);
+    expect(readFileSync(join(root, 'existing.txt'), 'utf8')).toBe('old');
+  });
+
+  // A real process and a real signal. The commit is paused at a known point by making one file to update a
+  // FIFO: backing it up reads it, which blocks until this test writes to it, after the files before it are
+  // renamed into place and after the signal was sent.
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
+    'on %s during the commit, puts back what was renamed, removes the staging folder and reports the interruption',
+    async (signal) => {
+      mkdirSync(join(root, 'kept'));
+      writeFileSync(join(root, 'kept/updated.txt'), 'old content');
+      execFileSync('mkfifo', [join(root, 'pause')]);
+      const changes = [
+        { path: 'new/deep/first.txt', content: 'first', kind: 'create' },
+        { path: 'kept/updated.txt', content: 'new content', kind: 'update' },
+        { path: 'pause', content: 'never', kind: 'update' },
+        { path: 'new/last.txt', content: 'last', kind: 'create' },
+      ];
+      const script = `
+        import { applyChanges } from ${JSON.stringify(stagedWrite)};
+        applyChanges(${JSON.stringify(root)}, ${JSON.stringify(changes)}).then(
+          () => process.exit(0),
+          (error) => {
+            process.stderr.write(error.code + ': ' + error.message);
+            process.exit(error.code === 'RAMPART_GEN_INTERRUPTED' ? 3 : 1);
+          },
+        );
+      `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += String(chunk);
+      });
+      const exited = once(child, 'exit');
+      // The files before the FIFO are in place: the commit is under way and waits on the FIFO.
+      const deadline = Date.now() + 20_000;
+      while (readFileSync(join(root, 'kept/updated.txt'), 'utf8') !== 'new content') {
+        expect(Date.now(), `the commit never reached the FIFO: ${stderr}`).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(readFileSync(join(root, 'new/deep/first.txt'), 'utf8')).toBe('first');
+      child.kill(signal);
+      // Give the signal time to land (with no handler it would end the process here, mid-commit).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Non-blocking: with no reader left (the signal ended the process) this fails at once with ENXIO.
+      const fifo = openSync(join(root, 'pause'), constants.O_WRONLY | constants.O_NONBLOCK);
+      writeSync(fifo, 'unblocked');
+      closeSync(fifo);
+      const [code, killedBy] = (await exited) as [number | null, NodeJS.Signals | null];
+
+      expect({ code, killedBy }).toEqual({ code: 3, killedBy: null });
+      expect(stderr).toContain(`RAMPART_GEN_INTERRUPTED: interrupted by ${signal}; nothing was written`);
+      expect(tree()).toEqual(['existing.txt', 'kept', 'kept/updated.txt', 'pause']);
+      expect(readFileSync(join(root, 'kept/updated.txt'), 'utf8')).toBe('old content');
+      expect(statSync(join(root, 'pause')).isFIFO()).toBe(true);
+      expect(existsSync(join(root, 'new'))).toBe(false);
+    },
+  );
 });

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { GenError } from './errors.ts';
+import { GenError, isGenError } from './errors.ts';
+import { holdSignals, throwIfInterrupted } from './interrupt.ts';
 
 export interface FileChange {
   /** Path relative to the workspace root, with forward slashes. */
@@ -16,9 +17,12 @@ export interface FileChange {
  * Applies `changes` all or nothing. Every file is first written in full to a staging folder inside the
  * workspace (same filesystem, so the final step is a rename, never a half-written file); only when all
  * of them are staged are they renamed into place. If any step fails, created files are removed, updated
- * files get their old content back, and folders the run created are removed again.
+ * files get their old content back, and folders the run created are removed again. SIGINT, SIGTERM and
+ * SIGHUP are held meanwhile: one that arrives before the last rename stops the run at the next file, the
+ * same way back (RAMPART_GEN_INTERRUPTED), and the staging folder is removed whenever it arrives.
  */
 export async function applyChanges(root: string, changes: readonly FileChange[]): Promise<void> {
+  refuseDuplicatePaths(root, changes);
   const targets = changes.map((change) => ({ change, target: inside(root, change.path) }));
   for (const { change, target } of targets) {
     if (change.kind === 'create' && existsSync(target)) {
@@ -29,14 +33,17 @@ export async function applyChanges(root: string, changes: readonly FileChange[])
     }
   }
 
+  const release = holdSignals();
   const staging = join(root, `.gen-staging-${randomBytes(6).toString('hex')}`);
   const createdDirs: string[] = [];
   const done: { target: string; backup?: string }[] = [];
   try {
+    throwIfInterrupted();
     for (const [index, { change }] of targets.entries()) {
       const staged = join(staging, String(index));
       await mkdir(dirname(staged), { recursive: true });
       await writeFile(staged, change.content);
+      throwIfInterrupted();
     }
     for (const [index, { change, target }] of targets.entries()) {
       let backup: string | undefined;
@@ -46,6 +53,7 @@ export async function applyChanges(root: string, changes: readonly FileChange[])
       } else {
         await mkdirTracked(dirname(target), createdDirs);
       }
+      throwIfInterrupted();
       await rename(join(staging, String(index)), target);
       done.push(backup ? { target, backup } : { target });
     }
@@ -55,6 +63,7 @@ export async function applyChanges(root: string, changes: readonly FileChange[])
       else await rm(target, { force: true }).catch(() => undefined);
     }
     for (const dir of createdDirs.reverse()) await rmdir(dir).catch(() => undefined);
+    if (isGenError(error) && error.code === 'RAMPART_GEN_INTERRUPTED') throw error;
     throw new GenError(
       'RAMPART_GEN_WRITE_FAILED',
       `writing failed (${(error as Error).message}); nothing was kept`,
@@ -64,6 +73,26 @@ export async function applyChanges(root: string, changes: readonly FileChange[])
     );
   } finally {
     await rm(staging, { recursive: true, force: true });
+    release();
+  }
+}
+
+/**
+ * A plan that writes one path twice is a generator bug (the second write would silently replace the
+ * first): refused, naming the path, before anything is written.
+ */
+export function refuseDuplicatePaths(root: string, changes: readonly FileChange[]): void {
+  const seen = new Map<string, string>();
+  for (const change of changes) {
+    const target = inside(root, change.path);
+    const first = seen.get(target);
+    if (first !== undefined) {
+      throw new GenError(
+        'RAMPART_GEN_DUPLICATE_PATH',
+        `the generator planned ${first === change.path ? first : `${first} and ${change.path}`} twice (a generator bug); nothing was written`,
+      );
+    }
+    seen.set(target, change.path);
   }
 }
 

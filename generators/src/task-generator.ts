@@ -80,12 +80,19 @@ export const taskGenerator: GeneratorSpec = {
         if (existsSync(join(workspace.root, 'apps', service, 'src/tasks', `${value}.ts`))) {
           return `apps/${service}/src/tasks/${value}.ts already exists`;
         }
-        const registered = join(workspace.root, tasksFile(service));
-        if (
-          existsSync(registered) &&
-          readTarget(workspace, tasksFile(service)).includes(`name: '${value}'`)
-        ) {
+        if (!existsSync(join(workspace.root, tasksFile(service)))) return undefined;
+        const tasks = readTarget(workspace, tasksFile(service));
+        if (tasks.includes(`name: '${value}'`)) {
           return `apps/${service} already has a task named "${value}" (src/tasks.ts)`;
+        }
+        // Its files deleted but its registration left behind: a second one would register it twice.
+        const factory = `create${pascalCase(value)}Task`;
+        const registration = [
+          new RegExp(`(?<![\\w$])${factory}(?![\\w$])`).test(tasks) ? `\`${factory}\`` : undefined,
+          tasks.includes(`'./tasks/${value}.ts'`) ? `an import of './tasks/${value}.ts'` : undefined,
+        ].filter(Boolean);
+        if (registration.length > 0) {
+          return `apps/${service}/src/tasks.ts already registers a task "${value}" (${registration.join(' and ')}); remove that first, or choose another name`;
         }
         return undefined;
       },

@@ -27,6 +27,12 @@ export function renderTemplateTree(
   return changes.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** Paths of the files under templates/<name>/, relative to it and unrendered (`src/{{name}}.ts.hbs`). */
+export function templateFiles(name: string): string[] {
+  const base = join(TEMPLATES, name);
+  return walk(base).map((file) => relative(base, file).split('\\').join('/'));
+}
+
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
     entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)],

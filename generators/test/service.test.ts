@@ -17,6 +17,21 @@ describe('gen service', () => {
     ['a reserved service name', ['service', 'shared'], '"shared" is reserved'],
     ['an existing service', ['service', 'api'], 'apps/api already exists'],
     ['a service name a package has', ['service', 'db'], '"db" is already a package name'],
+    [
+      'a service name a tooling package has',
+      ['service', 'doctor'],
+      '/doctor" is already the name of the workspace package in tooling/doctor',
+    ],
+    [
+      "a port that is apps/api's worker health port (its port + 1000)",
+      ['service', 'payments', '--port', '4000'],
+      "port 4000 is already the default of another service in apps/ (apps/api's worker health port)",
+    ],
+    [
+      "a port whose worker health port (+ 1000) is apps/api's port",
+      ['service', 'payments', '--port', '2000'],
+      "port 2000 would give the service's worker the health port 3000, already the default of another service in apps/ (apps/api's port)",
+    ],
     ['a service without a name and no terminal', ['service'], 'missing --name (no terminal to ask)'],
     ['a bad port', ['service', 'payments', '--port', '80'], 'port "80" must be a whole number'],
     ['a task in an unknown service', ['task', 'payments', 'settle'], 'service "payments" does not exist'],
