@@ -42,6 +42,35 @@ describe('parseEnv', () => {
     expect(problems.every((problem) => problem.startsWith(`${name}=${JSON.stringify(value)}`))).toBe(true);
   });
 
+  it.each([
+    ['PORT', '3000.5'],
+    ['PORT', 'true'],
+    ['PORT', '0x50'],
+    ['SHUTDOWN_GRACE_MS', '1.9'],
+    ['RATE_LIMIT_MAX', '1e3'],
+  ])('refuses %s=%s: whole numbers in decimal digits only, never rounded', (name, value) => {
+    expect(problemsOf({ [name]: value })).toEqual([
+      expect.stringContaining(`${name}=${JSON.stringify(value)}: must be a whole number`),
+    ]);
+  });
+
+  it('names the choices of a choice variable, once', () => {
+    expect(problemsOf({ LOG_LEVEL: 'verbose' })).toEqual([
+      'LOG_LEVEL="verbose": must be one of fatal, error, warn, info, debug, trace, silent (pino log level.)',
+    ]);
+  });
+
+  it('refuses a task schema pg-boss would refuse, and tasks that no process would run', () => {
+    expect(problemsOf({ TASKS_SCHEMA: 'a'.repeat(49) })[0]).toMatch(/^TASKS_SCHEMA="a+": /);
+    expect(parseEnv({ TASKS_SCHEMA: 'a'.repeat(48) }).TASKS_SCHEMA).toHaveLength(48);
+    expect(problemsOf({ TASKS_IN_PROCESS: 'false' })).toEqual([
+      expect.stringMatching(/^TASKS_IN_PROCESS="false": no process would run the tasks/),
+    ]);
+    expect(parseEnv({ TASKS_IN_PROCESS: 'false', DATABASE_URL: 'postgres://db/x' })).toMatchObject({
+      TASKS_IN_PROCESS: 'false',
+    });
+  });
+
   it('never prints a secret value', () => {
     const problems = problemsOf({ DATABASE_URL: 'mysql://user:hunter2@db', API_KEY_PEPPER: 'short-secret' });
     expect(problems.join('\n')).not.toMatch(/hunter2|short-secret/);

@@ -70,4 +70,16 @@ describe('worker process', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('DATABASE_URL is required');
   });
+
+  it('refuses to start on a database it cannot reach: one line naming the code, no stack trace', () => {
+    const worker = fileURLToPath(new URL('../src/worker.ts', import.meta.url));
+    const result = spawnSync(process.execPath, [worker], {
+      env: { PATH: process.env.PATH, DATABASE_URL: 'postgres://nobody:secret-pw@127.0.0.1:1/none' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/worker: could not start: RAMPART_DB_[A-Z_]+: /);
+    expect(result.stderr).not.toMatch(/\n\s+at |secret-pw/);
+  });
 });

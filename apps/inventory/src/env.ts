@@ -56,7 +56,7 @@ export const EnvSchema = Type.Object({
       'Run background tasks in the API process; auto: only on embedded PGlite, which one process owns (on PostgreSQL the worker process runs them).',
   }),
   TASKS_SCHEMA: Type.String({
-    pattern: '^[a-z_][a-z0-9_]{0,62}$',
+    pattern: '^[a-z_][a-z0-9_]{0,47}$',
     default: 'rampart_tasks',
     description: "The task queue's (pg-boss's) schema.",
   }),
@@ -118,6 +118,12 @@ export const EnvSchema = Type.Object({
       description: 'Read by the register hook: export traces over OTLP/HTTP.',
     }),
   ),
+  OTEL_TRACES_SAMPLER: Type.Optional(
+    Type.String({
+      description:
+        'Read by the register hook: the sampler; parentbased_traceidratio samples OTEL_TRACES_SAMPLER_ARG of the traces that start here.',
+    }),
+  ),
   OTEL_TRACES_SAMPLER_ARG: Type.Optional(
     Type.String({ description: 'Read by the register hook: sampling ratio.' }),
   ),
@@ -146,6 +152,16 @@ function describe(schema: unknown): string {
   return typeof description === 'string' ? ` (${description})` : '';
 }
 
+/** For a choice (a union of literals): one message naming the choices, where TypeBox gives two that do not. */
+function choices(schema: unknown): string | undefined {
+  const options = (schema as { anyOf?: Array<{ const?: unknown }> } | undefined)?.anyOf?.map(
+    (option) => option.const,
+  );
+  return options?.every((option) => typeof option === 'string')
+    ? `must be one of ${options.join(', ')}`
+    : undefined;
+}
+
 /**
  * Parses the variables this service knows from `source` (normally `process.env`). Empty strings count as
  * unset, so `PORT=` falls back to the default instead of failing on "". Secret values never appear in
@@ -153,21 +169,33 @@ function describe(schema: unknown): string {
  */
 export function parseEnv(source: Readonly<Record<string, string | undefined>>): Env {
   const known: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const shown = (name: string) => (SECRET.test(name) ? '<hidden>' : JSON.stringify(source[name] ?? ''));
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = source[key];
-    if (value !== undefined && value !== '') known[key] = value;
+    if (value === undefined || value === '') continue;
+    const schema = EnvSchema.properties[key as keyof typeof EnvSchema.properties];
+    // Whole numbers in decimal digits only: TypeBox's Convert reads 3000.5 as 3000 and true as 1.
+    if ((schema as { type?: unknown }).type === 'integer' && !/^-?\d+$/.test(value)) {
+      problems.push(`${key}=${shown(key)}: must be a whole number${describe(schema)}`);
+    } else known[key] = value;
   }
   const candidate = Value.Default(EnvSchema, Value.Convert(EnvSchema, known));
-  const problems: string[] = [];
   if (!Value.Check(EnvSchema, candidate)) {
     for (const error of Value.Errors(EnvSchema, candidate)) {
       const name = error.instancePath.replace(/^\//, '') || '(root)';
       const schema = EnvSchema.properties[name as keyof typeof EnvSchema.properties];
-      const shown = SECRET.test(name) ? '<hidden>' : JSON.stringify(source[name] ?? '');
-      problems.push(`${name}=${shown}: ${error.message}${describe(schema)}`);
+      problems.push(`${name}=${shown(name)}: ${choices(schema) ?? error.message}${describe(schema)}`);
     }
-  } else if (candidate.NODE_ENV === 'production' && candidate.API_KEY_PEPPER === undefined) {
-    problems.push('API_KEY_PEPPER="": is required when NODE_ENV=production (at least 32 characters)');
+  } else {
+    if (candidate.NODE_ENV === 'production' && candidate.API_KEY_PEPPER === undefined) {
+      problems.push('API_KEY_PEPPER="": is required when NODE_ENV=production (at least 32 characters)');
+    }
+    if (candidate.TASKS_IN_PROCESS === 'false' && candidate.DATABASE_URL === undefined) {
+      problems.push(
+        'TASKS_IN_PROCESS="false": no process would run the tasks: on embedded PGlite (DATABASE_URL unset) only the API process can',
+      );
+    }
   }
   if (problems.length > 0) throw new EnvError([...new Set(problems)]);
   return candidate as Env;

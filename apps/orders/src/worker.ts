@@ -45,24 +45,35 @@ const logger = createLogger({
   redact: [...new Set([...DEFAULT_REDACT_PATHS, ...pinoRedactPaths()])],
 });
 const metrics = createMetrics({ service: 'orders' });
-const database = await openDatabase(env);
 const clients = createClients(env, createPolicyObserver({ metrics, logger }));
 let stopping = false;
-const running = await runWorker({
-  database,
-  connectionString: env.DATABASE_URL,
-  schema: env.TASKS_SCHEMA,
-  tasks: createTasks(database, clients),
-  observer: createTaskObserver({ metrics, logger }),
-  shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
-  signals: [],
-  onError: (error) => logger.error({ err: error }, 'task queue error'),
-});
+let database: Awaited<ReturnType<typeof openDatabase>> | undefined;
+let running: Awaited<ReturnType<typeof runWorker>>;
+try {
+  database = await openDatabase(env);
+  running = await runWorker({
+    database,
+    connectionString: env.DATABASE_URL,
+    schema: env.TASKS_SCHEMA,
+    tasks: createTasks(database, clients),
+    observer: createTaskObserver({ metrics, logger }),
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    signals: [],
+    onError: (error) => logger.error({ err: error }, 'task queue error'),
+  });
+} catch (error) {
+  // One line naming the cause (the database unreachable, a bad task definition), never a stack trace.
+  const { code, message } = error as { code?: string; message?: string };
+  console.error(`orders worker: could not start: ${code ? `${code}: ` : ''}${message ?? String(error)}`);
+  await database?.close().catch(() => undefined);
+  process.exit(1);
+}
+const db = database;
 
 const health = createHealth({
   version: env.SERVICE_VERSION,
   commit: env.GIT_COMMIT,
-  checks: [{ name: 'db', timeoutMs: 1_000, check: () => database.ping({ timeoutMs: 1_000 }) }],
+  checks: [{ name: 'db', timeoutMs: 1_000, check: () => db.ping({ timeoutMs: 1_000 }) }],
   isShuttingDown: () => stopping,
 });
 /** Compares digests, so the time taken says nothing about how much of the token matched. */
@@ -92,6 +103,13 @@ const server = createServer((request, response) => {
   }
   return send(404, { status: 404 });
 });
+server.on('error', (error) => {
+  console.error(`orders worker: could not listen on ${env.HOST}:${env.WORKER_HEALTH_PORT}: ${error.message}`);
+  void running
+    .stop()
+    .then(() => db.close())
+    .finally(() => process.exit(1));
+});
 server.listen(env.WORKER_HEALTH_PORT, env.HOST, () => {
   process.stdout.write(`orders worker running; health on ${env.HOST}:${env.WORKER_HEALTH_PORT}\n`);
 });
@@ -104,7 +122,7 @@ async function stop(signal: NodeJS.Signals): Promise<void> {
   deadline.unref();
   await running.stop();
   await clients.close();
-  await database.close();
+  await db.close();
   server.close();
   process.exit(0);
 }
