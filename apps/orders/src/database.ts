@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   createDb,
@@ -38,7 +37,6 @@ export async function openDatabase(env: Env, observer?: QueryObserver): Promise<
   } else if (env.DATA_DIR === 'memory') {
     database = await createDb(common);
   } else {
-    mkdirSync(resolve(env.DATA_DIR), { recursive: true });
     database = await createDb({ dataDir: resolve(env.DATA_DIR), ...common });
   }
   try {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -144,16 +145,40 @@ describe('createDb options', () => {
     expect((error as Error).message).toContain(detail);
   });
 
-  it('a data directory that cannot be created -> RAMPART_DB_OPEN_FAILED', async () => {
+  it('a data directory that cannot be created -> RAMPART_DB_OPEN_FAILED saying why, in its message', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'rampart-db-')), 'a-file');
     writeFileSync(file, 'not a directory');
     try {
-      await expect(createDb({ dataDir: join(file, 'data') })).rejects.toMatchObject({
-        code: 'RAMPART_DB_OPEN_FAILED',
-      });
+      for (const [dataDir, why] of [
+        [join(file, 'data'), 'ENOTDIR'],
+        [file, 'ENOTDIR: a file, not a directory, is in the way'],
+      ] as const) {
+        const error = await createDb({ dataDir }).catch((caught: unknown) => caught);
+        expect(isDbError(error, 'RAMPART_DB_OPEN_FAILED')).toBe(true);
+        expect((error as Error).message).toContain(`cannot create the data directory ${dataDir} (${why}`);
+      }
     } finally {
       rmSync(dirname(file), { recursive: true, force: true });
     }
+  });
+
+  it('a data directory where no directory can be made (under /proc) fails at once, in a child process', () => {
+    // Node's recursive mkdirSync spins there for ever at 100% CPU, deaf to SIGTERM: a child, so that a
+    // regression fails this test at its timeout instead of hanging the run.
+    const module = JSON.stringify(new URL('./create-db.ts', import.meta.url).href);
+    const script = `import { createDb } from ${module};
+      createDb({ dataDir: '/proc/self/rampart-data' }).then(
+        () => console.log('opened'),
+        (error) => console.log(error.code, error.message),
+      );`;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.signal).toBeNull();
+    expect(result.stdout).toContain(
+      'RAMPART_DB_OPEN_FAILED the database could not be opened: cannot create the data directory /proc/self/rampart-data (ENOENT',
+    );
   });
 
   it('opens an in-memory PGlite when given neither url nor dataDir, with the lean defaults', async () => {

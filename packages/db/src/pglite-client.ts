@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import {
   PGlite,
   type PGliteOptions,
@@ -106,6 +106,32 @@ export interface OpenedPglite {
   close(): Promise<void>;
 }
 
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdirSync spins forever (100% CPU, deaf to SIGTERM)
+ * where a parent cannot hold directories, e.g. under /proc. Throws the first level's own error.
+ */
+function makeDirectory(path: string): void {
+  const missing: string[] = [];
+  let current = path;
+  while (!existsSync(current)) {
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  if (missing.length === 0 && !statSync(path).isDirectory()) {
+    throw Object.assign(new Error('a file, not a directory, is in the way'), { code: 'ENOTDIR' });
+  }
+  for (const directory of missing.reverse()) mkdirSync(directory);
+}
+
+/** Why a file system call failed, in a few words and its code, for an error message. */
+function reason(error: unknown): string {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message.replace(/^[A-Z]+: /, '') : String(error);
+  return typeof code === 'string' && !text.startsWith(code) ? `${code}: ${text}` : text;
+}
+
 /** Opens PGlite in a locked data directory, or in memory; any failure releases the lock. */
 export async function openPglite(options: OpenPgliteOptions): Promise<OpenedPglite> {
   let lock: DirectoryLock | undefined;
@@ -122,11 +148,22 @@ export async function openPglite(options: OpenPgliteOptions): Promise<OpenedPgli
   if (options.dataDir !== undefined) {
     const dataDir = resolve(options.dataDir);
     try {
-      mkdirSync(dataDir, { recursive: true });
+      makeDirectory(dataDir);
     } catch (error) {
-      throw new DbError('RAMPART_DB_OPEN_FAILED', { detail: `cannot create ${dataDir}`, cause: error });
+      throw new DbError('RAMPART_DB_OPEN_FAILED', {
+        detail: `cannot create the data directory ${dataDir} (${reason(error)})`,
+        cause: error,
+      });
     }
-    lock = lockDirectory(dataDir);
+    try {
+      lock = lockDirectory(dataDir);
+    } catch (error) {
+      if (error instanceof DbError) throw error;
+      throw new DbError('RAMPART_DB_OPEN_FAILED', {
+        detail: `cannot lock the data directory ${dataDir} (${reason(error)})`,
+        cause: error,
+      });
+    }
     pgliteOptions.dataDir = dataDir;
   }
   if (options.loadDataDir) pgliteOptions.loadDataDir = new BytesBlob(options.loadDataDir);
