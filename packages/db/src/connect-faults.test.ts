@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { postgresUrl } from '../test/backends.ts';
 import { createDb } from './create-db.ts';
 import { isDbError } from './errors.ts';
+import { connectError } from './pg-pool.ts';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -90,13 +91,25 @@ describe('start-up faults give a coded error within the connect timeout', () => 
   );
 
   it.skipIf(postgresUrl === undefined)(
-    'a missing database -> RAMPART_DB_OPEN_FAILED naming the code',
+    'a missing database -> RAMPART_DB_OPEN_FAILED naming the code and what the server said',
     async () => {
       const url = new URL(postgresUrl!);
       url.pathname = '/rampart_no_such_database';
       const { error } = await startupError(url.toString(), 3_000);
       expect(error.code).toBe('RAMPART_DB_OPEN_FAILED');
-      expect(error.message).toContain('3D000');
+      expect(error.message).toContain('(3D000: database "rampart_no_such_database" does not exist)');
     },
   );
+});
+
+describe('connectError', () => {
+  it("keeps the driver's words on one line in RAMPART_DB_OPEN_FAILED, never the URL's password", () => {
+    const cause = new Error('the server said no to pa%ss and to pa%25ss\n  twice');
+    const error = connectError(cause, 'postgres://app:pa%25ss@db.internal:5432/orders');
+    expect(error.code).toBe('RAMPART_DB_OPEN_FAILED');
+    expect(error.message).toBe(
+      'the database could not be opened: postgres://app:***@db.internal:5432/orders (the server said no to *** and to *** twice)',
+    );
+    expect(error.cause).toBe(cause);
+  });
 });

@@ -68,10 +68,30 @@ export function connectError(error: unknown, url: string): DbError {
   if (/terminated|closed|ended/i.test(message)) {
     return new DbError('RAMPART_DB_UNREACHABLE', { detail: `${where} (connection closed)`, cause: error });
   }
+  // The driver's or the server's own words say what to fix (a missing database, an SSL mode the server
+  // refuses): kept, on one line, with the URL's password never in them.
+  const why = withoutPassword(message, url).replace(/\s+/g, ' ').trim().slice(0, 300);
+  const parts = [typeof code === 'string' ? code : '', why].filter(Boolean).join(': ');
   return new DbError('RAMPART_DB_OPEN_FAILED', {
-    detail: `${where}${typeof code === 'string' ? ` (${code})` : ''}`,
+    detail: `${where}${parts ? ` (${parts})` : ''}`,
     cause: error,
   });
+}
+
+/** `text` with the URL's password (as written and decoded) replaced by ***. */
+function withoutPassword(text: string, url: string): string {
+  let password = '';
+  try {
+    password = new URL(url).password;
+  } catch {
+    return text;
+  }
+  if (password === '') return text;
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {}
+  return text.replaceAll(password, '***').replaceAll(decoded, '***');
 }
 
 type QueryArgs = [unknown, ...unknown[]];
