@@ -78,8 +78,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onError: (error) => logger.error({ err: error }, 'api key bookkeeping failed'),
   });
   // ioredis loads only when Redis is configured: it is about 0.2 s of CPU at start for nothing otherwise.
+  // Its failures (refused, a wrong password, no such database) are logged: one line per cause, again every
+  // 30 s while it lasts (reconnects retry every 2 s at most); readiness alone said only "not ready".
+  let redisFailure = { message: '', at: 0 };
   const redis = env.REDIS_URL
-    ? (await import('@rampart/security/redis')).createRateLimitRedis({ url: env.REDIS_URL })
+    ? (await import('@rampart/security/redis')).createRateLimitRedis({
+        url: env.REDIS_URL,
+        onError: (error) => {
+          const now = Date.now();
+          if (error.message === redisFailure.message && now - redisFailure.at < 30_000) return;
+          redisFailure = { message: error.message, at: now };
+          logger.warn({ err: error }, 'rate limit store (Redis) failed');
+        },
+      })
     : undefined;
   const tasks = await startTaskRuntime({
     database,

@@ -71,6 +71,12 @@ describe('parseEnv', () => {
     });
   });
 
+  it('refuses a REDIS_URL that is not a URL, naming the variable, not the value', () => {
+    expect(problemsOf({ REDIS_URL: 'redis://:pw@127.0.0.1:abc' })).toEqual([
+      'REDIS_URL=<hidden>: is not a URL (redis://[user:password@]host[:port][/database])',
+    ]);
+  });
+
   it('never prints a secret value', () => {
     const problems = problemsOf({ DATABASE_URL: 'mysql://user:hunter2@db', API_KEY_PEPPER: 'short-secret' });
     expect(problems.join('\n')).not.toMatch(/hunter2|short-secret/);

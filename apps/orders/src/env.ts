@@ -232,6 +232,9 @@ export function parseEnv(source: Readonly<Record<string, string | undefined>>): 
         'TASKS_IN_PROCESS="false": no process would run the tasks: on embedded PGlite (DATABASE_URL unset) only the API process can',
       );
     }
+    if (candidate.REDIS_URL !== undefined && !URL.canParse(candidate.REDIS_URL)) {
+      problems.push('REDIS_URL=<hidden>: is not a URL (redis://[user:password@]host[:port][/database])');
+    }
   }
   if (
     Value.Check(EnvSchema, candidate) &&

@@ -37,6 +37,25 @@ describe('health routes', () => {
     await other.close();
   });
 
+  it('logs why Redis fails, once per cause, instead of only turning readiness red', async () => {
+    const lines: string[] = [];
+    const other = await buildApp({
+      env: parseEnv({ LOG_LEVEL: 'warn', LOAD_SHEDDING: 'off', REDIS_URL: 'redis://127.0.0.1:1' }),
+      database,
+      logDestination: { write: (line: string) => void lines.push(line) },
+      isShuttingDown: () => false,
+    });
+    try {
+      // Reconnects every few hundred milliseconds meanwhile, each refused for the same reason.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const failures = lines.filter((line) => line.includes('rate limit store (Redis) failed'));
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toContain('ECONNREFUSED');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('answers liveness without a key', async () => {
     const response = await app.inject({ method: 'GET', url: '/health/live' });
     expect(response.statusCode).toBe(200);
