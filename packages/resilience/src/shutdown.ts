@@ -87,10 +87,12 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
     const startedAt = Date.now();
     logger.info({ reason, graceMs, drainDelayMs }, 'shutdown: readiness is now 503');
     const deadline = new AbortController();
+    // The step running when the grace period runs out: the one to look at.
+    let current: string | undefined;
     // Deliberately not unref()'d: if a step hangs on a promise with no handle behind it, this timer is what
     // turns the hang into exit 1 instead of a silent exit 0.
     const timer = setTimeout(() => {
-      logger.error({ reason, graceMs }, 'shutdown: grace period exceeded, exiting 1');
+      logger.error({ reason, graceMs, step: current }, 'shutdown: grace period exceeded, exiting 1');
       deadline.abort();
       finish(1);
     }, graceMs);
@@ -100,6 +102,7 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
       for (const step of options.steps) {
         if (exited) break;
         const stepStarted = Date.now();
+        current = step.name;
         try {
           await step.run(deadline.signal);
           logger.info({ step: step.name, durationMs: Date.now() - stepStarted }, 'shutdown: step done');
