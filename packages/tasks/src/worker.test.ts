@@ -439,6 +439,34 @@ describe.each(backends())('worker on %s', (backend) => {
     }
   });
 
+  it('stops without waiting out the grace period for a handler that ignored its timeout', async () => {
+    const events: JobEvent[] = [];
+    let finish: () => void = () => {};
+    const task = defineTask({
+      name: 'deaf',
+      schema: Payload,
+      timeout: 100,
+      retry: { limit: 0 },
+      // Ignores its signal: keeps its slot long after the attempt was failed as timed out.
+      handler: () => new Promise<void>((resolve) => (finish = resolve)),
+    });
+    harness = await openHarness(backend, [task], { observer: { onJob: (event) => events.push(event) } });
+    const worker = harness.worker({ shutdownGraceMs: 60_000 });
+    worker.start();
+    await harness.queue.enqueue(task, { n: 1 });
+    await until(() => events.some((event) => event.kind === 'failed'), 'the timeout');
+    expect(worker.running).toBe(1);
+    try {
+      const outcome = await Promise.race([
+        worker.stop().then(() => 'stopped'),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5_000)),
+      ]);
+      expect(outcome).toBe('stopped');
+    } finally {
+      finish();
+    }
+  });
+
   it('registers cron schedules for the tasks that have one', async () => {
     const task = defineTask({
       name: 'nightly',

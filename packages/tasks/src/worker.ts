@@ -50,6 +50,8 @@ export interface Worker {
 interface RunningJob {
   /** Aborts the handler's signal and ends the attempt with `reason` (a handler that ignores it keeps its slot). */
   abort(reason: Error): void;
+  /** True once the attempt's outcome is decided (its handler returned, or it timed out), slot held or not. */
+  readonly settled: boolean;
 }
 
 /** Text PostgreSQL's jsonb can hold: U+0000 and unpaired surrogates (refused, or altered) become U+FFFD. */
@@ -130,6 +132,12 @@ function createTaskLoop(
   let idle: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   const observing = observer?.onJob !== undefined;
+
+  /** Some running attempt's outcome is not decided yet. */
+  const undecided = () => {
+    for (const run of running) if (!run.settled) return true;
+    return false;
+  };
 
   const wake = () => {
     woken = true;
@@ -219,6 +227,8 @@ function createTaskLoop(
       if (settled) return;
       settled = true;
       ended();
+      // stop() waits for attempts still undecided, not for handlers that ignored their timeout's abort.
+      if (idle !== undefined && !undecided()) idle();
       const durationMs = observing ? performance.now() - started : undefined;
       if (error !== undefined) {
         void failed(job, attempt, error, durationMs);
@@ -233,6 +243,9 @@ function createTaskLoop(
       abort(reason) {
         controller.abort(reason);
         settle(reason);
+      },
+      get settled() {
+        return settled;
       },
     };
     const context: JobContext = {
@@ -351,7 +364,7 @@ function createTaskLoop(
       const graceEnds = performance.now() + graceMs;
       // A fetch in flight may be waiting on a database that no longer answers.
       let answered = await within(loop ?? Promise.resolve(), graceMs + storeTimeoutMs);
-      if (running.size > 0) {
+      if (undecided()) {
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           idle = resolve;
