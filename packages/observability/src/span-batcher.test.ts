@@ -222,6 +222,27 @@ describe('SpanBatcher', () => {
     expect(t.batches).toHaveLength(3);
   });
 
+  it('tells onExportFailure how many spans a failed export lost, and goes on when it throws', async () => {
+    const errors: unknown[] = [];
+    core.setGlobalErrorHandler((error) => errors.push(error));
+    cleanups.push(() => core.setGlobalErrorHandler(core.loggingErrorHandler()));
+    const failures: Array<[string, number]> = [];
+    const t = setup({
+      onExportFailure(error, spans) {
+        failures.push([String(error), spans]);
+        throw new Error('reporter bug');
+      },
+    });
+    t.answerWith({ code: core.ExportResultCode.FAILED, error: new Error('collector said no') });
+    t.end(4);
+    await vi.waitFor(() => expect(failures).toEqual([['Error: collector said no', 4]]));
+    // The global handler still hears of the failure, then of the reporter's own error.
+    expect(errors.map(String)).toEqual(['Error: collector said no', 'Error: reporter bug']);
+    t.answerWith({ code: core.ExportResultCode.SUCCESS });
+    t.end(4);
+    await vi.waitFor(() => expect(t.batches).toEqual([names(0, 4), names(4, 8)]));
+  });
+
   it('reports an exporter that throws, and goes on', async () => {
     const errors: unknown[] = [];
     core.setGlobalErrorHandler((error) => errors.push(error));

@@ -19,6 +19,11 @@ export interface SpanBatcherOptions {
   scheduledDelayMs: number;
   /** An export that has not answered by then counts as failed, and the next one may start. */
   exportTimeoutMs: number;
+  /**
+   * Told of each failed, throwing or timed-out export and how many spans it carried (they are lost), after
+   * OpenTelemetry's global error handler.
+   */
+  onExportFailure?: (error: unknown, spans: number) => void;
 }
 
 /** What the batcher takes from @opentelemetry/core, which tracing.ts loads (as CommonJS) only when it is used. */
@@ -162,17 +167,24 @@ export class SpanBatcher implements SpanProcessor {
     });
   }
 
-  /** One export, settled by its answer or its deadline; never rejects (failures go to the global handler). */
+  /** One export, settled by its answer or its deadline; never rejects (failures go to the global handler and onExportFailure). */
   #send(spans: ReadableSpan[]): Promise<void> {
-    const { exportTimeoutMs, exporter } = this.#options;
+    const { exportTimeoutMs, exporter, onExportFailure } = this.#options;
     return new Promise<void>((resolve) => {
       let settled = false;
       const settle = (error?: unknown) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (error !== undefined) this.#core.globalErrorHandler(error);
         resolve();
+        if (error === undefined) return;
+        this.#core.globalErrorHandler(error);
+        try {
+          onExportFailure?.(error, spans.length);
+        } catch (thrown) {
+          // A reporter that throws must not break the exporter's callback, which may be calling this.
+          this.#core.globalErrorHandler(thrown);
+        }
       };
       const timer = setTimeout(
         () => settle(new Error(`span export timed out after ${exportTimeoutMs} ms`)),

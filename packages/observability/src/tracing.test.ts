@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { DiagLogLevel, diag } from '@opentelemetry/api';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../test/support.ts';
 import { observability } from './fastify-plugin.ts';
-import { startTracing } from './tracing.ts';
+import { startTracing, type TracingOptions } from './tracing.ts';
 import { readTracingConfig } from './tracing-config.ts';
 
 const register = fileURLToPath(new URL('./bin/register.ts', import.meta.url));
@@ -62,6 +62,186 @@ describe('readTracingConfig', () => {
     expect(readTracingConfig({ OTEL_SDK_DISABLED: 'true' })).toMatchObject({ enabled: false });
   });
 
+  it('reads OTEL_TRACES_SAMPLER_ARG alone as the ratio of parentbased_traceidratio, the default sampler at 1', () => {
+    expect(readTracingConfig({ OTEL_TRACES_SAMPLER_ARG: '0.1' })).toMatchObject({
+      options: { sampleRatio: 0.1, parentBased: true },
+    });
+    expect(
+      readTracingConfig({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '.25' }),
+    ).toMatchObject({ options: { sampleRatio: 0.25, parentBased: false } });
+  });
+
+  it.each(['always_on', 'always_off', 'parentbased_always_on', 'parentbased_always_off'])(
+    'refuses OTEL_TRACES_SAMPLER_ARG beside OTEL_TRACES_SAMPLER=%s, which takes none',
+    (sampler) => {
+      expect(() =>
+        readTracingConfig({ OTEL_TRACES_SAMPLER: sampler, OTEL_TRACES_SAMPLER_ARG: '0.1' }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'RAMPART_OBSERVABILITY_CONFIG_INVALID',
+          message: expect.stringContaining(
+            `OTEL_TRACES_SAMPLER=${sampler} takes no argument: set OTEL_TRACES_SAMPLER=parentbased_traceidratio`,
+          ),
+        }),
+      );
+    },
+  );
+
+  it.each([
+    [{ OTEL_TRACES_SAMPLER_ARG: 'abc' }],
+    [{ OTEL_TRACES_SAMPLER_ARG: '0x1' }],
+    [{ OTEL_TRACES_SAMPLER_ARG: 'Infinity' }],
+    [{ OTEL_TRACES_SAMPLER_ARG: '-0.1' }],
+    [{ OTEL_TRACES_SAMPLER: 'always_on', OTEL_TRACES_SAMPLER_ARG: 'abc' }],
+  ])('checks OTEL_TRACES_SAMPLER_ARG whatever the sampler: %j', (env) => {
+    expect(() => readTracingConfig(env)).toThrow(
+      expect.objectContaining({
+        code: 'RAMPART_OBSERVABILITY_CONFIG_INVALID',
+        message: expect.stringContaining('OTEL_TRACES_SAMPLER_ARG='),
+      }),
+    );
+  });
+
+  it('refuses OTEL_TRACES_EXPORTER=memory, which keeps every span: it is for tests, through options', () => {
+    expect(() => readTracingConfig({ OTEL_TRACES_EXPORTER: 'memory' })).toThrow(
+      expect.objectContaining({
+        code: 'RAMPART_OBSERVABILITY_CONFIG_INVALID',
+        message: expect.stringMatching(
+          /OTEL_TRACES_EXPORTER="memory": .*for tests.*expected none, console or otlp/,
+        ),
+      }),
+    );
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'authorization=Bearer%20s3cret-token,s3cret-pasted-alone'],
+    ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'x-api-key=s3cret-key,authorization: Bearer s3cret=x'],
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'x-api-key=s3cret%0Aline'],
+    ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'x-api-key=s3cret%ZZ'],
+  ])('refuses a bad %s without showing a header value', (name, value) => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', [name]: value };
+    let error: Error | undefined;
+    try {
+      readTracingConfig(env);
+    } catch (thrown) {
+      error = thrown as Error;
+    }
+    expect(error).toMatchObject({ code: 'RAMPART_OBSERVABILITY_CONFIG_INVALID' });
+    expect(error?.message).toContain(`${name}: entry `);
+    expect(error?.message).not.toContain('s3cret');
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'ftp://rampart:hunter2@collector:4318'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://rampart:hunter2@'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'http://hunter2@:4318/v1/traces'],
+  ])('refuses a bad %s showing its userinfo as ***', (name, value) => {
+    expect(() => readTracingConfig({ [name]: value })).toThrow(
+      expect.objectContaining({
+        code: 'RAMPART_OBSERVABILITY_CONFIG_INVALID',
+        message: expect.stringMatching(new RegExp(`${name}="[a-z]+://\\*\\*\\*@[^"]*"`)),
+      }),
+    );
+    expect(() => readTracingConfig({ [name]: value })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),
+    );
+  });
+
+  it('reads the OTLP protocol, compression, timeout and headers variables, traces-specific ones first', () => {
+    const config = readTracingConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', // for other signals: the traces one below wins
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '3000',
+      OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '2147483647',
+      OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Basic%20general,x-tenant=a',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'authorization=Bearer%20traces',
+    });
+    expect(config).toMatchObject({
+      options: {
+        exporter: {
+          otlp: {
+            url: 'http://collector:4318/v1/traces',
+            headers: { 'x-tenant': 'a', authorization: 'Bearer traces' },
+            timeoutMs: 2147483647,
+            compression: 'gzip',
+          },
+        },
+      },
+    });
+  });
+
+  it.each([
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', 'set http/json'],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http/protobuf', 'set http/json'],
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'zstd', 'expected gzip or none'],
+    ['OTEL_EXPORTER_OTLP_TRACES_COMPRESSION', 'deflate', 'expected gzip or none'],
+    ['OTEL_EXPORTER_OTLP_TRACES_HEADERS', 'abc', 'expected comma-separated name=value pairs'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://', 'http(s) URL'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http:///', 'no host'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'http:///v1/traces', 'no host'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://collector:4318?tenant=a', 'query'],
+  ])('refuses %s=%s, which the exporter would read differently', (name, value, expected) => {
+    expect(() => readTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', [name]: value })).toThrow(
+      expect.objectContaining({
+        code: 'RAMPART_OBSERVABILITY_CONFIG_INVALID',
+        message: expect.stringMatching(new RegExp(`${name}.*${expected.replace(/[()]/g, '\\$&')}`)),
+      }),
+    );
+  });
+
+  it.each([
+    'OTEL_BSP_EXPORT_TIMEOUT',
+    'OTEL_BSP_SCHEDULE_DELAY',
+    'OTEL_EXPORTER_OTLP_TIMEOUT',
+    'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
+    'OTEL_BSP_MAX_QUEUE_SIZE',
+    'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+  ])(
+    'refuses %s past 2^31-1 (Node timers fire after 1 ms past it) and in other forms than digits',
+    (name) => {
+      const env = {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_BSP_MAX_QUEUE_SIZE: '2147483647',
+      };
+      for (const value of ['3000000000', '2147483648', '1e3', '10.0', '0']) {
+        expect(() => readTracingConfig({ ...env, [name]: value })).toThrow(
+          expect.objectContaining({
+            code: 'RAMPART_OBSERVABILITY_CONFIG_INVALID',
+            message: expect.stringContaining(`${name}="${value}": expected a whole number of`),
+          }),
+        );
+      }
+      expect(readTracingConfig({ ...env, [name]: '2147483647' })).toMatchObject({ enabled: true });
+    },
+  );
+
+  it('names the OTEL_BSP_* variables when the batch would exceed the queue; a default batch follows a smaller queue', async () => {
+    for (const [env, message] of [
+      [
+        { OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4096' },
+        'OTEL_BSP_MAX_EXPORT_BATCH_SIZE=4096 must not exceed OTEL_BSP_MAX_QUEUE_SIZE (unset: 2048)',
+      ],
+      [
+        { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '200' },
+        'OTEL_BSP_MAX_EXPORT_BATCH_SIZE=200 must not exceed OTEL_BSP_MAX_QUEUE_SIZE=100',
+      ],
+    ] as const) {
+      expect(() => readTracingConfig(env)).toThrow(
+        expect.objectContaining({
+          code: 'RAMPART_OBSERVABILITY_CONFIG_INVALID',
+          message: expect.stringContaining(message),
+        }),
+      );
+    }
+    const config = readTracingConfig({ OTEL_TRACES_EXPORTER: 'console', OTEL_BSP_MAX_QUEUE_SIZE: '100' });
+    if (!config.enabled) throw new Error('tracing should be enabled');
+    const tracing = await startTracing(config.options);
+    cleanups.push(() => tracing.shutdown());
+    await tracing.shutdown();
+  });
+
   it.each([
     ['OTEL_TRACES_SAMPLER', 'sometimes'],
     ['OTEL_TRACES_SAMPLER_ARG', '1.5'],
@@ -109,6 +289,94 @@ describe('startTracing', () => {
       code: 'RAMPART_OBSERVABILITY_TRACING_STARTED',
     });
     await tracing.shutdown();
+  });
+
+  it('refuses an OTLP url without a host, timers past 2^31-1 ms, and never shows a url password', async () => {
+    for (const [options, message] of [
+      [{ exporter: { otlp: { url: 'http:///v1/traces' } } }, 'it has no host'],
+      [{ exporter: { otlp: { url: 'ftp://rampart:hunter2@collector/v1/traces' } } }, '"ftp://***@collector'],
+      [{ exporter: { otlp: { url: 'http://c/v1/traces', timeoutMs: 3_000_000_000 } } }, 'timeoutMs must be'],
+      [
+        { batch: { exportTimeoutMs: 3_000_000_000 } },
+        'batch.exportTimeoutMs must be an integer from 1 to 2147483647',
+      ],
+      [{ shutdownTimeoutMs: 2 ** 31 }, 'shutdownTimeoutMs must be'],
+    ] as const) {
+      const started = startTracing({ service: 's', ...options } as TracingOptions);
+      await expect(started).rejects.toMatchObject({
+        code: 'RAMPART_OBSERVABILITY_OPTIONS_INVALID',
+        message: expect.stringContaining(message),
+      });
+      await expect(started).rejects.toMatchObject({ message: expect.not.stringContaining('hunter2') });
+    }
+  });
+
+  it('sends gzip when compression is gzip, and not when it is unset', async () => {
+    const seen: Array<string | undefined> = [];
+    const server = createHttpServer((request, response) => {
+      seen.push(request.headers['content-encoding']);
+      request.resume();
+      request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => server.close());
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
+    for (const compression of ['gzip', undefined] as const) {
+      const tracing = await startTracing({
+        service: 's',
+        exporter: { otlp: { url, ...(compression ? { compression } : {}) } },
+        instrumentations: { undici: false },
+      });
+      cleanups.push(() => tracing.shutdown());
+      tracing.tracer.startSpan('one').end();
+      await tracing.shutdown();
+    }
+    expect(seen).toEqual(['gzip', undefined]);
+  });
+
+  it('warns of failed exports with the endpoint (userinfo masked) and the status, at most once per 30 s', async () => {
+    // A collector that refuses every export: a wrong token is the commonest way to lose every span.
+    const requests: IncomingHttpHeaders[] = [];
+    const server = createHttpServer((request, response) => {
+      requests.push(request.headers);
+      request.resume();
+      request.on('end', () => response.writeHead(401).end('bad token'));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => server.close());
+    const port = (server.address() as AddressInfo).port;
+    const warnings: string[] = [];
+    const tracing = await startTracing({
+      service: 's',
+      exporter: {
+        otlp: {
+          url: `http://rampart:hunter2@127.0.0.1:${port}/v1/traces`,
+          headers: { 'x-api-key': 's3cret-key' },
+        },
+      },
+      batch: { maxExportBatchSize: 1, minExportIntervalMs: 1, scheduledDelayMs: 1 },
+      instrumentations: { undici: false },
+      onExportFailure: (message) => warnings.push(message),
+    });
+    cleanups.push(() => tracing.shutdown()); // a no-op once shut down: only a failed assertion needs it
+    for (let i = 0; i < 4; i++) {
+      tracing.tracer.startSpan(`span ${i}`).end();
+      await vi.waitFor(() => expect(requests).toHaveLength(i + 1), { timeout: 10_000 });
+    }
+    expect(requests[0]?.['x-api-key']).toBe('s3cret-key');
+    await vi.waitFor(() => expect(warnings).toHaveLength(1), { timeout: 10_000 });
+    expect(warnings[0]).toBe(
+      `@rampart/observability: span export to http://***@127.0.0.1:${port}/v1/traces failed (1 span lost): HTTP 401 Unauthorized`,
+    );
+    // The other three are held back by the rate limit; shutdown writes them rather than lose them.
+    await tracing.shutdown();
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toBe(
+      `@rampart/observability: 3 span exports to http://***@127.0.0.1:${port}/v1/traces failed since the previous warning (3 spans lost); the last: HTTP 401 Unauthorized`,
+    );
+    expect(warnings.join('\n')).not.toMatch(/hunter2|s3cret/);
   });
 
   it('samples by the parent flag first, then by ratio, and records only sampled spans', async () => {
@@ -293,6 +561,40 @@ describe('the register hook', () => {
     expect(lines.filter((line) => line.msg === 'request completed')).toHaveLength(2);
   });
 
+  it('writes one warning line on stderr when the collector refuses exports, with no secret in it', async () => {
+    let refused = 0;
+    const server = createHttpServer((request, response) => {
+      refused += 1;
+      request.resume();
+      request.on('end', () => response.writeHead(401).end());
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(() => server.close());
+    const port = (server.address() as AddressInfo).port;
+    const child = startFixture({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://rampart:hunter2@127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20s3cret-token',
+      OTEL_BSP_SCHEDULE_DELAY: '1',
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    await vi.waitFor(() => expect(stderr).toMatch(/listening on http:\/\/\S+/), { timeout: 20_000 });
+    const base = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+    for (let i = 0; i < 3; i++) {
+      await fetch(`${base}/ok`);
+      await vi.waitFor(() => expect(refused).toBe(i + 1), { timeout: 10_000 });
+    }
+    await vi.waitFor(() => expect(stderr).toContain('span export'), { timeout: 10_000 });
+    const warnings = stderr.split('\n').filter((line) => line.includes('span export'));
+    expect(warnings).toEqual([
+      `@rampart/observability: span export to http://***@127.0.0.1:${port}/v1/traces failed (1 span lost): HTTP 401 Unauthorized`,
+    ]);
+    expect(stderr).not.toMatch(/hunter2|s3cret/);
+  });
+
   it('refuses to start on a bad OTEL_* variable with one clear line and exit code 1', async () => {
     const child = startFixture({ OTEL_TRACES_SAMPLER: 'sometimes' });
     let stderr = '';
@@ -305,5 +607,22 @@ describe('the register hook', () => {
       /^@rampart\/observability\/register: RAMPART_OBSERVABILITY_CONFIG_INVALID: .*OTEL_TRACES_SAMPLER="sometimes"/,
     );
     expect(stderr).not.toContain('    at ');
+  });
+
+  it('names a bad OTEL_EXPORTER_OTLP_HEADERS entry without printing any of it', async () => {
+    const child = startFixture({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20s3cret-token,s3cret-pasted-alone',
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    const [code] = (await once(child, 'exit')) as [number];
+    expect(code).toBe(1);
+    expect(stderr).toMatch(
+      /^@rampart\/observability\/register: RAMPART_OBSERVABILITY_CONFIG_INVALID: .*OTEL_EXPORTER_OTLP_HEADERS: entry 2 of 2 is not name=value: .*\n$/,
+    );
+    expect(stderr).not.toContain('s3cret');
   });
 });

@@ -5,18 +5,31 @@ import type {
   InMemorySpanExporter,
   TracerProvider as SdkTracerProvider,
   SpanExporter,
+  SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { invalidOptions, ObservabilityError } from './errors.ts';
+import { type ExportFailureReporter, exportFailureReporter } from './export-failures.ts';
 import { idOnlyTracerProvider } from './id-tracer.ts';
+import { endpointProblem, maskUserinfo, userinfoSecrets } from './otlp-endpoint.ts';
 import { instrumentUndiciOnFirstUse } from './outbound-propagation.ts';
 import { samplingTracerProvider } from './sampling-tracer.ts';
 import { SpanBatcher } from './span-batcher.ts';
 
+/** Where sampled spans go. `otlp` sends OTLP over HTTP with JSON (http/json), gzipped with `compression: 'gzip'`. */
 export type TracingExporter =
   | 'none'
   | 'console'
   | 'memory'
-  | { otlp: { url: string; headers?: Record<string, string>; timeoutMs?: number } };
+  | {
+      otlp: {
+        url: string;
+        headers?: Record<string, string>;
+        timeoutMs?: number;
+        compression?: 'gzip' | 'none';
+      };
+    };
+
+type OtlpOptions = Extract<TracingExporter, object>['otlp'];
 
 export interface TracingOptions {
   /** `service.name` on every span. */
@@ -52,6 +65,13 @@ export interface TracingOptions {
   };
   /** shutdown() gives up flushing after this long; default 5000. */
   shutdownTimeoutMs?: number;
+  /**
+   * Receives a warning (one line) when span exports fail: refused, unauthorized, unreachable or timed out.
+   * The first comes at once, then at most one every 30 s, counting the exports and spans lost since the
+   * previous one; it names the endpoint without its userinfo and never shows a header value. Default: the
+   * line on stderr.
+   */
+  onExportFailure?: (message: string) => void;
 }
 
 export const TRACING_DEFAULTS = {
@@ -92,9 +112,14 @@ export function getTracing(): Tracing | undefined {
   return (globalThis as GlobalSlot)[GLOBAL_KEY];
 }
 
+/** Node's timers fire after 1 ms when given a longer delay; sizes share the bound. */
+const MAX_INT = 2_147_483_647;
+
 function positiveInt(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-    throw invalidOptions(`tracing: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > MAX_INT) {
+    throw invalidOptions(
+      `tracing: ${name} must be an integer from 1 to ${MAX_INT}, got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -111,17 +136,21 @@ function normalize(options: TracingOptions) {
   }
   const exporter = options.exporter ?? TRACING_DEFAULTS.exporter;
   if (typeof exporter === 'object') {
-    let url: URL | undefined;
-    try {
-      url = new URL(exporter.otlp?.url);
-    } catch {}
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw invalidOptions(
-        `tracing: exporter.otlp.url must be an http(s) URL, got ${JSON.stringify(exporter.otlp?.url)}`,
-      );
+    const url: unknown = exporter.otlp?.url;
+    const problem = typeof url === 'string' ? endpointProblem(url) : 'expected an http(s) URL';
+    if (problem !== undefined) {
+      // Shown without its userinfo: an endpoint's password must never reach a log.
+      const shown = typeof url === 'string' ? JSON.stringify(maskUserinfo(url)) : String(url);
+      throw invalidOptions(`tracing: exporter.otlp.url ${shown}: ${problem}`);
     }
     if (exporter.otlp.timeoutMs !== undefined)
       positiveInt('exporter.otlp.timeoutMs', exporter.otlp.timeoutMs);
+    const { compression } = exporter.otlp;
+    if (compression !== undefined && compression !== 'gzip' && compression !== 'none') {
+      throw invalidOptions(
+        `tracing: exporter.otlp.compression must be 'gzip' or 'none', got ${JSON.stringify(compression)}`,
+      );
+    }
   } else if (!['none', 'console', 'memory'].includes(exporter)) {
     throw invalidOptions(
       `tracing: exporter must be 'none', 'console', 'memory' or { otlp }, got ${JSON.stringify(exporter)}`,
@@ -129,8 +158,13 @@ function normalize(options: TracingOptions) {
   }
   const batch = { ...TRACING_DEFAULTS.batch, ...options.batch };
   for (const [name, value] of Object.entries(batch)) positiveInt(`batch.${name}`, value);
+  // Only a size given explicitly is a mistake; the default follows a smaller queue (and the minimum, below,
+  // a smaller maximum).
   if (batch.maxExportBatchSize > batch.maxQueueSize) {
-    throw invalidOptions('tracing: batch.maxExportBatchSize must not exceed batch.maxQueueSize');
+    if (options.batch?.maxExportBatchSize !== undefined) {
+      throw invalidOptions('tracing: batch.maxExportBatchSize must not exceed batch.maxQueueSize');
+    }
+    batch.maxExportBatchSize = batch.maxQueueSize;
   }
   if (batch.minExportBatchSize > batch.maxExportBatchSize) {
     // Only a minimum given explicitly is a mistake; the default follows a smaller maximum.
@@ -154,25 +188,35 @@ function normalize(options: TracingOptions) {
       'shutdownTimeoutMs',
       options.shutdownTimeoutMs ?? TRACING_DEFAULTS.shutdownTimeoutMs,
     ),
+    onExportFailure: exportFailureSink(options.onExportFailure),
   };
+}
+
+function exportFailureSink(given: unknown): (message: string) => void {
+  if (given === undefined) return (message) => process.stderr.write(`${message}\n`);
+  if (typeof given !== 'function') throw invalidOptions('tracing: onExportFailure must be a function');
+  return given as (message: string) => void;
 }
 
 /**
  * The OTLP exporter and its transformer take longer to load than the rest of the SDK together (about
  * 55 ms here), and nothing is exported before the first batch: load it then, off the start-up path.
  */
-function lazyOtlpExporter(
-  otlp: { url: string; headers?: Record<string, string>; timeoutMs?: number },
-  failed: ExportResult['code'],
-): SpanExporter {
+function lazyOtlpExporter(otlp: OtlpOptions, failed: ExportResult['code']): SpanExporter {
   let real: Promise<SpanExporter> | undefined;
   const load = () => {
     real ??= import('@opentelemetry/exporter-trace-otlp-http').then(
       ({ OTLPTraceExporter }) =>
+        // All four are given, so the exporter's own reading of the OTEL_* variables (which readTracingConfig
+        // has checked) never overrides them: an unset compression is 'none', not whatever the environment says.
         new OTLPTraceExporter({
           url: otlp.url,
           headers: { ...otlp.headers },
           timeoutMillis: otlp.timeoutMs ?? TRACING_DEFAULTS.otlpTimeoutMs,
+          // The exporter's type is an enum of these two strings.
+          compression: (otlp.compression ?? 'none') as NonNullable<
+            ConstructorParameters<typeof OTLPTraceExporter>[0]
+          >['compression'],
         }),
     );
     return real;
@@ -228,6 +272,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
 
   let memoryExporter: InMemorySpanExporter | undefined;
   let sdkProvider: SdkTracerProvider | undefined;
+  let reporter: ExportFailureReporter | undefined;
   if (config.exporter !== 'none') {
     const sdk = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
     const resources = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
@@ -236,10 +281,17 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     else if (config.exporter === 'console') exporter = new sdk.ConsoleSpanExporter();
     else exporter = lazyOtlpExporter(config.exporter.otlp, core.ExportResultCode.FAILED);
 
-    const processor =
-      config.exporter === 'memory'
-        ? new sdk.SimpleSpanProcessor({ exporter })
-        : new SpanBatcher({ exporter, ...config.batch }, core);
+    let processor: SpanProcessor;
+    if (config.exporter === 'memory') processor = new sdk.SimpleSpanProcessor({ exporter });
+    else {
+      const otlp = config.exporter === 'console' ? undefined : config.exporter.otlp;
+      reporter = exportFailureReporter({
+        target: otlp ? maskUserinfo(otlp.url) : 'stdout',
+        secrets: otlp ? [...Object.values(otlp.headers ?? {}), ...userinfoSecrets(otlp.url)] : [],
+        write: config.onExportFailure,
+      });
+      processor = new SpanBatcher({ exporter, ...config.batch, onExportFailure: reporter.failed }, core);
+    }
     const attributes: Record<string, string> = {
       ...config.resourceAttributes,
       'service.name': config.service,
@@ -295,6 +347,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
         );
         const outcome = await Promise.race([flushed, deadline]);
         clearTimeout(timer);
+        reporter?.flush(); // failures held back by the rate limit, which the process would otherwise lose
         for (const disable of disablers) disable();
         trace.disable();
         propagation.disable();
