@@ -108,10 +108,11 @@ describe('route inventory over raw sockets', () => {
               post ? '{}' : '',
             );
             sent += 1;
-            // A valid key without the scope may learn a spelling is no route (404). A target that is not a path
-            // at all never reaches routing: Node's parser refuses it (400), before any key is looked at.
+            // A valid key without the scope may learn a spelling is no route (404), or that the path takes
+            // other methods (405). A target that is not a path at all never reaches routing: Node's parser
+            // refuses it (400), before any key is looked at.
             const allowed = [401, 403];
-            if (headers['x-api-key'] === noScopes) allowed.push(404);
+            if (headers['x-api-key'] === noScopes) allowed.push(404, 405);
             if (!target.startsWith('/')) allowed.push(400);
             if (!allowed.includes(status) || !problem) {
               failures.push(
