@@ -109,7 +109,10 @@ describe('/reservations', () => {
       await call('POST', '/reservations', orders, { orderId: ORDER_B, sku: 'widget', quantity: 3 })
     ).json();
     expect(await available(widget)).toBe(1);
-    expect((await call('PATCH', `/reservations/${made.id}`, orders, { quantity: 1 })).statusCode).toBe(404);
+    // No route edits a reservation: the path is read and released only (405, with Allow saying so).
+    const edit = await call('PATCH', `/reservations/${made.id}`, orders, { quantity: 1 });
+    expect(edit.statusCode).toBe(405);
+    expect(edit.headers.allow).toBe('GET, HEAD, DELETE');
     expect((await call('DELETE', `/reservations/${made.id}`, orders)).statusCode).toBe(204);
     expect(await available(widget)).toBe(4);
     expect((await call('DELETE', `/reservations/${made.id}`, orders)).statusCode).toBe(404);
