@@ -60,15 +60,9 @@ describe('parseEnv', () => {
     ]);
   });
 
-  it('refuses a task schema pg-boss would refuse, and tasks that no process would run', () => {
+  it('refuses a task schema pg-boss would refuse', () => {
     expect(problemsOf({ TASKS_SCHEMA: 'a'.repeat(49) })[0]).toMatch(/^TASKS_SCHEMA="a+": /);
     expect(parseEnv({ TASKS_SCHEMA: 'a'.repeat(48) }).TASKS_SCHEMA).toHaveLength(48);
-    expect(problemsOf({ TASKS_IN_PROCESS: 'false' })).toEqual([
-      expect.stringMatching(/^TASKS_IN_PROCESS="false": no process would run the tasks/),
-    ]);
-    expect(parseEnv({ TASKS_IN_PROCESS: 'false', DATABASE_URL: 'postgres://db/x' })).toMatchObject({
-      TASKS_IN_PROCESS: 'false',
-    });
   });
 
   it('refuses a REDIS_URL that is not a URL, naming the variable, not the value', () => {

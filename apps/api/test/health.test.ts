@@ -56,6 +56,24 @@ describe('health routes', () => {
     }
   });
 
+  it('warns that no process runs the tasks when TASKS_IN_PROCESS=false on embedded PGlite', async () => {
+    const lines: string[] = [];
+    // PGlite whatever TEST_DATABASE_URL says: on PostgreSQL the worker process runs the tasks.
+    const embedded = await createTestDatabase({ backend: 'pglite', migrations: MIGRATIONS });
+    try {
+      const other = await buildApp({
+        env: parseEnv({ LOG_LEVEL: 'warn', LOAD_SHEDDING: 'off', TASKS_IN_PROCESS: 'false' }),
+        database: embedded,
+        logDestination: { write: (line: string) => void lines.push(line) },
+        isShuttingDown: () => false,
+      });
+      await other.close();
+    } finally {
+      await embedded.close();
+    }
+    expect(lines.filter((line) => line.includes('no process runs the tasks'))).toHaveLength(1);
+  });
+
   it('answers liveness without a key', async () => {
     const response = await app.inject({ method: 'GET', url: '/health/live' });
     expect(response.statusCode).toBe(200);

@@ -104,6 +104,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   const clients = createClients(env, createPolicyObserver({ metrics, logger }));
   const taskList = createTasks(database, clients);
+  if (env.TASKS_IN_PROCESS === 'false' && database.system === 'pglite') {
+    // Allowed (a bench, a test of the HTTP stack alone), but then nothing runs the tasks, audit.verify included.
+    logger.warn(
+      'TASKS_IN_PROCESS=false on embedded PGlite: no process runs the tasks (a worker process cannot share PGlite)',
+    );
+  }
   const tasks = await startTaskRuntime({
     database,
     tasks: taskList,

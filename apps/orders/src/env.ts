@@ -227,11 +227,6 @@ export function parseEnv(source: Readonly<Record<string, string | undefined>>): 
     if (candidate.NODE_ENV === 'production' && candidate.API_KEY_PEPPER === undefined) {
       problems.push('API_KEY_PEPPER="": is required when NODE_ENV=production (at least 32 characters)');
     }
-    if (candidate.TASKS_IN_PROCESS === 'false' && candidate.DATABASE_URL === undefined) {
-      problems.push(
-        'TASKS_IN_PROCESS="false": no process would run the tasks: on embedded PGlite (DATABASE_URL unset) only the API process can',
-      );
-    }
     if (candidate.REDIS_URL !== undefined && !URL.canParse(candidate.REDIS_URL)) {
       problems.push('REDIS_URL=<hidden>: is not a URL (redis://[user:password@]host[:port][/database])');
     }
