@@ -48,7 +48,7 @@ export const initGenerator: GeneratorSpec = {
       if (bytes.includes(0)) continue; // binary: leave it alone
       const content = bytes.toString('utf8');
       const next = content.replace(pattern, (_whole, at: string) => `${at}${to.slice(1)}`);
-      if (next !== content) changes.push({ path, content: next, kind: 'update' });
+      if (next !== content) changes.push({ path, content: next, kind: 'update', original: content });
     }
     return { changes, next: ['./rampart install', './rampart test'] };
   },

@@ -25,12 +25,21 @@ export function manifestPath(service: string): string {
 
 /** The service's manifest, or undefined when it has none (not made by `gen service`). */
 export function readManifest(workspace: Workspace, service: string): Manifest | undefined {
+  return readManifestFile(workspace, service)?.manifest;
+}
+
+/** The manifest and the text it was parsed from. */
+function readManifestFile(
+  workspace: Workspace,
+  service: string,
+): { manifest: Manifest; text: string } | undefined {
   const file = join(workspace.root, manifestPath(service));
   if (!existsSync(file)) return undefined;
   try {
-    const manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    const text = readFileSync(file, 'utf8');
+    const manifest = JSON.parse(text) as Manifest;
     if (typeof manifest.generator !== 'string' || typeof manifest.answers !== 'object') throw new Error();
-    return manifest;
+    return { manifest, text };
   } catch (error) {
     throw new GenError(
       'RAMPART_GEN_INVALID_ANSWER',
@@ -42,10 +51,16 @@ export function readManifest(workspace: Workspace, service: string): Manifest | 
 
 /** The update that appends `entry` to the service's manifest. */
 export function appendToManifest(workspace: Workspace, service: string, entry: ManifestEntry): FileChange {
-  const manifest = readManifest(workspace, service);
-  if (!manifest) {
+  const read = readManifestFile(workspace, service);
+  if (!read) {
     throw new GenError('RAMPART_GEN_TARGET_MISSING', `${manifestPath(service)} does not exist`);
   }
+  const { manifest, text } = read;
   const next: Manifest = { ...manifest, applied: [...(manifest.applied ?? []), entry] };
-  return { path: manifestPath(service), content: `${JSON.stringify(next, null, 2)}\n`, kind: 'update' };
+  return {
+    path: manifestPath(service),
+    content: `${JSON.stringify(next, null, 2)}\n`,
+    kind: 'update',
+    original: text,
+  };
 }

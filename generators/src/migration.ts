@@ -79,11 +79,13 @@ export function generateMigration(
       const content = readFileSync(join(staging, 'migrations', file), 'utf8');
       const old = before.get(file);
       if (old === content) continue;
-      written.push({
-        path: `apps/${service}/migrations/${file}`,
-        content,
-        kind: old === undefined ? 'create' : 'update',
-      });
+      const path = `apps/${service}/migrations/${file}`;
+      // The staging copy holds what the service's migrations held when they were copied: the original.
+      written.push(
+        old === undefined
+          ? { path, content, kind: 'create' }
+          : { path, content, kind: 'update', original: old },
+      );
     }
     if (result.status !== 0 || !written.some((change) => change.path.endsWith('.sql'))) {
       const output = `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? String(result.error) : ''}`;

@@ -21,11 +21,8 @@ export function registerRoutes(workspace: Workspace, names: ResourceNames): File
   const path = `apps/${names.service}/src/app.ts`;
   const plugin = `${names.camel}Routes`;
   const line = `  await app.register(${plugin}, { prefix: '/${names.name}'${names.hasEncrypted ? ', env' : ''} });`;
-  let source = addImport(
-    readTarget(workspace, path),
-    `import { ${plugin} } from './${names.name}/routes.ts';`,
-    path,
-  );
+  const original = readTarget(workspace, path);
+  let source = addImport(original, `import { ${plugin} } from './${names.name}/routes.ts';`, path);
   let end = -1;
   for (const match of source.matchAll(REGISTER)) end = match.index + match[0].length;
   if (end !== -1) {
@@ -35,7 +32,7 @@ export function registerRoutes(workspace: Workspace, names: ResourceNames): File
     if (last === -1) throw anchorMissing(path, "buildApp's `return app;`", line);
     source = `${source.slice(0, last)}\n${line}${source.slice(last)}`;
   }
-  return { path, content: source, kind: 'update' };
+  return { path, content: source, kind: 'update', original };
 }
 
 /** src/schema.ts: the table exported for drizzle-kit and for typed queries. */
@@ -43,14 +40,13 @@ export function exportTable(workspace: Workspace, names: ResourceNames): FileCha
   const path = `apps/${names.service}/src/schema.ts`;
   const source = readTarget(workspace, path);
   const line = `export { ${names.camel} } from './${names.name}/schema.ts';\n`;
-  return { path, content: `${source.replace(/\n*$/, '\n')}${line}`, kind: 'update' };
+  return { path, content: `${source.replace(/\n*$/, '\n')}${line}`, kind: 'update', original: source };
 }
 
 /** src/errors.ts: the resource's not-found error (created when the service has no errors.ts). */
 export function notFoundError(workspace: Workspace, names: ResourceNames): FileChange {
   const path = `apps/${names.service}/src/errors.ts`;
-  const exists = existsSync(join(workspace.root, path));
-  const source = exists ? readTarget(workspace, path).replace(/\n*$/, '\n\n') : '';
+  const original = existsSync(join(workspace.root, path)) ? readTarget(workspace, path) : undefined;
   const error = `/** No row of ${names.name} has this id; answered as 404 problem+json with this code. */
 export class ${names.pascal}NotFoundError extends Error {
   readonly code = '${names.notFoundCode}';
@@ -61,15 +57,18 @@ export class ${names.pascal}NotFoundError extends Error {
   }
 }
 `;
-  return { path, content: source + error, kind: exists ? 'update' : 'create' };
+  return original === undefined
+    ? { path, content: error, kind: 'create' }
+    : { path, content: `${original.replace(/\n*$/, '\n\n')}${error}`, kind: 'update', original };
 }
 
 /** test/hardening.test.ts: the conformance kit's key gets the new scopes (it must hold every scope). */
 export function hardeningScopes(workspace: Workspace, names: ResourceNames): FileChange[] {
   const path = `apps/${names.service}/test/hardening.test.ts`;
   if (!existsSync(join(workspace.root, path))) return [];
+  const original = readTarget(workspace, path);
   const content = replaceOnce(
-    readTarget(workspace, path),
+    original,
     /(apiKeys\.create\(\{\s*name: 'hardening',\s*scopes: \[)([^\]]*)\]/,
     (_whole, head, list) =>
       `${head}${list!.trim().replace(/,$/, '')}, '${names.name}:read', '${names.name}:write']`,
@@ -77,7 +76,7 @@ export function hardeningScopes(workspace: Workspace, names: ResourceNames): Fil
     "the conformance kit's key (`apiKeys.create({ name: 'hardening', scopes: [...] })`)",
     `'${names.name}:read', '${names.name}:write' in the scopes of the hardening key`,
   );
-  return [{ path, content, kind: 'update' }];
+  return [{ path, content, kind: 'update', original }];
 }
 
 const KEY_RING_ENTRY = `  FIELD_ENCRYPTION_KEYS: Type.Optional(
@@ -115,13 +114,32 @@ export function fieldEncryptionKeys(env: Env): { version: number; key: string }[
 `;
 
 /**
+ * The Deployments' `API_KEY_PEPPER` entry, in every shape the formatter gives it: on one line, or wrapped
+ * at any of its braces once the secret's name (`<service>-secrets`) makes the line longer than the
+ * workspace's line width (services of 29 characters and more), e.g.
+ *
+ *     - name: API_KEY_PEPPER
+ *       valueFrom:
+ *         {
+ *           secretKeyRef:
+ *             { name: <service>-secrets, key: API_KEY_PEPPER },
+ *         }
+ *
+ * Groups: the entry's indentation, the secret's name. The new entry is written on one line after it and
+ * the formatter wraps it the same way.
+ */
+const PEPPER_ENTRY =
+  /^( +)- name: API_KEY_PEPPER\n\1 {2}valueFrom:\s*\{\s*secretKeyRef:\s*\{\s*name:\s*([^\s,{}]+)\s*,\s*key:\s*API_KEY_PEPPER\s*,?\s*\}\s*,?\s*\}[ \t]*\n/m;
+
+/**
  * The first encrypted field of a service adds FIELD_ENCRYPTION_KEYS: to src/env.ts (schema, hidden in
  * error messages, required in production, a development key ring otherwise) and to the Deployments'
  * secrets, as API_KEY_PEPPER is. A service that has it already gets nothing.
  */
 export function encryptionKeyRing(workspace: Workspace, service: string): FileChange[] {
   const envPath = `apps/${service}/src/env.ts`;
-  let env = readTarget(workspace, envPath);
+  const envOriginal = readTarget(workspace, envPath);
+  let env = envOriginal;
   if (env.includes('FIELD_ENCRYPTION_KEYS')) return [];
   const byHand = 'FIELD_ENCRYPTION_KEYS in EnvSchema, required in production, and fieldEncryptionKeys(env)';
   env = replaceOnce(
@@ -150,22 +168,28 @@ export function encryptionKeyRing(workspace: Workspace, service: string): FileCh
     byHand,
   );
   const changes: FileChange[] = [
-    { path: envPath, content: `${env.replace(/\n*$/, '\n')}${KEY_RING_HELPERS}`, kind: 'update' },
+    {
+      path: envPath,
+      content: `${env.replace(/\n*$/, '\n')}${KEY_RING_HELPERS}`,
+      kind: 'update',
+      original: envOriginal,
+    },
   ];
 
   for (const deployment of ['deployment-api.yaml', 'deployment-worker.yaml']) {
     const path = `apps/${service}/deploy/k8s/base/${deployment}`;
     if (!existsSync(join(workspace.root, path))) continue;
+    const original = readTarget(workspace, path);
     const content = replaceOnce(
-      readTarget(workspace, path),
-      /^( +)- name: API_KEY_PEPPER\n\1 {2}valueFrom: \{ secretKeyRef: \{ name: ([^,]+), key: API_KEY_PEPPER \} \}\n/m,
+      original,
+      PEPPER_ENTRY,
       (whole, indent, secret) =>
         `${whole}${indent}- name: FIELD_ENCRYPTION_KEYS\n${indent}  valueFrom: { secretKeyRef: { name: ${secret}, key: FIELD_ENCRYPTION_KEYS } }\n`,
       path,
       'the API_KEY_PEPPER secretKeyRef entry to put FIELD_ENCRYPTION_KEYS beside',
       'FIELD_ENCRYPTION_KEYS from the service Secret (secretKeyRef), beside API_KEY_PEPPER',
     );
-    changes.push({ path, content, kind: 'update' });
+    changes.push({ path, content, kind: 'update', original });
   }
   // The env test parses a production environment that had everything production needed: now it needs a ring.
   const envTestPath = `apps/${service}/src/env.test.ts`;
@@ -176,7 +200,7 @@ export function encryptionKeyRing(workspace: Workspace, service: string): FileCh
       (_whole, a, b, pepper, c) =>
         `parseEnv({${a}NODE_ENV: 'production',${b}API_KEY_PEPPER: ${pepper}, FIELD_ENCRYPTION_KEYS: \`1:\${'A'.repeat(43)}=\`${c}})`,
     );
-    if (next !== test) changes.push({ path: envTestPath, content: next, kind: 'update' });
+    if (next !== test) changes.push({ path: envTestPath, content: next, kind: 'update', original: test });
   }
   const configPath = `apps/${service}/deploy/k8s/base/config.env`;
   if (existsSync(join(workspace.root, configPath))) {
@@ -185,7 +209,7 @@ export function encryptionKeyRing(workspace: Workspace, service: string): FileCh
       'API_KEY_PEPPER, METRICS_TOKEN)',
       'API_KEY_PEPPER, FIELD_ENCRYPTION_KEYS, METRICS_TOKEN)',
     );
-    if (next !== config) changes.push({ path: configPath, content: next, kind: 'update' });
+    if (next !== config) changes.push({ path: configPath, content: next, kind: 'update', original: config });
   }
   return changes;
 }

@@ -103,7 +103,7 @@ function prometheusTarget(workspace: Workspace, name: string, port: number): Fil
   const current = readFileSync(file, 'utf8');
   if (new RegExp(`^\\s*service: ${name}$`, 'm').test(current)) return [];
   const entry = `- targets: ["host.docker.internal:${port}"]\n  labels:\n    service: ${name}\n`;
-  return [{ path, content: `${current.replace(/\n*$/, '\n')}${entry}`, kind: 'update' }];
+  return [{ path, content: `${current.replace(/\n*$/, '\n')}${entry}`, kind: 'update', original: current }];
 }
 
 /** `gen service <name>`: a Fastify service wired with the Rampart packages, its image and manifests. */
@@ -130,6 +130,7 @@ export const serviceGenerator: GeneratorSpec = {
       name: 'port',
       message: 'Port it listens on by default',
       required: false,
+      whenEmpty: (workspace) => `${nextFreePort(workspace)}, the next free one`,
       validate(value, workspace) {
         const port = Number(value);
         // The worker's health port is port + 1000, so that must be a valid port too.

@@ -9,6 +9,12 @@ export interface Question {
   position?: number;
   required: boolean;
   default?: string;
+  /**
+   * For an optional question without a `default`: what the generator takes when the answer is left out,
+   * shown at the prompt (`Retries after the first attempt (empty for 3)`). An empty answer at the prompt is
+   * taken as no answer, the same as leaving the flag out.
+   */
+  whenEmpty?(workspace: Workspace): string;
   /** A message saying what is wrong, or undefined when the value is fine. */
   validate?(
     value: string,

@@ -35,7 +35,7 @@ describe('applyChanges', () => {
   it('creates and updates files, leaving no staging folder behind', async () => {
     await applyChanges(root, [
       { path: 'a/b/new.txt', content: 'new', kind: 'create' },
-      { path: 'existing.txt', content: 'updated', kind: 'update' },
+      { path: 'existing.txt', content: 'updated', kind: 'update', original: 'old' },
     ]);
     expect(readFileSync(join(root, 'a/b/new.txt'), 'utf8')).toBe('new');
     expect(readFileSync(join(root, 'existing.txt'), 'utf8')).toBe('updated');
@@ -54,7 +54,7 @@ describe('applyChanges', () => {
 
   it('refuses to update a missing file', async () => {
     await expect(
-      applyChanges(root, [{ path: 'missing.txt', content: 'x', kind: 'update' }]),
+      applyChanges(root, [{ path: 'missing.txt', content: 'x', kind: 'update', original: '' }]),
     ).rejects.toMatchObject({
       code: 'RAMPART_GEN_TARGET_MISSING',
     });
@@ -66,12 +66,32 @@ describe('applyChanges', () => {
     await expect(
       applyChanges(root, [
         { path: 'x/y/first.txt', content: 'first', kind: 'create' },
-        { path: 'existing.txt', content: 'changed', kind: 'update' },
+        { path: 'existing.txt', content: 'changed', kind: 'update', original: 'old' },
         { path: 'blocker/child.txt', content: 'never', kind: 'create' },
       ]),
     ).rejects.toMatchObject({ code: 'RAMPART_GEN_WRITE_FAILED' });
     expect(tree()).toEqual(['blocker', 'existing.txt']);
     expect(readFileSync(join(root, 'existing.txt'), 'utf8')).toBe('old');
+  });
+
+  // What a second `gen` run (or an editor) did to a file between this plan's read and its commit is kept: the
+  // plan was computed from the old content, so writing it would silently drop that change.
+  it('refuses to replace a file that changed after the plan read it, and puts back what it had written', async () => {
+    writeFileSync(join(root, 'second.txt'), 'second, as planned');
+    writeFileSync(join(root, 'existing.txt'), 'old, then edited by another run');
+    await expect(
+      applyChanges(root, [
+        { path: 'a/new.txt', content: 'new', kind: 'create' },
+        { path: 'second.txt', content: 'second, updated', kind: 'update', original: 'second, as planned' },
+        { path: 'existing.txt', content: 'old, updated by this run', kind: 'update', original: 'old' },
+      ]),
+    ).rejects.toMatchObject({
+      code: 'RAMPART_GEN_TARGET_CHANGED',
+      message: expect.stringContaining('existing.txt changed after the generator read it'),
+    });
+    expect(tree()).toEqual(['existing.txt', 'second.txt']);
+    expect(readFileSync(join(root, 'existing.txt'), 'utf8')).toBe('old, then edited by another run');
+    expect(readFileSync(join(root, 'second.txt'), 'utf8')).toBe('second, as planned');
   });
 
   it('refuses paths outside the root', async () => {
@@ -96,8 +116,8 @@ describe('applyChanges', () => {
     });
     await expect(
       applyChanges(root, [
-        { path: 'existing.txt', content: 'a', kind: 'update' },
-        { path: 'existing.txt', content: 'b', kind: 'update' },
+        { path: 'existing.txt', content: 'a', kind: 'update', original: 'old' },
+        { path: 'existing.txt', content: 'b', kind: 'update', original: 'old' },
       ]),
     ).rejects.toMatchObject({ code: 'RAMPART_GEN_DUPLICATE_PATH' });
     expect(tree()).toEqual(['existing.txt']);
@@ -115,8 +135,8 @@ describe('applyChanges', () => {
       execFileSync('mkfifo', [join(root, 'pause')]);
       const changes = [
         { path: 'new/deep/first.txt', content: 'first', kind: 'create' },
-        { path: 'kept/updated.txt', content: 'new content', kind: 'update' },
-        { path: 'pause', content: 'never', kind: 'update' },
+        { path: 'kept/updated.txt', content: 'new content', kind: 'update', original: 'old content' },
+        { path: 'pause', content: 'never', kind: 'update', original: 'unblocked' },
         { path: 'new/last.txt', content: 'last', kind: 'create' },
       ];
       const script = `

@@ -5,18 +5,33 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { GenError, isGenError } from './errors.ts';
 import { holdSignals, throwIfInterrupted } from './interrupt.ts';
 
-export interface FileChange {
-  /** Path relative to the workspace root, with forward slashes. */
-  path: string;
-  content: string;
-  /** `create` refuses an existing file; `update` refuses a missing one. */
-  kind: 'create' | 'update';
-}
+/**
+ * One file of a plan. `create` refuses an existing file. `update` refuses a missing one, and one whose
+ * content is no longer `original`, the content the plan read and computed `content` from: another run (a
+ * second `gen` at the same time) or an editor changed it since, and writing `content` would drop that change.
+ */
+export type FileChange =
+  | {
+      /** Path relative to the workspace root, with forward slashes. */
+      path: string;
+      content: string;
+      kind: 'create';
+    }
+  | {
+      /** Path relative to the workspace root, with forward slashes. */
+      path: string;
+      content: string;
+      kind: 'update';
+      /** The file's content when the plan read it. */
+      original: string;
+    };
 
 /**
  * Applies `changes` all or nothing. Every file is first written in full to a staging folder inside the
  * workspace (same filesystem, so the final step is a rename, never a half-written file); only when all
- * of them are staged are they renamed into place. If any step fails, created files are removed, updated
+ * of them are staged are they renamed into place. An updated file is compared with the content the plan
+ * read (`original`) just before it is replaced, and one that changed since fails the run with
+ * RAMPART_GEN_TARGET_CHANGED. If any step fails, created files are removed, updated
  * files get their old content back, and folders the run created are removed again. SIGINT, SIGTERM and
  * SIGHUP are held meanwhile: one that arrives before the last rename stops the run at the next file, the
  * same way back (RAMPART_GEN_INTERRUPTED), and the staging folder is removed whenever it arrives.
@@ -49,7 +64,16 @@ export async function applyChanges(root: string, changes: readonly FileChange[])
       let backup: string | undefined;
       if (change.kind === 'update') {
         backup = join(staging, `${index}.orig`);
-        await writeFile(backup, await readFile(target));
+        const current = await readFile(target);
+        // A signal that arrived meanwhile is what stopped the run, whatever the file holds.
+        throwIfInterrupted();
+        if (current.toString('utf8') !== change.original) {
+          throw new GenError(
+            'RAMPART_GEN_TARGET_CHANGED',
+            `${change.path} changed after the generator read it (another gen run at the same time, or an editor); nothing was written. Run the generator again`,
+          );
+        }
+        await writeFile(backup, current);
       } else {
         await mkdirTracked(dirname(target), createdDirs);
       }
@@ -63,7 +87,12 @@ export async function applyChanges(root: string, changes: readonly FileChange[])
       else await rm(target, { force: true }).catch(() => undefined);
     }
     for (const dir of createdDirs.reverse()) await rmdir(dir).catch(() => undefined);
-    if (isGenError(error) && error.code === 'RAMPART_GEN_INTERRUPTED') throw error;
+    if (
+      isGenError(error) &&
+      (error.code === 'RAMPART_GEN_INTERRUPTED' || error.code === 'RAMPART_GEN_TARGET_CHANGED')
+    ) {
+      throw error;
+    }
     throw new GenError(
       'RAMPART_GEN_WRITE_FAILED',
       `writing failed (${(error as Error).message}); nothing was kept`,

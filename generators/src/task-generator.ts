@@ -15,11 +15,15 @@ import type { Workspace } from './workspace.ts';
 /** Bumped whenever templates/task changes, so an upgrade knows what a task was made from. */
 export const TASK_TEMPLATE_VERSION = 1;
 
-function wholeNumber(name: string, min: number, max: number, what: string): Question {
+/** What a task gets when `--retries`, `--timeout` or `--concurrency` is left out (not recorded in rampart.json). */
+const POLICY_DEFAULTS = { retries: 3, timeout: 60_000, concurrency: 5 } as const;
+
+function wholeNumber(name: keyof typeof POLICY_DEFAULTS, min: number, max: number, what: string): Question {
   return {
     name,
     message: what,
     required: false,
+    whenEmpty: () => String(POLICY_DEFAULTS[name]),
     validate: (value) =>
       /^\d+$/.test(value) && Number(value) >= min && Number(value) <= max
         ? undefined
@@ -35,7 +39,8 @@ function tasksFile(service: string): string {
 export function registerTask(workspace: Workspace, service: string, name: string): FileChange {
   const path = tasksFile(service);
   const factory = `create${pascalCase(name)}Task`;
-  let source = readTarget(workspace, path);
+  const original = readTarget(workspace, path);
+  let source = original;
   if (!/export function createTasks\(database\b/.test(source)) {
     throw new GenError(
       'RAMPART_GEN_ANCHOR_MISSING',
@@ -56,7 +61,7 @@ export function registerTask(workspace: Workspace, service: string, name: string
     'a `return [...]` list in createTasks',
     `${factory}(database) in the list createTasks returns, and import { ${factory} } from './tasks/${name}.ts'`,
   );
-  return { path, content: source.slice(0, start) + edited, kind: 'update' };
+  return { path, content: source.slice(0, start) + edited, kind: 'update', original };
 }
 
 /** `gen task <service> <name>`: a typed durable task in a service, registered with its worker, with a test. */
@@ -99,8 +104,9 @@ export const taskGenerator: GeneratorSpec = {
     },
     {
       name: 'cron',
-      message: 'Cron schedule (5 fields, or 6 with seconds first; empty for none)',
+      message: 'Cron schedule, 5 fields or 6 with seconds first',
       required: false,
+      whenEmpty: () => 'none',
       validate: (value) => (value === '' ? undefined : checkCron(value)),
     },
     wholeNumber('retries', 0, 1000, 'Retries after the first attempt'),
@@ -119,9 +125,9 @@ export const taskGenerator: GeneratorSpec = {
       cron,
       pascal: pascalCase(name),
       camel: camelCase(name),
-      retries: Number(answers.retries ?? 3),
-      timeout: Number(answers.timeout ?? 60_000),
-      concurrency: Number(answers.concurrency ?? 5),
+      retries: Number(answers.retries ?? POLICY_DEFAULTS.retries),
+      timeout: Number(answers.timeout ?? POLICY_DEFAULTS.timeout),
+      concurrency: Number(answers.concurrency ?? POLICY_DEFAULTS.concurrency),
     };
     const recorded: Record<string, unknown> = { service, name, description: answers.description };
     if (cron) recorded.cron = cron;
