@@ -6,6 +6,7 @@ import type { Task } from './define-task.ts';
 import { asError, TasksError } from './errors.ts';
 import { jobIdForKey } from './job-id.ts';
 import { injectCarrier, report, type TaskObserver } from './observer.ts';
+import { within } from './within.ts';
 
 /** What a job's `data` holds: the payload plus what the worker needs to run it. */
 export interface JobEnvelope {
@@ -401,16 +402,13 @@ export function createTaskQueue(options: TaskQueueOptions): TaskQueue {
       const handle = listenHandle;
       listenHandle = undefined;
       // A database that stopped answering would hold both forever (a pool ends once its queries do).
-      let timer: NodeJS.Timeout | undefined;
-      const closed = Promise.all([
-        handle?.close().catch(reportError),
-        boss?.stop({ graceful: false, close: true }).catch(reportError),
-      ]).then(() => true);
-      const timedOut = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), stopTimeoutMs);
-      });
-      const done = await Promise.race([closed, timedOut]);
-      clearTimeout(timer);
+      const done = await within(
+        Promise.all([
+          handle?.close().catch(reportError),
+          boss?.stop({ graceful: false, close: true }).catch(reportError),
+        ]),
+        stopTimeoutMs,
+      );
       if (!done) {
         reportError(
           new TasksError('RAMPART_TASKS_STOP_INCOMPLETE', {

@@ -4,6 +4,7 @@ import type { JobContext, Task } from './define-task.ts';
 import { asError, TasksError } from './errors.ts';
 import { report } from './observer.ts';
 import type { JobEnvelope, TaskQueue } from './task-queue.ts';
+import { within } from './within.ts';
 
 export interface WorkerOptions {
   queue: TaskQueue;
@@ -66,20 +67,6 @@ function serializeError(error: Error): { name: string; message: string; code?: s
     message: storable(String(error.message)),
     ...(typeof code === 'string' ? { code: storable(code) } : {}),
   };
-}
-
-/** Resolves with `promise`'s settlement, or with false once `ms` pass first. */
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), Math.max(0, ms));
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Completions are stored in batches: one statement for everything finished since the last one. */
