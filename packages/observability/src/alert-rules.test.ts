@@ -67,7 +67,7 @@ describe('generateAlertRules', () => {
     const file = join(dir, 'rules.yml');
     writeFileSync(file, toYaml(rules as never));
     const result = spawnSync(bin, ['check', 'rules', file], { encoding: 'utf8' });
-    expect(result.stdout + result.stderr).toContain('SUCCESS: 19 rules found');
+    expect(result.stdout + result.stderr).toContain('SUCCESS: 20 rules found');
     expect(result.status).toBe(0);
   });
 
@@ -111,6 +111,53 @@ describe('generateAlertRules', () => {
       ],
     };
     const file = join(dir, 'rules.test.yml');
+    writeFileSync(file, toYaml(test as never));
+    const result = spawnSync(bin, ['test', 'rules', file], { encoding: 'utf8', cwd: dir });
+    expect(result.stdout + result.stderr).toContain('SUCCESS');
+    expect(result.status).toBe(0);
+  });
+
+  it('alerts on trace spans lost for 15 minutes, by outcome, and not while every export succeeds', () => {
+    const bin = promtool();
+    if (bin === null) return;
+    writeFileSync(join(dir, 'rules.yml'), toYaml(rules as never));
+    const spans = (outcome: string, values: string) => ({
+      series: `tracing_spans_total{service="orders",outcome="${outcome}"}`,
+      values,
+    });
+    const expected = (outcome: string) => ({
+      exp_labels: { service: 'orders', severity: 'ticket', outcome },
+      exp_annotations: {
+        summary: `orders is losing trace spans (${outcome})`,
+        description:
+          '1 spans/s lost over 5m: failed exports (the collector refuses, is unreachable or too slow; the service logs the reason) or dropped from a full queue (more spans than the collector takes).',
+      },
+    });
+    const test = {
+      rule_files: ['rules.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          // A collector that refuses everything from minute 0: 60 spans a minute fail.
+          interval: '1m',
+          input_series: [spans('exported', '0+0x40'), spans('failed', '0+60x40'), spans('dropped', '0+0x40')],
+          alert_rule_test: [
+            { eval_time: '10m', alertname: 'TracingSpansLost', exp_alerts: [] },
+            { eval_time: '25m', alertname: 'TracingSpansLost', exp_alerts: [expected('failed')] },
+          ],
+        },
+        {
+          interval: '1m',
+          input_series: [
+            spans('exported', '0+600x40'),
+            spans('failed', '0+0x40'),
+            spans('dropped', '0+0x40'),
+          ],
+          alert_rule_test: [{ eval_time: '30m', alertname: 'TracingSpansLost', exp_alerts: [] }],
+        },
+      ],
+    };
+    const file = join(dir, 'spans.test.yml');
     writeFileSync(file, toYaml(test as never));
     const result = spawnSync(bin, ['test', 'rules', file], { encoding: 'utf8', cwd: dir });
     expect(result.stdout + result.stderr).toContain('SUCCESS');

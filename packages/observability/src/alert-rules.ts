@@ -62,8 +62,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 
 /**
  * Prometheus recording and alerting rules for one service: multi-window burn-rate alerts for an
- * availability SLO, a per-route error ratio, p99 latency per route, event-loop saturation and, when the
- * service has tasks, dead letters and failing jobs. Write it with `toYaml` and check it with
+ * availability SLO, a per-route error ratio, p99 latency per route, event-loop saturation, an open
+ * breaker, lost trace spans and, when the service has tasks, dead letters and failing jobs. Write it with `toYaml` and check it with
  * `promtool check rules`.
  *
  * @example
@@ -178,6 +178,18 @@ export function generateAlertRules(options: AlertRulesOptions): PrometheusRuleFi
     annotations: {
       summary: `${service}'s circuit breaker for {{ $labels.policy }} has stayed open`,
       description: 'Calls to {{ $labels.policy }} fail fast or fall back while the breaker is open.',
+    },
+  });
+
+  alerts.push({
+    alert: 'TracingSpansLost',
+    expr: `sum by (outcome) (rate(${METRIC_NAMES.tracingSpans}${sel(', outcome=~"failed|dropped"')}[5m])) > 0`,
+    for: '15m',
+    labels: { service, severity: 'ticket' },
+    annotations: {
+      summary: `${service} is losing trace spans ({{ $labels.outcome }})`,
+      description:
+        '{{ $value | humanize }} spans/s lost over 5m: failed exports (the collector refuses, is unreachable or too slow; the service logs the reason) or dropped from a full queue (more spans than the collector takes).',
     },
   });
 

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { buildApp, parseMetrics } from '../test/support.ts';
 import { generateAlertRules } from './alert-rules.ts';
@@ -7,6 +10,7 @@ import { createMetrics } from './metrics.ts';
 import { createPolicyObserver } from './policy-observer.ts';
 import { createQueryObserver } from './query-observer.ts';
 import { createTaskObserver } from './task-observer.ts';
+import { startTracing } from './tracing.ts';
 
 const description = {
   service: 'orders',
@@ -37,6 +41,7 @@ describe('generateDashboard', () => {
       'Saturation',
       'Database',
       'Dependencies (resilience policies)',
+      'Telemetry',
       'Task send-email',
       'Task charge-card',
     ]);
@@ -54,6 +59,18 @@ describe('generateDashboard', () => {
   });
 
   it('reads only series a real scrape of this package exposes (dashboard and alert rules alike)', async () => {
+    // Span outcomes are served while an OTLP exporter runs: a collector that takes every export.
+    const collector = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    collector.listen(0, '127.0.0.1');
+    await once(collector, 'listening');
+    const tracing = await startTracing({
+      service: 'orders',
+      exporter: { otlp: { url: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces` } },
+      instrumentations: { undici: false },
+    });
     const { app } = buildApp();
     const metrics = createMetrics({ service: 'orders' });
     await app.register(observability, { metrics });
@@ -78,6 +95,8 @@ describe('generateDashboard', () => {
       parseMetrics((await app.inject({ url: '/metrics' })).body).map((row) => row.name),
     );
     await app.close();
+    await tracing.shutdown();
+    collector.close();
 
     const used = referencedMetrics(
       JSON.stringify(generateDashboard(description)) + JSON.stringify(generateAlertRules(description)),

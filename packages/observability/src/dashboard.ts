@@ -154,6 +154,11 @@ export function generateDashboard(description: ServiceDescription): GrafanaDashb
     [`max by (policy) (${METRIC_NAMES.breakerState}${sel()})`, '{{policy}}'],
   ]);
 
+  row('Telemetry');
+  panel('Trace spans by outcome (failed and dropped are lost)', 'ops', [
+    [`sum by (outcome) (rate(${METRIC_NAMES.tracingSpans}${sel()}[$__rate_interval]))`, '{{outcome}}'],
+  ]);
+
   for (const task of description.tasks ?? []) {
     const filter = `, task=${promString(task)}`;
     row(`Task ${task}`);

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { invalidOptions } from './errors.ts';
 import { type RedMetrics, registerRedMetrics } from './red-metrics.ts';
+import { currentSpanCounts, type SpanCounts } from './span-counts.ts';
 
 export interface MetricsOptions {
   /** Written as the `service` label on every series. */
@@ -38,7 +39,10 @@ export const METRIC_NAMES = {
   policyEvents: 'resilience_policy_events_total',
   policyDuration: 'resilience_policy_call_duration_seconds',
   breakerState: 'resilience_breaker_state',
+  tracingSpans: 'tracing_spans_total',
 } as const;
+
+const SPAN_OUTCOMES = ['exported', 'failed', 'dropped'] as const;
 
 const LINT_FAILING_DEFAULTS = [
   'nodejs_active_handles_total',
@@ -69,6 +73,13 @@ export interface Metrics {
     duration: Histogram<'policy' | 'outcome'>;
     /** 0 closed, 1 half-open, 2 open. */
     breaker: Gauge<'policy'>;
+  };
+  tracing: {
+    /**
+     * `tracing_spans_total{outcome}`: sampled spans exported, failed (lost with an export that failed) and
+     * dropped (queue full), read from the running tracing at each scrape; no series while nothing exports.
+     */
+    spans: Counter<'outcome'>;
   };
 }
 
@@ -114,6 +125,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name);
   }
   const registers = [registry];
+  // Tracing keeps running totals; the counter takes what they grew by since the last scrape. Totals that
+  // went down belong to a tracing started again in this process: they are taken whole.
+  let seen: SpanCounts | undefined;
 
   return {
     registry,
@@ -185,5 +199,28 @@ export function createMetrics(options: MetricsOptions): Metrics {
         registers,
       }),
     },
+    tracing: {
+      spans: new Counter({
+        name: METRIC_NAMES.tracingSpans,
+        help: 'Sampled spans by outcome: exported, failed (an export failed or timed out) or dropped (the queue was full).',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          const counts = currentSpanCounts();
+          if (counts === undefined) return;
+          const previous = seen !== undefined && !restarted(seen, counts) ? seen : undefined;
+          for (const outcome of SPAN_OUTCOMES) {
+            const grew = counts[outcome] - (previous?.[outcome] ?? 0);
+            // inc(0) still creates the series, so all three are there from the first scrape.
+            this.inc({ outcome }, grew);
+          }
+          seen = counts;
+        },
+      }),
+    },
   };
+}
+
+function restarted(before: SpanCounts, now: SpanCounts): boolean {
+  return SPAN_OUTCOMES.some((outcome) => now[outcome] < before[outcome]);
 }

@@ -1,6 +1,7 @@
 import { type Context, context, diag, TraceFlags } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { SpanCounts } from './span-counts.ts';
 
 export interface SpanBatcherOptions {
   exporter: SpanExporter;
@@ -59,6 +60,8 @@ export class SpanBatcher implements SpanProcessor {
   #lastExportAt = Number.NEGATIVE_INFINITY;
   #dropped = 0;
   #shutdown: Promise<void> | undefined;
+  /** Running totals (never reset), read by the `tracing_spans_total` metric. */
+  readonly counts: SpanCounts = { exported: 0, failed: 0, dropped: 0 };
 
   constructor(options: SpanBatcherOptions, core: SpanBatcherCore) {
     if (options.minExportBatchSize > options.maxExportBatchSize) {
@@ -77,6 +80,7 @@ export class SpanBatcher implements SpanProcessor {
       // The same words as the SDK's processor: alerts and runbooks written for it keep working.
       if (this.#dropped === 0) diag.debug('maxQueueSize reached, dropping spans');
       this.#dropped += 1;
+      this.counts.dropped += 1;
       return;
     }
     if (this.#dropped > 0) {
@@ -177,7 +181,11 @@ export class SpanBatcher implements SpanProcessor {
         settled = true;
         clearTimeout(timer);
         resolve();
-        if (error === undefined) return;
+        if (error === undefined) {
+          this.counts.exported += spans.length;
+          return;
+        }
+        this.counts.failed += spans.length;
         this.#core.globalErrorHandler(error);
         try {
           onExportFailure?.(error, spans.length);

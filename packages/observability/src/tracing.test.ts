@@ -8,6 +8,7 @@ import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../test/support.ts';
 import { observability } from './fastify-plugin.ts';
+import { createMetrics } from './metrics.ts';
 import { startTracing, type TracingOptions } from './tracing.ts';
 import { readTracingConfig } from './tracing-config.ts';
 
@@ -366,6 +367,11 @@ describe('startTracing', () => {
       await vi.waitFor(() => expect(requests).toHaveLength(i + 1), { timeout: 10_000 });
     }
     expect(requests[0]?.['x-api-key']).toBe('s3cret-key');
+    // The same loss as a metric an alert rule reads (TracingSpansLost), not only as a log line.
+    const metrics = createMetrics({ service: 's', defaultMetrics: false });
+    await vi.waitFor(async () =>
+      expect(await spanOutcomes(metrics)).toEqual({ exported: 0, failed: 4, dropped: 0 }),
+    );
     await vi.waitFor(() => expect(warnings).toHaveLength(1), { timeout: 10_000 });
     expect(warnings[0]).toBe(
       `@rampart/observability: span export to http://***@127.0.0.1:${port}/v1/traces failed (1 span lost): HTTP 401 Unauthorized`,
@@ -414,6 +420,46 @@ describe('startTracing', () => {
     await always.shutdown();
   });
 
+  it('counts exported spans in tracing_spans_total, from zero again for a tracing started anew', async () => {
+    const otlp = await collector();
+    const metrics = createMetrics({ service: 's', defaultMetrics: false });
+    // No tracing, or one that exports nothing: no series, rather than zeros that say spans are fine.
+    expect((await metrics.tracing.spans.get()).values).toEqual([]);
+    const memory = await startTracing({
+      service: 's',
+      exporter: 'memory',
+      instrumentations: { undici: false },
+    });
+    expect((await metrics.tracing.spans.get()).values).toEqual([]);
+    await memory.shutdown();
+
+    const start = () =>
+      startTracing({
+        service: 's',
+        exporter: { otlp: { url: `${otlp.url}/v1/traces` } },
+        instrumentations: { undici: false },
+      });
+    const first = await start();
+    cleanups.push(() => first.shutdown());
+    for (let i = 0; i < 3; i++) first.tracer.startSpan(`a${i}`).end();
+    await first.forceFlush();
+    expect(await spanOutcomes(metrics)).toEqual({ exported: 3, failed: 0, dropped: 0 });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('# TYPE tracing_spans_total counter');
+    expect(text).toContain('tracing_spans_total{outcome="exported",service="s"} 3');
+    expect(text).toContain('tracing_spans_total{outcome="dropped",service="s"} 0');
+    await first.shutdown();
+
+    // A second tracing in the same process starts its totals at 0: the counter adds them, never goes back.
+    const second = await start();
+    cleanups.push(() => second.shutdown());
+    second.tracer.startSpan('b').end();
+    await second.forceFlush();
+    expect(await spanOutcomes(metrics)).toEqual({ exported: 4, failed: 0, dropped: 0 });
+    await second.shutdown();
+    expect(otlp.collected.spans).toHaveLength(4);
+  });
+
   it('keeps serving while the collector hangs, and shutdown gives up at its deadline', async () => {
     // A collector that accepts connections and never answers: the worst case for an exporter.
     const sockets = new Set<Socket>();
@@ -459,10 +505,19 @@ describe('startTracing', () => {
     await app.close();
     await connected; // the exporter did reach the collector, which will never answer
     expect(diagnostics).toContain('maxQueueSize reached, dropping spans');
+    // 500 sampled spans: at most 64 queued and 32 in the export that hangs, the rest counted as dropped.
+    const outcomes = await spanOutcomes(metrics);
+    expect(outcomes.exported).toBe(0);
+    expect(outcomes.dropped).toBeGreaterThanOrEqual(500 - 64 - 32);
     await expect(tracing.shutdown()).resolves.toEqual({ timedOut: true });
     // Bounded by its request count; the package's 30-s limit only catches a hang (a busy CI machine needed over 5 s).
   });
 });
+
+async function spanOutcomes(metrics: ReturnType<typeof createMetrics>): Promise<Record<string, number>> {
+  const { values } = await metrics.tracing.spans.get();
+  return Object.fromEntries(values.map((value) => [String(value.labels.outcome), value.value]));
+}
 
 interface Collected {
   spans: Array<{ traceId: string; name: string; kind: number; parentSpanId?: string }>;

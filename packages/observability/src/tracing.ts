@@ -14,6 +14,7 @@ import { endpointProblem, maskUserinfo, userinfoSecrets } from './otlp-endpoint.
 import { instrumentUndiciOnFirstUse } from './outbound-propagation.ts';
 import { samplingTracerProvider } from './sampling-tracer.ts';
 import { SpanBatcher } from './span-batcher.ts';
+import { type SpanCounts, TRACING_SLOT } from './span-counts.ts';
 
 /** Where sampled spans go. `otlp` sends OTLP over HTTP with JSON (http/json), gzipped with `compression: 'gzip'`. */
 export type TracingExporter =
@@ -101,10 +102,16 @@ export interface Tracing {
   forceFlush(): Promise<void>;
   /** Flushes and stops within `shutdownTimeoutMs`; `timedOut` says whether spans may have been lost. */
   shutdown(): Promise<{ timedOut: boolean }>;
+  /**
+   * Sampled spans exported, lost to failed exports and dropped from a full queue since start (a copy);
+   * undefined when nothing batches spans (`exporter: 'none'` or `'memory'`). createMetrics serves these as
+   * `tracing_spans_total{outcome}`.
+   */
+  spanCounts(): SpanCounts | undefined;
 }
 
 const require = createRequire(import.meta.url);
-const GLOBAL_KEY = Symbol.for('@rampart/observability.tracing');
+const GLOBAL_KEY = TRACING_SLOT;
 type GlobalSlot = { [GLOBAL_KEY]?: Tracing };
 
 /** The tracing started in this process (by the register hook or `startTracing`), if any. */
@@ -273,6 +280,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
   let memoryExporter: InMemorySpanExporter | undefined;
   let sdkProvider: SdkTracerProvider | undefined;
   let reporter: ExportFailureReporter | undefined;
+  let batcher: SpanBatcher | undefined;
   if (config.exporter !== 'none') {
     const sdk = require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
     const resources = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
@@ -290,7 +298,10 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
         secrets: otlp ? [...Object.values(otlp.headers ?? {}), ...userinfoSecrets(otlp.url)] : [],
         write: config.onExportFailure,
       });
-      processor = new SpanBatcher({ exporter, ...config.batch, onExportFailure: reporter.failed }, core);
+      processor = batcher = new SpanBatcher(
+        { exporter, ...config.batch, onExportFailure: reporter.failed },
+        core,
+      );
     }
     const attributes: Record<string, string> = {
       ...config.resourceAttributes,
@@ -334,6 +345,7 @@ export async function startTracing(options: TracingOptions): Promise<Tracing> {
     forceFlush: async () => {
       await sdkProvider?.forceFlush();
     },
+    spanCounts: () => (batcher ? { ...batcher.counts } : undefined),
     shutdown() {
       stopped ??= (async () => {
         let timer: NodeJS.Timeout | undefined;
