@@ -1,56 +1,22 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createDb } from '../src/create-db.ts';
+import { startFaultProxy } from '../src/testing/fault-proxy.ts';
 import { postgresUrl } from './backends.ts';
-
-/** A TCP proxy on 127.0.0.1:0 in front of PostgreSQL that the test can cut and restore. */
-async function startProxy(target: URL) {
-  const sockets = new Set<Socket>();
-  let open = true;
-  const server: Server = createServer((client) => {
-    if (!open) return void client.destroy();
-    const upstream = createConnection({ host: target.hostname, port: Number(target.port || 5432) });
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const address = server.address();
-  if (typeof address !== 'object' || address === null) throw new Error('no address');
-  return {
-    port: address.port,
-    cut() {
-      open = false;
-      for (const socket of sockets) socket.destroy();
-    },
-    restore() {
-      open = true;
-    },
-    close: () => new Promise((done) => server.close(done)),
-  };
-}
 
 describe.skipIf(postgresUrl === undefined)('PostgreSQL outage', () => {
   it('ping fails with a coded error while the server is cut off and recovers after', async () => {
-    const target = new URL(postgresUrl!);
-    const proxy = await startProxy(target);
-    const url = new URL(postgresUrl!);
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
+    const proxy = await startFaultProxy(postgresUrl!);
     const errors: Error[] = [];
     const database = await createDb({
-      url: url.toString(),
+      url: proxy.url,
       poolSize: 2,
       connectTimeoutMs: 500,
       onError: (error) => errors.push(error),
     });
     try {
       await database.ping({ timeoutMs: 2_000 });
-      proxy.cut();
+      proxy.refuse();
       const error = await database.ping({ timeoutMs: 3_000 }).catch((caught: unknown) => caught);
       expect(['RAMPART_DB_PING_FAILED', 'RAMPART_DB_PING_TIMEOUT']).toContain(
         (error as { code?: string }).code,
@@ -77,13 +43,10 @@ describe.skipIf(postgresUrl === undefined)('PostgreSQL outage', () => {
 // because the pool's connect failure reached the app as the driver's ECONNREFUSED.
 describe.skipIf(postgresUrl === undefined)('a connection the pool cannot open', () => {
   it('fails queries and transactions with RAMPART_DB_UNREACHABLE (503), and they work again after', async () => {
-    const proxy = await startProxy(new URL(postgresUrl!));
-    const url = new URL(postgresUrl!);
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    const database = await createDb({ url: url.toString(), poolSize: 2, connectTimeoutMs: 500 });
+    const proxy = await startFaultProxy(postgresUrl!);
+    const database = await createDb({ url: proxy.url, poolSize: 2, connectTimeoutMs: 500 });
     try {
-      proxy.cut();
+      proxy.refuse();
       // The pool drops its idle connection when the cut reaches it; what follows has to connect anew.
       await new Promise((done) => setTimeout(done, 200));
       const query = await database.db.execute(sql`select 1`).catch((caught: unknown) => caught);

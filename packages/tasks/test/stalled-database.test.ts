@@ -1,5 +1,4 @@
-import { connect, createServer, type Socket } from 'node:net';
-import { createTestDatabase, testDatabaseUrl } from '@rampart/db/testing';
+import { createTestDatabase, startFaultProxy, testDatabaseUrl } from '@rampart/db/testing';
 import Type from 'typebox';
 import { describe, expect, it } from 'vitest';
 import { defineTask } from '../src/define-task.ts';
@@ -9,53 +8,9 @@ import { openHarness, until } from './harness.ts';
 
 const postgresUrl = testDatabaseUrl();
 
-/**
- * A TCP proxy on 127.0.0.1 in front of PostgreSQL. `stall()` keeps every connection open and forwards
- * nothing more either way (a database that stopped answering: a hung server, a dropped route), `refuse()`
- * resets new connections (a database that is down) until `restore()`.
- */
-async function startProxy(target: URL) {
-  const sockets = new Set<Socket>();
-  let refusing = false;
-  const server = createServer((client) => {
-    if (refusing) return void client.destroy();
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  const url = new URL(target);
-  url.host = `127.0.0.1:${port}`;
-  return {
-    url: url.href,
-    stall() {
-      for (const socket of sockets) {
-        socket.unpipe();
-        socket.pause();
-      }
-    },
-    refuse() {
-      refusing = true;
-      for (const socket of sockets) socket.destroy();
-    },
-    restore() {
-      refusing = false;
-    },
-    close() {
-      for (const socket of sockets) socket.destroy();
-      return new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
 describe.skipIf(postgresUrl === undefined)('a database that stops answering (PostgreSQL)', () => {
   it('cannot hold a stop: the worker and the queue give up after their timeouts, and say so', async () => {
-    const proxy = await startProxy(new URL(postgresUrl!));
+    const proxy = await startFaultProxy(postgresUrl!);
     let release: () => void = () => {};
     const task = defineTask({
       name: 'stalled',
@@ -85,7 +40,7 @@ describe.skipIf(postgresUrl === undefined)('a database that stops answering (Pos
   });
 
   it('starts on a later start() once a database that was down is back', async () => {
-    const proxy = await startProxy(new URL(postgresUrl!));
+    const proxy = await startFaultProxy(postgresUrl!);
     const task = defineTask({ name: 'comeback', schema: Type.Object({}), handler: async () => {} });
     // A schema of its own, which close() drops with pg-boss's tables.
     const database = await createTestDatabase({ backend: 'postgresql' });
