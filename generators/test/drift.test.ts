@@ -71,6 +71,7 @@ const EXTENDED: Record<string, readonly string[]> = {
     'deploy/k8s/base/config.env',
     'deploy/k8s/base/deployment-api.yaml',
     'deploy/k8s/base/deployment-worker.yaml',
+    'deploy/k8s/base/network-policy.yaml',
     'migrations/meta/_journal.json',
     'package.json',
     'rampart.json',

@@ -65,6 +65,14 @@ describe('parseEnv', () => {
     expect(parseEnv({ TASKS_SCHEMA: 'a'.repeat(48) }).TASKS_SCHEMA).toHaveLength(48);
   });
 
+  it('takes a drain delay only below the grace period it is part of', () => {
+    expect(parseEnv({ SHUTDOWN_DRAIN_MS: '5000', SHUTDOWN_GRACE_MS: '20000' }).SHUTDOWN_DRAIN_MS).toBe(5_000);
+    expect(parseEnv({}).SHUTDOWN_DRAIN_MS).toBe(0);
+    expect(problemsOf({ SHUTDOWN_DRAIN_MS: '10000' })).toEqual([
+      'SHUTDOWN_DRAIN_MS="10000": must be below SHUTDOWN_GRACE_MS (10000), which it is part of',
+    ]);
+  });
+
   it('refuses a REDIS_URL that is not a URL, naming the variable, not the value', () => {
     expect(problemsOf({ REDIS_URL: 'redis://:pw@127.0.0.1:abc' })).toEqual([
       'REDIS_URL=<hidden>: is not a URL (redis://[user:password@]host[:port][/database])',

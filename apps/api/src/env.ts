@@ -36,6 +36,13 @@ export const EnvSchema = Type.Object({
     default: 10_000,
     description: 'How long in-flight work may take to finish after SIGTERM before the process exits 1.',
   }),
+  SHUTDOWN_DRAIN_MS: Type.Integer({
+    minimum: 0,
+    maximum: 60_000,
+    default: 0,
+    description:
+      'After SIGTERM, keep serving this long with readiness 503 before the listener closes, so load balancers stop sending traffic first (Kubernetes: a few seconds); part of SHUTDOWN_GRACE_MS.',
+  }),
   SERVICE_VERSION: Type.String({ default: '0.0.0', description: 'Reported by /health/ready.' }),
   GIT_COMMIT: Type.String({ default: 'unknown', description: 'Reported by /health/ready.' }),
   DATABASE_URL: Type.Optional(
@@ -190,6 +197,11 @@ export function parseEnv(source: Readonly<Record<string, string | undefined>>): 
   } else {
     if (candidate.NODE_ENV === 'production' && candidate.API_KEY_PEPPER === undefined) {
       problems.push('API_KEY_PEPPER="": is required when NODE_ENV=production (at least 32 characters)');
+    }
+    if (candidate.SHUTDOWN_DRAIN_MS >= candidate.SHUTDOWN_GRACE_MS) {
+      problems.push(
+        `SHUTDOWN_DRAIN_MS=${shown('SHUTDOWN_DRAIN_MS')}: must be below SHUTDOWN_GRACE_MS (${candidate.SHUTDOWN_GRACE_MS}), which it is part of`,
+      );
     }
     if (candidate.REDIS_URL !== undefined && !URL.canParse(candidate.REDIS_URL)) {
       problems.push('REDIS_URL=<hidden>: is not a URL (redis://[user:password@]host[:port][/database])');

@@ -16,11 +16,13 @@ try {
 }
 
 let app: FastifyInstance | undefined;
-// SIGTERM/SIGINT: readiness 503 at once, then the listener closes (idle keep-alive sockets at once,
-// in-flight requests finish, then the db and Redis close in onClose), then spans flush. Past the grace
-// period the process exits 1; a second signal exits at once.
+// SIGTERM/SIGINT: readiness 503 at once; after SHUTDOWN_DRAIN_MS (requests still served, so traffic a load
+// balancer sends before it sees the 503 is not refused) the listener closes (idle keep-alive sockets at
+// once, in-flight requests finish, then the db and Redis close in onClose), then spans flush. Past the
+// grace period the process exits 1; a second signal exits at once.
 const shutdown = createShutdown({
   graceMs: env.SHUTDOWN_GRACE_MS,
+  drainDelayMs: env.SHUTDOWN_DRAIN_MS,
   logger: {
     info: (object, message) => app?.log.info(object, message),
     error: (object, message) => app?.log.error(object, message),

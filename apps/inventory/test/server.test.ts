@@ -51,10 +51,10 @@ describe('server process', () => {
   // One boot for both: booting is most of this file's time. An idle keep-alive connection stays open to
   // the end. Exit 0 proves the server did not wait for it without timing anything: Fastify keeps an idle
   // connection 72 s, and a shutdown still waiting when the 20 s grace period ends exits 1.
-  it('serves liveness, and on SIGTERM exits 0 within the grace period despite an idle keep-alive connection', {
+  it('serves liveness, and on SIGTERM drains, then exits 0 within the grace period despite an idle keep-alive connection', {
     timeout: 120_000,
   }, async () => {
-    const child = start({ SHUTDOWN_GRACE_MS: '20000' });
+    const child = start({ SHUTDOWN_GRACE_MS: '20000', SHUTDOWN_DRAIN_MS: '5000' });
     const address = await listening(child);
     const agent = new Agent({ keepAlive: true });
     const response = await new Promise<{ status?: number; connection?: string }>((resolve, reject) => {
@@ -80,6 +80,14 @@ describe('server process', () => {
     expect(raw).toContain('"code":"RAMPART_SECURITY_REQUEST_INVALID"');
 
     child.kill('SIGTERM');
+    // The drain: readiness answers 503 while new connections are still served, so traffic a load balancer
+    // sends before it sees the 503 is not refused (without it the listener closes at once: ECONNREFUSED).
+    let ready = await fetch(`${address}/health/ready`);
+    while (ready.status === 200) ready = await fetch(`${address}/health/ready`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { status: string }).status).toBe('shutting-down');
+    const during = await fetch(`${address}/health/live`, { headers: { connection: 'close' } });
+    expect(during.status).toBe(200);
     expect(await exitOf(child)).toBe(0);
     agent.destroy();
   });
