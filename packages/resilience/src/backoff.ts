@@ -1,4 +1,5 @@
 import type { IBackoff, IBackoffFactory, IRetryBackoffContext } from 'cockatiel';
+import { MAX_TIMER_MS } from './validate.ts';
 
 export interface JitterOptions {
   /** Delay before the first retry, before jitter. */
@@ -40,7 +41,7 @@ export function retryAfterOf(context: IRetryBackoffContext<unknown>): number | u
 
 /**
  * A cockatiel backoff: capped exponential with full jitter, never shorter than a Retry-After the upstream
- * sent, and never longer than the time `remainingMs` says the caller has left.
+ * sent, and never longer than the time `remainingMs` says the caller has left (nor than a Node timer can wait).
  */
 export function createJitterBackoff(
   options: JitterOptions,
@@ -53,17 +54,23 @@ export function createJitterBackoff(
       const jittered = fullJitterDelay(context.attempt, options, random);
       const asked = retryAfterOf(context);
       const wanted = asked === undefined ? jittered : Math.max(jittered, asked);
-      return at(Math.max(0, Math.min(wanted, remainingMs(context.signal))));
+      return at(Math.max(0, Math.min(wanted, remainingMs(context.signal), MAX_TIMER_MS)));
     },
   });
   return { next: (context) => at(0).next(context) };
 }
 
-/** Parses an HTTP Retry-After value (delta-seconds or an HTTP date) into milliseconds from `now`. */
+/**
+ * Parses an HTTP Retry-After value (delta-seconds or an HTTP date) into milliseconds from `now`. A fraction
+ * (`1.5`, not valid HTTP but sent by some servers) is read as seconds; anything else that starts like a number
+ * (`-1`, `1e3`) is ignored rather than handed to `Date.parse`, which reads `1.5` as a date in 2001.
+ */
 export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
+  if (typeof value !== 'string') return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (/^\d+\.\d+$/.test(trimmed)) return Math.ceil(Number(trimmed) * 1000);
+  if (/^[-+.\d]/.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);

@@ -53,4 +53,28 @@ describe('clientGone', () => {
     socket.destroy();
     await expect(aborted).resolves.toBeDefined();
   });
+
+  it('is already aborted when called after the client hung up', async () => {
+    const app = Fastify();
+    apps.push(app);
+    let reached!: () => void;
+    const inHandler = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let late: Promise<boolean> | undefined;
+    app.get('/late', async (_request, reply) => {
+      reached();
+      // The handler awaits something (a query) while the client hangs up, then makes its outbound call.
+      late = once(reply.raw, 'close').then(() => clientGone(reply).aborted);
+      await late;
+      return { never: 'sent' };
+    });
+    const url = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
+    const socket = connect(Number(url.port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /late HTTP/1.1\r\nhost: x\r\n\r\n');
+    await inHandler;
+    socket.destroy();
+    expect(await late).toBe(true);
+  });
 });

@@ -18,6 +18,11 @@ export function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   const response = reply.raw;
   if (response.writableEnded) return controller.signal;
+  // Called after the hang-up (the handler awaited something first): 'close' has already fired.
+  if (response.destroyed || response.closed) {
+    controller.abort(new Error('the client closed the connection'));
+    return controller.signal;
+  }
   response.once('close', () => {
     if (!response.writableEnded) controller.abort(new Error('the client closed the connection'));
   });

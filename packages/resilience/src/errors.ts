@@ -18,6 +18,10 @@ export const ERRORS = {
   RAMPART_RESILIENCE_CHECK_FAILED: { status: 503, message: 'a readiness check failed' },
   RAMPART_RESILIENCE_CHECK_TIMEOUT: { status: 503, message: 'a readiness check timed out' },
   RAMPART_RESILIENCE_OVERLOADED: { status: 503, message: 'the service is overloaded, retry later' },
+  // The calling service's own bug (a header with CR/LF, a body JSON cannot carry, a `..` path segment): never
+  // sent, never retried, never counted against the breaker. 500, not 400: the end client did nothing wrong.
+  RAMPART_RESILIENCE_REQUEST_INVALID: { status: 500, message: 'the outbound request is invalid' },
+  RAMPART_RESILIENCE_CLIENT_CLOSED: { status: 500, message: 'the HTTP client is closed' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ResilienceErrorCode = keyof typeof ERRORS;
@@ -72,4 +76,13 @@ export function isResilienceError(error: unknown, code?: ResilienceErrorCode): e
 
 export function invalidOptions(detail: string): ResilienceError {
   return new ResilienceError('RAMPART_RESILIENCE_INVALID_OPTIONS', detail);
+}
+
+/** A caller mistake in an outbound request: `detail` names what is wrong, never a header's value. */
+export function requestInvalid(detail: string, cause?: unknown): ResilienceError {
+  return new ResilienceError('RAMPART_RESILIENCE_REQUEST_INVALID', detail, {
+    ...(cause === undefined ? {} : { cause }),
+    retryable: false,
+    breakerIgnores: true,
+  });
 }

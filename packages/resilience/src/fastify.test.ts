@@ -147,6 +147,55 @@ describe('resiliencePlugin', () => {
     expect((await app.inject('/work')).json()).toEqual({ done: true });
   });
 
+  it('keeps the opt-out of a route declared before the plugin', async () => {
+    const app = Fastify();
+    apps.push(app);
+    app.get('/early', { config: { loadShedding: false } }, async () => ({ early: true }));
+    app.get('/early-work', async () => ({ early: true }));
+    await app.register(resiliencePlugin, {
+      health: createHealth({ version: '1', commit: 'c' }),
+      loadShedding: { maxHeapUsedBytes: 1, sampleIntervalMs: 10 },
+    });
+    await app.ready();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect((await app.inject('/early-work')).statusCode).toBe(503);
+    expect((await app.inject('/early')).statusCode).toBe(200);
+  });
+
+  it('treats a load-shedding setting set to undefined as not given', async () => {
+    const env: Record<string, number | undefined> = {};
+    const { app } = await build({
+      loadShedding: {
+        maxEventLoopDelayMs: env.MAX_DELAY,
+        sampleIntervalMs: env.SAMPLE,
+        retryAfterSeconds: env.RETRY,
+      },
+    });
+    expect((await app.inject('/work')).statusCode).toBe(200);
+  });
+
+  it.each([
+    ['healthPrefix without a leading slash', { healthPrefix: 'health' }],
+    ['maxEventLoopUtilization above 1', { loadShedding: { maxEventLoopUtilization: 1.5 } }],
+    ['maxEventLoopUtilization as a percentage', { loadShedding: { maxEventLoopUtilization: 50 } }],
+    ['retryAfterSeconds not a whole number', { loadShedding: { retryAfterSeconds: 0.5 } }],
+    ['sampleIntervalMs of 0', { loadShedding: { sampleIntervalMs: 0 } }],
+    ['sampleIntervalMs above 2^31-1 ms', { loadShedding: { sampleIntervalMs: 2 ** 31 } }],
+    ['maxEventLoopDelayMs as a string', { loadShedding: { maxEventLoopDelayMs: '200' } }],
+    ['loadShedding: true', { loadShedding: true }],
+  ])('refuses %s with a named error', async (_label, options) => {
+    const app = Fastify();
+    apps.push(app);
+    await expect(
+      app
+        .register(resiliencePlugin, {
+          health: createHealth({ version: '1', commit: 'c' }),
+          ...options,
+        } as never)
+        .ready(),
+    ).rejects.toMatchObject({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' });
+  });
+
   it('refuses a registration without a health', async () => {
     const app = Fastify();
     apps.push(app);

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ERRORS, invalidOptions } from './errors.ts';
 import type { Health } from './health.ts';
+import { duration, integer, isRecord, section, shown } from './validate.ts';
 
 export { clientGone } from './client-gone.ts';
 
@@ -48,24 +49,68 @@ export const LOAD_SHEDDING_DEFAULTS = {
   sampleIntervalMs: 1_000,
 } as const;
 
-// under-pressure calls next() when a route's own pressureHandler returns undefined: the route is exempt.
-const exempt = (): undefined => undefined;
-
 /** At most one "load shed" warning per this many ms; the next one counts what was shed in between. */
 const SHED_LOG_INTERVAL_MS = 1_000;
 
-const plugin: FastifyPluginAsync<ResiliencePluginOptions> = async (fastify, options) => {
-  const { health } = options;
-  if (!health || typeof health.live !== 'function' || typeof health.ready !== 'function')
-    throw invalidOptions('the resilience plugin needs a health from createHealth()');
-  const prefix = (options.healthPrefix ?? '/health').replace(/\/$/, '');
+/** Every load-shedding setting, checked, with `undefined` meaning the default. */
+function loadSheddingSettings(options: LoadSheddingOptions): Required<LoadSheddingOptions> {
+  const utilization = options.maxEventLoopUtilization ?? LOAD_SHEDDING_DEFAULTS.maxEventLoopUtilization;
+  if (typeof utilization !== 'number' || !(utilization >= 0 && utilization <= 1))
+    throw invalidOptions(
+      `loadShedding.maxEventLoopUtilization must be 0 (off) or within (0, 1], got ${shown(utilization)}`,
+    );
+  return {
+    maxEventLoopDelayMs: duration(
+      options.maxEventLoopDelayMs,
+      'loadShedding.maxEventLoopDelayMs',
+      LOAD_SHEDDING_DEFAULTS.maxEventLoopDelayMs,
+      true,
+    ),
+    maxEventLoopUtilization: utilization,
+    maxHeapUsedBytes: integer(
+      options.maxHeapUsedBytes,
+      'loadShedding.maxHeapUsedBytes',
+      LOAD_SHEDDING_DEFAULTS.maxHeapUsedBytes,
+      0,
+    ),
+    // Retry-After is a whole number of seconds.
+    retryAfterSeconds: integer(
+      options.retryAfterSeconds,
+      'loadShedding.retryAfterSeconds',
+      LOAD_SHEDDING_DEFAULTS.retryAfterSeconds,
+      1,
+    ),
+    sampleIntervalMs: duration(
+      options.sampleIntervalMs,
+      'loadShedding.sampleIntervalMs',
+      LOAD_SHEDDING_DEFAULTS.sampleIntervalMs,
+    ),
+  };
+}
 
-  if (options.loadShedding !== false) {
-    const settings = { ...LOAD_SHEDDING_DEFAULTS, ...options.loadShedding };
-    for (const [key, value] of Object.entries(settings)) {
-      if (!(Number.isFinite(value) && value >= 0))
-        throw invalidOptions(`loadShedding.${key} must be >= 0, got ${value}`);
-    }
+const plugin: FastifyPluginAsync<ResiliencePluginOptions> = async (fastify, options) => {
+  if (!isRecord(options)) throw invalidOptions('the resilience plugin needs options with a health');
+  const { health } = options;
+  if (
+    !isRecord(health) ||
+    typeof health.live !== 'function' ||
+    typeof health.ready !== 'function' ||
+    typeof health.isShuttingDown !== 'function'
+  )
+    throw invalidOptions('the resilience plugin needs a health from createHealth()');
+  const healthPrefix = options.healthPrefix ?? '/health';
+  // find-my-way would refuse it with a bare assertion; '' and '/' serve /live and /ready at the root.
+  if (typeof healthPrefix !== 'string' || !/^(\/[^\s?#]*)?$/.test(healthPrefix))
+    throw invalidOptions(`healthPrefix must be empty or start with "/", got ${shown(healthPrefix)}`);
+  const prefix = healthPrefix.replace(/\/$/, '');
+
+  const shedding = section<LoadSheddingOptions>(
+    options.loadShedding,
+    'loadShedding',
+    '{ maxEventLoopDelayMs?, maxEventLoopUtilization?, ... }',
+  );
+  if (shedding !== false) {
+    const settings = loadSheddingSettings(shedding ?? {});
     const { status, message } = ERRORS.RAMPART_RESILIENCE_OVERLOADED;
     // Built once: shedding is the moment the process can least afford per-request work.
     const body = JSON.stringify({
@@ -78,10 +123,6 @@ const plugin: FastifyPluginAsync<ResiliencePluginOptions> = async (fastify, opti
     const retryAfter = String(settings.retryAfterSeconds);
     let lastLogAt = Number.NEGATIVE_INFINITY;
     let shedSinceLog = 0;
-    fastify.addHook('onRoute', (route) => {
-      if (route.config?.loadShedding === false)
-        route.config = { ...route.config, pressureHandler: exempt } as never;
-    });
     await fastify.register(underPressure, {
       maxEventLoopDelay: settings.maxEventLoopDelayMs,
       maxEventLoopUtilization: settings.maxEventLoopUtilization,
@@ -94,6 +135,9 @@ const plugin: FastifyPluginAsync<ResiliencePluginOptions> = async (fastify, opti
       // closing it would make every shed client reconnect at once, more work for an overloaded process,
       // while Retry-After already tells it when to come back.
       pressureHandler: ((request: FastifyRequest, reply: FastifyReply, type: string) => {
+        // Read here, only under pressure, rather than by an onRoute hook: that would miss the routes declared
+        // before this plugin, which under-pressure's onRequest hook still covers.
+        if (request.routeOptions.config?.loadShedding === false) return undefined;
         shedSinceLog += 1;
         const now = Date.now();
         if (now - lastLogAt >= SHED_LOG_INTERVAL_MS) {

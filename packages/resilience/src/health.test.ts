@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { createHealth, pgCheck, redisCheck } from './health.ts';
 
@@ -137,5 +138,62 @@ describe('createHealth', () => {
     expect(() => createHealth(options as never)).toThrow(
       expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }),
     );
+  });
+
+  it.each([
+    ['no options at all', undefined],
+    ['checks not an array', { ...base, checks: {} }],
+    ['a null check', { ...base, checks: [null] }],
+    ['policies not an array', { ...base, policies: {} }],
+    ['isShuttingDown not a function', { ...base, isShuttingDown: true }],
+    ['defaultTimeoutMs above 2^31-1 ms', { ...base, defaultTimeoutMs: 2 ** 31 }],
+    [
+      'a check timeoutMs above 2^31-1 ms',
+      { ...base, checks: [{ name: 'db', timeoutMs: 2 ** 31, check: async () => {} }] },
+    ],
+    [
+      'a check timeoutMs that is not a number',
+      { ...base, checks: [{ name: 'db', timeoutMs: '500', check: async () => {} }] },
+    ],
+  ])('rejects %s at create time with a named error, not a TypeError later', (_label, options) => {
+    expect(() => createHealth(options as never)).toThrow(
+      expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }),
+    );
+  });
+
+  it.each([
+    ['pgCheck without a client', () => pgCheck('db', undefined as never)],
+    ['pgCheck with a timeout above 2^31-1 ms', () => pgCheck('db', { query: async () => ({}) }, 2 ** 31)],
+    ['redisCheck without a name', () => redisCheck('', { ping: async () => 'PONG' })],
+    ['redisCheck with a client that cannot ping', () => redisCheck('redis', {} as never)],
+  ])('rejects %s with a named error', (_label, build) => {
+    expect(build).toThrow(expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }));
+  });
+
+  it('treats an option set to undefined as not given', async () => {
+    const health = createHealth({
+      ...base,
+      defaultTimeoutMs: undefined,
+      checks: [{ name: 'db', timeoutMs: undefined, check: async () => {} }],
+      policies: undefined,
+      isShuttingDown: undefined,
+    });
+    expect((await health.ready()).statusCode).toBe(200);
+  });
+
+  it('reports a hanging check as timed out in a one-shot process that has nothing else keeping it alive', async () => {
+    // A container health-check CLI: it awaits ready() and exits. With its timer unref()'d the process used to
+    // end at the unsettled await (exit 13) instead of reporting CHECK_TIMEOUT.
+    const script = `const { createHealth } = await import(${JSON.stringify(new URL('./health.ts', import.meta.url).href)});
+      const health = createHealth({ version: '1', commit: 'c', checks: [{ name: 'db', timeoutMs: 50, check: () => new Promise(() => {}) }] });
+      const report = await health.ready();
+      console.log(JSON.stringify({ statusCode: report.statusCode, code: report.body.checks.db.code }));`;
+    const outcome = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], (error, stdout) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout });
+      });
+    });
+    expect(outcome.code).toBe(0);
+    expect(JSON.parse(outcome.stdout)).toEqual({ statusCode: 503, code: 'RAMPART_RESILIENCE_CHECK_TIMEOUT' });
   });
 });

@@ -1,4 +1,5 @@
 import { invalidOptions, type ResilienceErrorCode } from './errors.ts';
+import { duration, isRecord, optionalDuration, optionalFunction, shown } from './validate.ts';
 
 /** One readiness check: resolves when the dependency answers, rejects (or outlives its timeout) when not. */
 export interface HealthCheck {
@@ -64,13 +65,14 @@ async function runCheck(check: HealthCheck, timeoutMs: number): Promise<CheckRes
   const started = performance.now();
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
-  // Racing the timer means a check that ignores its signal still cannot hold readiness hostage.
+  // Racing the timer means a check that ignores its signal still cannot hold readiness hostage. Not unref()'d:
+  // a one-shot script awaiting ready() gets the timeout's report even when nothing else keeps the loop alive
+  // (the timer lives only while a check is pending).
   const expired = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => {
       controller.abort();
       resolve('timeout');
     }, timeoutMs);
-    timer.unref();
   });
   try {
     const outcome = await Promise.race([check.check(controller.signal).then(() => 'ok' as const), expired]);
@@ -98,25 +100,43 @@ async function runCheck(check: HealthCheck, timeoutMs: number): Promise<CheckRes
  * const { statusCode, body } = await health.ready();
  */
 export function createHealth(options: HealthOptions): Health {
-  const defaultTimeoutMs = options.defaultTimeoutMs ?? HEALTH_DEFAULTS.defaultTimeoutMs;
+  if (!isRecord(options)) throw invalidOptions('createHealth needs an options object');
   if (typeof options.version !== 'string' || typeof options.commit !== 'string')
     throw invalidOptions('health needs version and commit strings');
-  const checks = options.checks ?? [];
+  const defaultTimeoutMs = duration(
+    options.defaultTimeoutMs,
+    'defaultTimeoutMs',
+    HEALTH_DEFAULTS.defaultTimeoutMs,
+  );
+  if (options.checks !== undefined && !Array.isArray(options.checks))
+    throw invalidOptions(`checks must be an array, got ${shown(options.checks)}`);
+  // A copy: a check pushed onto the caller's array later would skip these checks.
+  const checks = [...(options.checks ?? [])];
   const names = new Set<string>();
-  for (const check of [defaultTimeoutMs, ...checks.map((c) => c.timeoutMs)]) {
-    if (typeof check === 'number' && !(Number.isFinite(check) && check > 0))
-      throw invalidOptions(`check timeouts must be positive numbers, got ${check}`);
-  }
   for (const check of checks) {
-    if (typeof check.name !== 'string' || check.name.length === 0 || typeof check.check !== 'function')
+    if (
+      !isRecord(check) ||
+      typeof check.name !== 'string' ||
+      check.name.length === 0 ||
+      typeof check.check !== 'function'
+    )
       throw invalidOptions('each health check needs a name and a check function');
+    optionalDuration(check.timeoutMs, `check "${check.name}" timeoutMs`);
     if (names.has(check.name)) throw invalidOptions(`duplicate health check name "${check.name}"`);
     names.add(check.name);
   }
+  if (
+    options.policies !== undefined &&
+    (!Array.isArray(options.policies) ||
+      !options.policies.every((policy) => typeof policy?.name === 'string'))
+  )
+    throw invalidOptions('policies must be an array of policies from createPolicy()');
+  const policies = [...(options.policies ?? [])];
+  optionalFunction(options.isShuttingDown, 'isShuttingDown');
   const { version, commit } = options;
   const shuttingDown = options.isShuttingDown ?? (() => false);
   const breakers = (): Record<string, string> =>
-    Object.fromEntries((options.policies ?? []).map((policy) => [policy.name, policy.breakerState]));
+    Object.fromEntries(policies.map((policy) => [policy.name, policy.breakerState]));
 
   let inflight: Promise<ReadyReport> | undefined;
   const evaluate = async (): Promise<ReadyReport> => {
@@ -150,32 +170,64 @@ export function createHealth(options: HealthOptions): Health {
   };
 }
 
-/** A readiness check that runs `SELECT 1` on a pg Pool or Client (or anything with the same `query`). */
+/**
+ * One query in flight per check at most. pg and ioredis take no AbortSignal: a query or PING stuck behind a
+ * black-holed connection (or a pool's queue) cannot be cancelled, only left to settle. A probe that starts
+ * while the previous one is still pending shares it instead of queueing another behind it, so a readiness
+ * probe every few seconds cannot pile waiters into the pool ahead of the application's own queries.
+ */
+function singleFlight(name: string, timeoutMs: number | undefined, run: () => Promise<unknown>): HealthCheck {
+  let pending: Promise<void> | undefined;
+  return {
+    name,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    check: (signal) => {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      if (!pending) {
+        const current = (async () => {
+          await run();
+        })();
+        const clear = (): void => {
+          if (pending === current) pending = undefined;
+        };
+        current.then(clear, clear);
+        pending = current;
+      }
+      return pending;
+    },
+  };
+}
+
+function checkArguments(kind: string, name: unknown, client: unknown, method: string, timeoutMs: unknown) {
+  if (typeof name !== 'string' || name.length === 0) throw invalidOptions(`${kind} needs a non-empty name`);
+  if (typeof (client as Record<string, unknown> | null)?.[method] !== 'function')
+    throw invalidOptions(`${kind}("${name}") needs a client with ${method}()`);
+  return optionalDuration(timeoutMs, `${kind}("${name}") timeoutMs`);
+}
+
+/**
+ * A readiness check that runs `SELECT 1` on a pg Pool or Client (or anything with the same `query`). pg cannot
+ * cancel a query from a signal: give the pool `connectionTimeoutMillis` (and the server a `statement_timeout`)
+ * so a stuck one ends; until it does, later probes share it rather than queue more (see singleFlight).
+ */
 export function pgCheck(
   name: string,
   client: { query(sql: string): Promise<unknown> },
   timeoutMs?: number,
 ): HealthCheck {
-  return {
-    name,
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    check: async () => {
-      await client.query('SELECT 1');
-    },
-  };
+  const ms = checkArguments('pgCheck', name, client, 'query', timeoutMs);
+  return singleFlight(name, ms, () => client.query('SELECT 1'));
 }
 
-/** A readiness check that sends PING to Redis through an ioredis client (or anything with `ping()`). */
+/**
+ * A readiness check that sends PING to Redis through an ioredis client (or anything with `ping()`). ioredis
+ * cannot cancel a command either: one PING in flight at most, later probes share it.
+ */
 export function redisCheck(
   name: string,
   client: { ping(): Promise<unknown> },
   timeoutMs?: number,
 ): HealthCheck {
-  return {
-    name,
-    ...(timeoutMs === undefined ? {} : { timeoutMs }),
-    check: async () => {
-      await client.ping();
-    },
-  };
+  const ms = checkArguments('redisCheck', name, client, 'ping', timeoutMs);
+  return singleFlight(name, ms, () => client.ping());
 }

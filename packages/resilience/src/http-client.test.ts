@@ -1,12 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpClient, type HttpClient } from './http-client.ts';
+import type { PolicyEvent } from './observer.ts';
 import { createPolicy, type PolicyOptions } from './policy.ts';
 
 interface Seen {
   method: string;
   url: string;
   headers: IncomingMessage['headers'];
+  /** Every header line as sent, to catch one sent twice under two spellings. */
+  rawHeaders: string[];
+  body: Promise<string>;
   aborted: boolean;
 }
 
@@ -19,10 +24,17 @@ afterEach(async () => {
 async function upstream(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void) {
   const seen: Seen[] = [];
   const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
     const entry: Seen = {
       method: req.method ?? '',
       url: req.url ?? '',
       headers: req.headers,
+      rawHeaders: req.rawHeaders,
+      body: new Promise((resolve) => {
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+        req.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      }),
       aborted: false,
     };
     seen.push(entry);
@@ -222,5 +234,267 @@ describe('createHttpClient', () => {
     expect(() => createHttpClient({ policy: createPolicy({ name: 'x' }), ...options } as never)).toThrow(
       expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }),
     );
+  });
+
+  it.each([
+    ['no options at all', undefined],
+    ['retryStatuses not an array', { retryStatuses: 503 }],
+    ['retryStatuses as strings', { retryStatuses: ['503'] }],
+    ['retryStatuses out of range', { retryStatuses: [99] }],
+    ['deadlineHeader not a header name', { deadlineHeader: 'x deadline' }],
+    ['maxRetryAfterMs above 2^31-1 ms', { maxRetryAfterMs: 2 ** 31 }],
+    ['a default header with CR/LF', { headers: { 'x-tenant': 'acme\r\nx-admin: 1' } }],
+    ['a default header that is not a string', { headers: { 'x-retries': 3 } }],
+    ['propagate not a function', { propagate: 'w3c' }],
+    ['baseUrl with a query string', { baseUrl: 'http://x/api?key=1' }],
+  ])('rejects %s at create time with a named error', (_label, options) => {
+    const built = () =>
+      createHttpClient(
+        options === undefined
+          ? (undefined as never)
+          : ({ baseUrl: 'http://127.0.0.1:9', policy: createPolicy({ name: 'x' }), ...options } as never),
+      );
+    expect(built).toThrow(expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }));
+  });
+
+  it('refuses caller mistakes at once: never sent, never retried, never counted against the breaker', async () => {
+    const events: PolicyEvent['kind'][] = [];
+    const { seen, url } = await upstream((_req, res) => json(res, 200, { ok: true }));
+    const http = client(url, {
+      breaker: { consecutiveFailures: 1 },
+      observer: { onEvent: (event) => events.push(event.kind) },
+    });
+    const mistakes = [
+      { path: '/users', headers: { 'x-display-name': 'Mallory\r\nx-admin: true' } },
+      { path: '/users', headers: { 'x display name': 'x' } },
+      { path: '/users', headers: { 'content-length': '5' } },
+      { path: '/users', headers: { 'x-count': 3 as unknown as string } },
+      { path: '/users', headers: new Headers({ authorization: 'Bearer x' }) as never },
+      { path: '/users', method: 'GE T' },
+      { path: '/users', method: 'POST', body: { id: 10n } },
+      { path: '/users', method: 'POST', body: { self: {} as Record<string, unknown> } },
+      { path: '/users', deadlineMs: Number.NaN },
+      { path: '/users', signal: 'soon' as never },
+      { path: 42 as unknown as string },
+    ];
+    const cyclic = mistakes[7]?.body as { self: Record<string, unknown> };
+    cyclic.self.self = cyclic;
+    for (const mistake of mistakes) {
+      const error = await failure(http.request(mistake as never));
+      expect(error).toMatchObject({
+        code: 'RAMPART_RESILIENCE_REQUEST_INVALID',
+        statusCode: 500,
+        retryable: false,
+      });
+      // Says what is wrong without echoing the value (a user's name in a header, a token).
+      expect(String(error.message)).not.toContain('Mallory');
+    }
+    expect(seen).toHaveLength(0);
+    expect(events).toEqual([]);
+    expect((await http.request({ path: '/users' })).status).toBe(200);
+  });
+
+  it('answers a request after close() with a named error, not as an unreachable upstream', async () => {
+    const events: PolicyEvent['kind'][] = [];
+    const { seen, url } = await upstream((_req, res) => json(res, 200, {}));
+    const policy = createPolicy({
+      name: 'upstream',
+      breaker: { consecutiveFailures: 1 },
+      observer: { onEvent: (e) => events.push(e.kind) },
+    });
+    const http = createHttpClient({ baseUrl: url, policy });
+    await http.request({ path: '/' });
+    await http.close();
+    const error = await failure(http.request({ path: '/' }));
+    expect(error).toMatchObject({ code: 'RAMPART_RESILIENCE_CLIENT_CLOSED', statusCode: 500 });
+    expect(events.filter((kind) => kind === 'retry')).toEqual([]);
+    expect(policy.breakerState).toBe('closed');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('reports an upstream that dies mid-body as unreachable (502), retried like a reset', async () => {
+    const { seen, url } = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"partial":');
+      setTimeout(() => res.socket?.destroy(), 10);
+    });
+    const error = await failure(client(url).request({ path: '/orders/1' }));
+    expect(error).toMatchObject({ code: 'RAMPART_RESILIENCE_UPSTREAM_UNREACHABLE', statusCode: 502 });
+    expect((error.cause as { code?: string }).code).toBe('UND_ERR_SOCKET');
+    expect(seen).toHaveLength(3);
+
+    // Through a route, the service answers 502, not a 500 carrying undici's message.
+    const app = Fastify();
+    cleanups.push(() => app.close());
+    const http = client(url, { retry: false });
+    app.get('/proxy', async () => (await http.request({ path: '/orders/1' })).json());
+    const answer = await app.inject('/proxy');
+    expect(answer.statusCode).toBe(502);
+    expect(answer.json()).toMatchObject({ code: 'RAMPART_RESILIENCE_UPSTREAM_UNREACHABLE' });
+  });
+
+  it('splits the path from its query at the first "?" only', async () => {
+    const { seen, url } = await upstream((_req, res) => json(res, 200, {}));
+    const http = client(url);
+    await http.request({ path: '/search?q=what?&page=2' });
+    await http.request({ path: '/login?next=/a?b=c' });
+    await http.request({ path: '/plain?' });
+    expect(seen.map((entry) => entry.url)).toEqual([
+      '/api/search?q=what?&page=2',
+      '/api/login?next=/a?b=c',
+      '/api/plain',
+    ]);
+  });
+
+  it('sends forms, bytes and JSON each with its content type, and a caller content type in any case instead of the default', async () => {
+    const { seen, url } = await upstream((_req, res) => json(res, 200, {}));
+    const http = client(url);
+    const bytes = new Uint8Array([1, 0, 2, 255]);
+    await http.request({ method: 'POST', path: '/form', body: new URLSearchParams({ a: '1', b: 'x y' }) });
+    await http.request({ method: 'POST', path: '/buffer', body: bytes.buffer });
+    await http.request({ method: 'POST', path: '/view', body: new Uint16Array([1, 2]) });
+    await http.request({
+      method: 'POST',
+      path: '/image',
+      body: Buffer.from(bytes),
+      headers: { 'Content-Type': 'image/png' },
+    });
+    await http.request({
+      method: 'PATCH',
+      path: '/merge',
+      body: { name: 'x' },
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+    });
+    const contentTypes = seen.map((entry) =>
+      entry.rawHeaders.filter(
+        (_value, i) => i % 2 === 0 && entry.rawHeaders[i]?.toLowerCase() === 'content-type',
+      ).length === 1
+        ? entry.headers['content-type']
+        : `sent ${entry.rawHeaders.filter((name) => name.toLowerCase() === 'content-type').length} times`,
+    );
+    expect(contentTypes).toEqual([
+      'application/x-www-form-urlencoded',
+      'application/octet-stream',
+      'application/octet-stream',
+      'image/png',
+      'application/merge-patch+json',
+    ]);
+    const bodies = await Promise.all(seen.map((entry) => entry.body));
+    expect(bodies).toEqual([
+      'a=1&b=x+y',
+      '\u0001\u0000\u0002\u00ff',
+      '\u0001\u0000\u0002\u0000',
+      '\u0001\u0000\u0002\u00ff',
+      '{"name":"x"}',
+    ]);
+    const unsupported = await failure(
+      http.request({ method: 'POST', path: '/map', body: new Map() as never }),
+    );
+    expect(unsupported).toMatchObject({ code: 'RAMPART_RESILIENCE_REQUEST_INVALID' });
+    expect(seen).toHaveLength(5);
+  });
+
+  it('does not hold a HEAD response to the Content-Length of the body it never carries', async () => {
+    const { url } = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-length': String(5 * 1024 * 1024) });
+      res.end();
+    });
+    const http = client(url, { breaker: { consecutiveFailures: 2 } }, { maxBodyBytes: 1024 });
+    for (let i = 0; i < 4; i++) {
+      const response = await http.request({ method: 'HEAD', path: '/big.iso' });
+      expect(response.status).toBe(200);
+      expect(response.headers['content-length']).toBe(String(5 * 1024 * 1024));
+    }
+  });
+
+  it('keeps an oversized body from counting against the breaker', async () => {
+    const { url } = await upstream((_req, res) => json(res, 200, { blob: 'x'.repeat(4_096) }));
+    const policy = createPolicy({ name: 'upstream', breaker: { consecutiveFailures: 2 } });
+    const http = createHttpClient({ baseUrl: url, policy, maxBodyBytes: 1_024 });
+    cleanups.push(() => http.close());
+    for (let i = 0; i < 3; i++)
+      expect(await failure(http.request({ path: '/' }))).toMatchObject({
+        code: 'RAMPART_RESILIENCE_BODY_TOO_LARGE',
+      });
+    expect(policy.breakerState).toBe('closed');
+  });
+
+  it('refuses a path with a "." or ".." segment, raw or percent-encoded, before it can leave the base path', async () => {
+    const { seen, url } = await upstream((_req, res) => json(res, 200, {}));
+    const http = createHttpClient({
+      baseUrl: `${url}/api/v2/tenants/acme`,
+      policy: createPolicy({ name: 't' }),
+    });
+    cleanups.push(() => http.close());
+    const id = (value: string) => `/receipts/${value}`;
+    for (const path of [
+      id('../../globex/receipts/7'),
+      id(encodeURIComponent('..')),
+      id('%2e%2E/%2E%2e/globex'),
+      id('.%2e/x'),
+      id('..\\..\\globex'),
+      '/./receipts',
+      '/receipts/..',
+    ]) {
+      expect(await failure(http.request({ path }))).toMatchObject({
+        code: 'RAMPART_RESILIENCE_REQUEST_INVALID',
+      });
+    }
+    expect(seen).toHaveLength(0);
+    // Dots inside a segment, and anything in the query, are fine.
+    await http.request({ path: '/files/report.v2..final.pdf?next=/a/../b' });
+    expect(seen.map((entry) => entry.url)).toEqual([
+      '/api/v2/tenants/acme/files/report.v2..final.pdf?next=/a/../b',
+    ]);
+  });
+
+  it('answers a request whose deadline has run out with DEADLINE_EXCEEDED (504), sending nothing', async () => {
+    const { seen, url } = await upstream((_req, res) => json(res, 200, {}));
+    const error = await failure(client(url).request({ path: '/', deadlineMs: 0 }));
+    expect(error).toMatchObject({ code: 'RAMPART_RESILIENCE_DEADLINE_EXCEEDED', statusCode: 504 });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('fails at once with the upstream status when its Retry-After is longer than the deadline left', async () => {
+    const { seen, url } = await upstream((_req, res) => json(res, 429, {}, { 'retry-after': '10' }));
+    const error = await failure(
+      client(url, { attemptTimeoutMs: 5_000 }).request({ path: '/rates', deadlineMs: 1_500 }),
+    );
+    expect(error).toMatchObject({
+      code: 'RAMPART_RESILIENCE_UPSTREAM_STATUS',
+      statusCode: 502,
+      upstreamStatus: 429,
+      retryAfterMs: 10_000,
+    });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('re-opens a half-open breaker when its probe is answered 429', async () => {
+    let n = 0;
+    const { url } = await upstream((_req, res) => {
+      n += 1;
+      json(res, n <= 2 ? 503 : 429, {});
+    });
+    const policy = createPolicy({
+      name: 'upstream',
+      retry: false,
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 50 },
+    });
+    const http = createHttpClient({ baseUrl: url, policy });
+    cleanups.push(() => http.close());
+    for (let i = 0; i < 2; i++) await failure(http.request({ path: '/' }));
+    expect(policy.breakerState).toBe('open');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await failure(http.request({ path: '/' }))).toMatchObject({ upstreamStatus: 429 });
+    expect(policy.breakerState).toBe('open');
+  });
+
+  it('keeps at most a few KiB of a failure body in the error', async () => {
+    const { url } = await upstream((_req, res) => json(res, 500, { trace: 'y'.repeat(100_000) }));
+    const error = await failure(client(url, { retry: false }).request({ path: '/' }));
+    const cause = error.cause as { status: number; body: Buffer; text(): string };
+    expect(cause.status).toBe(500);
+    expect(cause.body.length).toBe(4_096);
+    expect(cause.text()).toMatch(/^\{"trace":"y+$/);
   });
 });

@@ -24,6 +24,7 @@ export {
   createHttpClient,
   type Headers,
   HTTP_CLIENT_DEFAULTS,
+  type HttpBody,
   type HttpClient,
   type HttpClientOptions,
   type HttpRequest,

@@ -26,6 +26,11 @@ function deferred<T>() {
 
 const transient = () => Object.assign(new Error('reset'), { code: 'ECONNRESET' });
 
+const hang = ({ signal }: { signal: AbortSignal }) =>
+  new Promise<never>((_resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason));
+  });
+
 async function codeOf(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -37,6 +42,7 @@ async function codeOf(promise: Promise<unknown>): Promise<unknown> {
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 describe('createPolicy', () => {
@@ -207,6 +213,186 @@ describe('createPolicy', () => {
       expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }),
     );
   });
+
+  // Node clamps a longer timer to 1 ms: 2^31 ms of attempt timeout used to time every attempt out at once.
+  it.each([
+    ['attemptTimeoutMs', { attemptTimeoutMs: 2 ** 31 }],
+    ['deadlineMs', { deadlineMs: Number.MAX_SAFE_INTEGER }],
+    ['retry.baseDelayMs', { retry: { baseDelayMs: 2 ** 31 } }],
+    ['retry.maxDelayMs', { retry: { maxDelayMs: 2 ** 31 } }],
+    ['breaker.halfOpenAfterMs', { breaker: { halfOpenAfterMs: 2 ** 31 } }],
+    ['retryBudget.windowMs', { retry: { budget: { windowMs: 2 ** 31 } } }],
+  ])('rejects a duration above 2^31-1 ms: %s', (option, options) => {
+    expect(() => createPolicy({ name: 'x', ...options })).toThrow(
+      expect.objectContaining({
+        code: 'RAMPART_RESILIENCE_INVALID_OPTIONS',
+        message: expect.stringContaining(option),
+      }),
+    );
+    expect(() => createPolicy({ name: 'x', attemptTimeoutMs: 2 ** 31 - 1 })).not.toThrow();
+  });
+
+  it.each([
+    ['bulkhead without a limit, with a queue', { bulkhead: { limit: undefined, queue: 10 } }],
+    ['bulkhead without a limit', { bulkhead: {} }],
+    ['bulkhead: true', { bulkhead: true }],
+    ['retry: true', { retry: true }],
+    ['retry.retryOn not a function', { retry: { retryOn: 'yes' } }],
+    ['retry.budget: true', { retry: { budget: true } }],
+    ['breaker.failureOn not a function', { breaker: { failureOn: 1 } }],
+    ['observer without onEvent', { observer: {} }],
+    ['options not an object', undefined],
+  ])('rejects %s with a named error at create time', (_label, options) => {
+    const built = () =>
+      createPolicy(options === undefined ? (undefined as never) : ({ name: 'x', ...options } as never));
+    expect(built).toThrow(expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }));
+  });
+
+  it('treats an option set to undefined as not given: the default applies', async () => {
+    vi.useFakeTimers();
+    const env: Record<string, number | undefined> = {}; // optional settings nobody set
+    const policy = createPolicy({
+      name: 'dep',
+      retry: false,
+      breaker: { consecutiveFailures: env.FAILURES, halfOpenAfterMs: env.HALF_OPEN },
+    });
+    for (let i = 0; i < 5; i++)
+      expect(await codeOf(policy.execute(() => Promise.reject(transient())))).toBe('ECONNRESET');
+    // The default 5 failures opened it, and the default 10 s keep it open.
+    expect(policy.breakerState).toBe('open');
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(await codeOf(policy.execute(() => 'x'))).toBe('RAMPART_RESILIENCE_CIRCUIT_OPEN');
+
+    // The default 100 ms base delay (full jitter, here the middle of [0, 100)): not a hot retry loop.
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const retrying = createPolicy({
+      name: 'dep',
+      breaker: false,
+      retry: { maxRetries: 1, baseDelayMs: env.BASE, maxDelayMs: env.MAX, budget: false },
+    });
+    let attempts = 0;
+    const pending = codeOf(
+      retrying.execute(() => {
+        attempts += 1;
+        throw transient();
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(49);
+    expect(attempts).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(attempts).toBe(2);
+    expect(await pending).toBe('ECONNRESET');
+  });
+
+  it('answers a call whose deadline has already run out with DEADLINE_EXCEEDED, which a fallback may cover', async () => {
+    const { observer, kinds } = recorder();
+    const policy = createPolicy({ name: 'dep', observer });
+    let ran = 0;
+    const work = () => {
+      ran += 1;
+      return 'ran';
+    };
+    for (const deadlineMs of [0, -1, Number.NEGATIVE_INFINITY]) {
+      await expect(policy.execute(work, { deadlineMs })).rejects.toMatchObject({
+        code: 'RAMPART_RESILIENCE_DEADLINE_EXCEEDED',
+        statusCode: 504,
+      });
+    }
+    const fallen = await policy.execute(work, {
+      deadlineMs: -5,
+      fallback: (error) => `fallback(${(error as { code: string }).code})`,
+    });
+    expect(fallen).toBe('fallback(RAMPART_RESILIENCE_DEADLINE_EXCEEDED)');
+    expect(ran).toBe(0);
+    expect(kinds().slice(0, 3)).toEqual(['call', 'timeout', 'failure']);
+  });
+
+  it('refuses a call option that is not a deadline at all, without running the fallback', async () => {
+    const { observer, kinds } = recorder();
+    const policy = createPolicy({ name: 'dep', observer });
+    let fellBack = 0;
+    const fallback = () => {
+      fellBack += 1;
+      return 'fallback';
+    };
+    for (const deadlineMs of [Number.NaN, '100', 2 ** 31]) {
+      await expect(
+        policy.execute(() => 'ran', { deadlineMs: deadlineMs as number, fallback }),
+      ).rejects.toMatchObject({
+        code: 'RAMPART_RESILIENCE_INVALID_OPTIONS',
+      });
+    }
+    await expect(policy.execute(() => 'ran', { signal: 'nope' as never, fallback })).rejects.toMatchObject({
+      code: 'RAMPART_RESILIENCE_INVALID_OPTIONS',
+    });
+    expect(fellBack).toBe(0);
+    expect(kinds()).toEqual([]);
+  });
+
+  it('fails at once with the failure itself when its Retry-After is longer than the call has left', async () => {
+    vi.useFakeTimers();
+    const policy = createPolicy({ name: 'dep', retry: { maxRetries: 3, budget: false } });
+    let attempts = 0;
+    const busy = Object.assign(new Error('busy'), { code: 'BUSY', retryable: true, retryAfterMs: 10_000 });
+    const settled = vi.fn();
+    const pending = policy
+      .execute(
+        () => {
+          attempts += 1;
+          throw busy;
+        },
+        { deadlineMs: 1_500 },
+      )
+      .then(settled, (error: unknown) => {
+        settled(error);
+      });
+    // No time passes: the call does not sleep towards a deadline the retry could never beat.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(settled).toHaveBeenCalledWith(busy);
+    await pending;
+    expect(attempts).toBe(1);
+
+    // A Retry-After that fits is still waited for.
+    let tries = 0;
+    const fits = policy.execute(
+      () => {
+        tries += 1;
+        if (tries === 1) throw Object.assign(new Error('busy'), { retryable: true, retryAfterMs: 1_000 });
+        return 'ok';
+      },
+      { deadlineMs: 1_500 },
+    );
+    await vi.advanceTimersByTimeAsync(999);
+    expect(tries).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(fits).resolves.toBe('ok');
+  });
+
+  it('frees the bulkhead slot at once when a call is aborted during its backoff', async () => {
+    const policy = createPolicy({
+      name: 'narrow',
+      bulkhead: { limit: 1 },
+      retry: { maxRetries: 2, budget: false },
+    });
+    const caller = new AbortController();
+    let attempts = 0;
+    const first = policy.execute(
+      () => {
+        attempts += 1;
+        throw Object.assign(new Error('busy'), { retryable: true, retryAfterMs: 20_000 });
+      },
+      { signal: caller.signal },
+    );
+    // Well into its 20 s backoff, holding the only slot.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(attempts).toBe(1);
+    expect(policy.cockatiel.bulkhead?.executionSlots).toBe(0);
+    caller.abort();
+    expect(await codeOf(first)).toBe('RAMPART_RESILIENCE_ABORTED');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(policy.cockatiel.bulkhead?.executionSlots).toBe(1);
+    await expect(policy.execute(() => 'next')).resolves.toBe('next');
+  });
 });
 
 describe('circuit breaker under fake timers', () => {
@@ -271,6 +457,94 @@ describe('circuit breaker under fake timers', () => {
       'breaker-half-open',
       'breaker-closed',
     ]);
+  });
+
+  it.each([
+    [
+      'the caller hangs up',
+      (run: (fn: (c: { signal: AbortSignal }) => Promise<never>, o: object) => Promise<unknown>) => {
+        const caller = new AbortController();
+        const pending = run(hang, { signal: caller.signal });
+        setTimeout(() => caller.abort(), 10);
+        return pending;
+      },
+      'RAMPART_RESILIENCE_ABORTED',
+    ],
+    [
+      'the deadline passes',
+      (run: (fn: (c: { signal: AbortSignal }) => Promise<never>, o: object) => Promise<unknown>) =>
+        run(hang, { deadlineMs: 10 }),
+      'RAMPART_RESILIENCE_DEADLINE_EXCEEDED',
+    ],
+    [
+      'it fails with an error the breaker otherwise ignores (a 429)',
+      (run: (fn: () => Promise<never>, o: object) => Promise<unknown>) =>
+        run(
+          () =>
+            Promise.reject(
+              Object.assign(new Error('throttled'), { code: 'THROTTLED', breakerIgnores: true }),
+            ),
+          {},
+        ),
+      'THROTTLED',
+    ],
+  ])(
+    're-opens the half-open breaker when its probe ends without a verdict: %s',
+    async (_label, probe, code) => {
+      vi.useFakeTimers();
+      const { observer, kinds } = recorder();
+      const policy = createPolicy({
+        name: 'flaky',
+        retry: false,
+        attemptTimeoutMs: 60_000,
+        breaker: { consecutiveFailures: 2, halfOpenAfterMs: 1_000 },
+        observer,
+      });
+      for (let i = 0; i < 2; i++) await codeOf(policy.execute(() => Promise.reject(new Error('down'))));
+      await vi.advanceTimersByTimeAsync(1_000);
+      const outcome = codeOf(probe((fn, options) => policy.execute(fn, options)));
+      await vi.advanceTimersByTimeAsync(20);
+      expect(await outcome).toBe(code);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(policy.breakerState).toBe('open');
+      expect(await codeOf(policy.execute(() => 'too soon'))).toBe('RAMPART_RESILIENCE_CIRCUIT_OPEN');
+      // Only a probe that succeeds closes it.
+      await vi.advanceTimersByTimeAsync(1_000);
+      await expect(policy.execute(() => 'up')).resolves.toBe('up');
+      expect(policy.breakerState).toBe('closed');
+      expect(kinds().filter((kind) => kind.startsWith('breaker-'))).toEqual([
+        'breaker-open',
+        'breaker-half-open',
+        'breaker-open',
+        'breaker-half-open',
+        'breaker-closed',
+      ]);
+    },
+  );
+
+  it('does not count an ignored failure of a call that started before the breaker half-opened', async () => {
+    vi.useFakeTimers();
+    const policy = createPolicy({
+      name: 'flaky',
+      retry: false,
+      attemptTimeoutMs: 60_000,
+      breaker: { consecutiveFailures: 2, halfOpenAfterMs: 1_000 },
+    });
+    const slow = deferred<never>();
+    const early = codeOf(policy.execute(() => slow.promise));
+    for (let i = 0; i < 2; i++) await codeOf(policy.execute(() => Promise.reject(new Error('down'))));
+    await vi.advanceTimersByTimeAsync(1_000);
+    const probe = deferred<string>();
+    const probing = policy.execute(() => probe.promise);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(policy.breakerState).toBe('half-open');
+    // The early call (not the probe) ends with an error the breaker ignores: the probe still decides.
+    slow.reject(Object.assign(new Error('throttled'), { breakerIgnores: true }));
+    await early;
+    expect(policy.breakerState).toBe('half-open');
+    probe.resolve('up');
+    await expect(probing).resolves.toBe('up');
+    expect(policy.breakerState).toBe('closed');
   });
 
   it('leaks no listeners after 10k calls that share one caller signal', async () => {
@@ -401,5 +675,19 @@ describe('backoff', () => {
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5_000);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+
+  it('reads a fractional Retry-After as seconds, and ignores other numbers rather than parse them as dates', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('1.5', now)).toBe(1_500);
+    expect(parseRetryAfter(' 0.25 ', now)).toBe(250);
+    for (const odd of ['-1', '1e3', '+5', '.5', '1.5.2']) expect(parseRetryAfter(odd, now)).toBeUndefined();
+  });
+
+  it('never asks for a sleep longer than a Node timer can wait', () => {
+    const backoff = createJitterBackoff({ baseMs: 10, maxMs: 20 });
+    const signal = new AbortController().signal;
+    const asked = backoff.next({ attempt: 1, signal, result: { error: { retryAfterMs: 10 ** 12 } } });
+    expect(asked.duration).toBe(2 ** 31 - 1);
   });
 });

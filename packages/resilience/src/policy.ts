@@ -8,6 +8,8 @@ import {
   retry as cockatielRetry,
   timeout as cockatielTimeout,
   handleWhen,
+  type IBackoff,
+  type IRetryBackoffContext,
   isBrokenCircuitError,
   isBulkheadRejectedError,
   isIsolatedCircuitError,
@@ -20,6 +22,17 @@ import { createJitterBackoff } from './backoff.ts';
 import { invalidOptions, isResilienceError, ResilienceError } from './errors.ts';
 import type { PolicyEvent, PolicyObserver } from './observer.ts';
 import { createRetryBudget, type RetryBudgetOptions } from './retry-budget.ts';
+import {
+  duration,
+  integer,
+  isRecord,
+  isSignal,
+  MAX_TIMER_MS,
+  optionalDuration,
+  optionalFunction,
+  section,
+  shown,
+} from './validate.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
 
@@ -133,6 +146,9 @@ export function isTransient(error: unknown): boolean {
   return typeof code === 'string' && NETWORK_CODES.has(code);
 }
 
+/** No probe failure pending (a unique value no thrown error can be). */
+const NO_ERROR = Symbol('no error');
+
 function defaultFailureOn(error: unknown): boolean {
   if (isResilienceError(error, 'RAMPART_RESILIENCE_ABORTED')) return false;
   if (isResilienceError(error, 'RAMPART_RESILIENCE_DEADLINE_EXCEEDED')) return false;
@@ -146,17 +162,49 @@ const STATE_NAMES: Record<CircuitState, BreakerState> = {
   [CircuitState.Isolated]: 'isolated',
 };
 
-const positive = (value: number | undefined, what: string, integer = false): void => {
-  if (value === undefined) return;
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value)))
-    throw invalidOptions(`${what} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
-};
-
 // Per-call deadlines, keyed by the signal cockatiel hands to the backoff, so a backoff never sleeps past one.
 const deadlines = new WeakMap<AbortSignal, number>();
 const remainingMs = (signal: AbortSignal): number => {
   const deadline = deadlines.get(signal);
   return deadline === undefined ? Number.POSITIVE_INFINITY : Math.max(0, deadline - Date.now());
+};
+
+// The backoff before a call's next attempt, keyed like `deadlines`. cockatiel's own sleep between retries does
+// not watch the signal (an aborted call would keep its bulkhead slot until it ended), so cockatiel is told to
+// wait 0 ms and the policy sleeps here instead, on a timer the call's signal clears.
+const backoffs = new WeakMap<AbortSignal, number>();
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Records the delay a cockatiel backoff asks for in `backoffs`, and tells cockatiel to wait 0 ms. */
+function deferTo(backoff: IBackoff<IRetryBackoffContext<unknown>>, signal: AbortSignal) {
+  backoffs.set(signal, backoff.duration);
+  const deferred: IBackoff<IRetryBackoffContext<unknown>> = {
+    duration: 0,
+    next: (context) => deferTo(backoff.next(context), context.signal),
+  };
+  return deferred;
+}
+
+const retryAfterOfError = (error: unknown): number | undefined => {
+  const value = (error as { retryAfterMs?: unknown } | null | undefined)?.retryAfterMs;
+  return typeof value === 'number' && value >= 0 ? value : undefined;
 };
 
 /**
@@ -168,13 +216,19 @@ const remainingMs = (signal: AbortSignal): number => {
  * const receipt = await payments.execute(({ signal }) => fetch(url, { signal }).then((r) => r.json()));
  */
 export function createPolicy(options: PolicyOptions): Policy {
-  if (typeof options?.name !== 'string' || options.name.length === 0)
+  if (!isRecord(options)) throw invalidOptions('createPolicy needs an options object');
+  if (typeof options.name !== 'string' || options.name.length === 0)
     throw invalidOptions('name must be a non-empty string');
   const name = options.name;
-  const attemptTimeoutMs = options.attemptTimeoutMs ?? POLICY_DEFAULTS.attemptTimeoutMs;
-  positive(attemptTimeoutMs, 'attemptTimeoutMs');
-  positive(options.deadlineMs, 'deadlineMs');
+  const attemptTimeoutMs = duration(
+    options.attemptTimeoutMs,
+    'attemptTimeoutMs',
+    POLICY_DEFAULTS.attemptTimeoutMs,
+  );
+  const policyDeadline = optionalDuration(options.deadlineMs, 'deadlineMs');
   const observer = options.observer;
+  if (observer !== undefined && typeof (observer as { onEvent?: unknown } | null)?.onEvent !== 'function')
+    throw invalidOptions('observer must be { onEvent(event) }');
   const emit = (kind: PolicyEvent['kind'], durationMs?: number): void => {
     if (!observer) return;
     try {
@@ -190,14 +244,45 @@ export function createPolicy(options: PolicyOptions): Policy {
   const timeout = cockatielTimeout(attemptTimeoutMs, TimeoutStrategy.Aggressive);
 
   let breaker: CircuitBreakerPolicy | undefined;
-  if (options.breaker !== false) {
-    const settings = { ...POLICY_DEFAULTS.breaker, ...options.breaker };
-    positive(settings.consecutiveFailures, 'breaker.consecutiveFailures', true);
-    positive(settings.halfOpenAfterMs, 'breaker.halfOpenAfterMs');
-    breaker = circuitBreaker(handleWhen(options.breaker?.failureOn ?? defaultFailureOn), {
-      breaker: new ConsecutiveBreaker(settings.consecutiveFailures),
-      halfOpenAfter: settings.halfOpenAfterMs,
-    });
+  // The half-open probe's failure, whatever it was: see the breaker's filter below.
+  let probeError: unknown = NO_ERROR;
+  const breakerOptions = section<BreakerOptions>(
+    options.breaker,
+    'breaker',
+    '{ consecutiveFailures?, halfOpenAfterMs?, failureOn? }',
+  );
+  if (breakerOptions !== false) {
+    const consecutiveFailures = integer(
+      breakerOptions?.consecutiveFailures,
+      'breaker.consecutiveFailures',
+      POLICY_DEFAULTS.breaker.consecutiveFailures,
+      1,
+    );
+    const halfOpenAfterMs = duration(
+      breakerOptions?.halfOpenAfterMs,
+      'breaker.halfOpenAfterMs',
+      POLICY_DEFAULTS.breaker.halfOpenAfterMs,
+    );
+    const failureOn =
+      optionalFunction<(error: unknown) => boolean>(breakerOptions?.failureOn, 'breaker.failureOn') ??
+      defaultFailureOn;
+    // cockatiel counts a half-open probe that fails with an error the filter does not handle as a success, and
+    // closes the breaker: a probe the caller abandoned, that ran out of deadline or was answered 429 would
+    // release every waiting caller against a dependency that never answered. While half-open, every error of
+    // the probe counts; only a success closes the breaker.
+    breaker = circuitBreaker(
+      handleWhen((error) => {
+        if (error === probeError) {
+          probeError = NO_ERROR;
+          return true;
+        }
+        return failureOn(error);
+      }),
+      {
+        breaker: new ConsecutiveBreaker(consecutiveFailures),
+        halfOpenAfter: halfOpenAfterMs,
+      },
+    );
     subscriptions.push(
       breaker.onStateChange((state) => {
         if (state === CircuitState.Open || state === CircuitState.Isolated) emit('breaker-open');
@@ -209,26 +294,48 @@ export function createPolicy(options: PolicyOptions): Policy {
 
   let retry: RetryPolicy | undefined;
   let budget: ReturnType<typeof createRetryBudget> | undefined;
-  if (options.retry !== false) {
-    const settings = { ...POLICY_DEFAULTS.retry, ...options.retry };
-    if (!Number.isInteger(settings.maxRetries) || settings.maxRetries < 0)
-      throw invalidOptions(`retry.maxRetries must be an integer >= 0, got ${settings.maxRetries}`);
-    positive(settings.baseDelayMs, 'retry.baseDelayMs');
-    positive(settings.maxDelayMs, 'retry.maxDelayMs');
-    budget =
-      options.retry && options.retry.budget === false
-        ? undefined
-        : createRetryBudget(options.retry ? options.retry.budget || {} : {});
-    const retryOn = options.retry ? (options.retry.retryOn ?? isTransient) : isTransient;
+  // Failures whose Retry-After is longer than their call has left: retrying could only end at the deadline.
+  const tooLate = new WeakSet<object>();
+  const retryOptions = section<RetryOptions>(
+    options.retry,
+    'retry',
+    '{ maxRetries?, baseDelayMs?, maxDelayMs?, retryOn?, budget? }',
+  );
+  if (retryOptions !== false) {
+    const maxRetries = integer(
+      retryOptions?.maxRetries,
+      'retry.maxRetries',
+      POLICY_DEFAULTS.retry.maxRetries,
+      0,
+    );
+    const baseDelayMs = duration(
+      retryOptions?.baseDelayMs,
+      'retry.baseDelayMs',
+      POLICY_DEFAULTS.retry.baseDelayMs,
+    );
+    const maxDelayMs = duration(
+      retryOptions?.maxDelayMs,
+      'retry.maxDelayMs',
+      POLICY_DEFAULTS.retry.maxDelayMs,
+    );
+    const retryOn =
+      optionalFunction<(error: unknown) => boolean>(retryOptions?.retryOn, 'retry.retryOn') ?? isTransient;
+    const budgetOptions = section<RetryBudgetOptions>(
+      retryOptions?.budget,
+      'retry.budget',
+      '{ ratio?, minRetries?, windowMs? }',
+    );
+    budget = budgetOptions === false ? undefined : createRetryBudget(budgetOptions ?? {});
     const allowed = budget;
+    const jitter = createJitterBackoff({ baseMs: baseDelayMs, maxMs: maxDelayMs }, remainingMs);
     retry = cockatielRetry(
-      handleWhen((error) => retryOn(error) && (allowed === undefined || allowed.canRetry())),
+      handleWhen((error) => {
+        if (typeof error === 'object' && error !== null && tooLate.delete(error)) return false;
+        return retryOn(error) && (allowed === undefined || allowed.canRetry());
+      }),
       {
-        maxAttempts: settings.maxRetries,
-        backoff: createJitterBackoff(
-          { baseMs: settings.baseDelayMs, maxMs: settings.maxDelayMs },
-          remainingMs,
-        ),
+        maxAttempts: maxRetries,
+        backoff: { next: (context) => deferTo(jitter.next(context), context.signal) },
       },
     );
     subscriptions.push(
@@ -240,33 +347,42 @@ export function createPolicy(options: PolicyOptions): Policy {
   }
 
   let bulkhead: BulkheadPolicy | undefined;
-  if (options.bulkhead) {
-    positive(options.bulkhead.limit, 'bulkhead.limit', true);
-    const queue = options.bulkhead.queue ?? 0;
-    if (!Number.isInteger(queue) || queue < 0)
-      throw invalidOptions(`bulkhead.queue must be an integer >= 0, got ${queue}`);
-    bulkhead = cockatielBulkhead(options.bulkhead.limit, queue);
+  const bulkheadOptions = section<BulkheadOptions>(options.bulkhead, 'bulkhead', '{ limit, queue? }');
+  if (bulkheadOptions) {
+    if (bulkheadOptions.limit === undefined) throw invalidOptions('bulkhead.limit is required');
+    const limit = integer(bulkheadOptions.limit, 'bulkhead.limit', 0, 1);
+    const queue = integer(bulkheadOptions.queue, 'bulkhead.queue', 0, 0);
+    bulkhead = cockatielBulkhead(limit, queue);
     subscriptions.push(bulkhead.onReject(() => emit('bulkhead-rejected')));
   }
 
   async function run<T>(
     fn: (context: AttemptContext) => T | PromiseLike<T>,
     options: CallOptions<T>,
+    deadlineMs: number | undefined,
   ): Promise<T> {
     const caller = options.signal;
     if (caller?.aborted)
       throw new ResilienceError('RAMPART_RESILIENCE_ABORTED', name, { cause: caller.reason });
-    const deadlineMs = options.deadlineMs ?? policyDeadline;
-    positive(deadlineMs, 'deadlineMs');
+    if (deadlineMs !== undefined && deadlineMs <= 0) {
+      // A caller passing on its own caller's remaining budget: the time is already up.
+      emit('timeout');
+      throw new ResilienceError(
+        'RAMPART_RESILIENCE_DEADLINE_EXCEEDED',
+        `${name}: no time left (${deadlineMs}ms)`,
+      );
+    }
 
     // One controller per call joins the caller's signal and the deadline; every listener is removed at the end.
     const call = new AbortController();
     let deadlineHit = false;
     let timer: NodeJS.Timeout | undefined;
+    let callEnds: number | undefined;
     const onCallerAbort = (): void => call.abort(caller?.reason);
     caller?.addEventListener('abort', onCallerAbort, { once: true });
     if (deadlineMs !== undefined) {
-      deadlines.set(call.signal, Date.now() + deadlineMs);
+      callEnds = Date.now() + deadlineMs;
+      deadlines.set(call.signal, callEnds);
       timer = setTimeout(() => {
         deadlineHit = true;
         call.abort();
@@ -294,15 +410,19 @@ export function createPolicy(options: PolicyOptions): Policy {
       return error;
     };
 
+    const retrying = retry !== undefined && options.idempotent !== false;
     let attempt = 0;
-    const oneAttempt = async (signal: AbortSignal): Promise<T> => {
+    const oneAttempt = async (signal: AbortSignal, probe: boolean): Promise<T> => {
       const current = attempt++;
       try {
         return await timeout.execute(({ signal: attemptSignal }) => {
           if (attemptSignal.aborted) throw attemptSignal.reason;
           const attemptEnds = Date.now() + attemptTimeoutMs;
-          const callEnds = deadlines.get(call.signal) ?? attemptEnds;
-          return fn({ signal: attemptSignal, attempt: current, deadline: Math.min(attemptEnds, callEnds) });
+          return fn({
+            signal: attemptSignal,
+            attempt: current,
+            deadline: callEnds === undefined ? attemptEnds : Math.min(attemptEnds, callEnds),
+          });
         }, signal);
       } catch (error) {
         const classified = classify(error);
@@ -311,23 +431,44 @@ export function createPolicy(options: PolicyOptions): Policy {
           isResilienceError(classified, 'RAMPART_RESILIENCE_DEADLINE_EXCEEDED')
         )
           emit('timeout');
+        if (probe) probeError = classified;
+        if (retrying && callEnds !== undefined) {
+          const asked = retryAfterOfError(classified);
+          if (asked !== undefined && asked >= callEnds - Date.now()) tooLate.add(classified as object);
+        }
         throw classified;
       }
     };
     const guarded = breaker
-      ? (signal: AbortSignal) => breaker.execute(({ signal: inner }) => oneAttempt(inner), signal)
-      : oneAttempt;
+      ? (signal: AbortSignal) =>
+          // The attempt that starts while the breaker is half-open is its one probe.
+          breaker.execute(
+            ({ signal: inner }) => oneAttempt(inner, breaker.state === CircuitState.HalfOpen),
+            signal,
+          )
+      : (signal: AbortSignal) => oneAttempt(signal, false);
+    const afterBackoff = async (signal: AbortSignal): Promise<T> => {
+      const wait = backoffs.get(signal) ?? 0;
+      if (wait > 0) await sleep(wait, signal);
+      // A call answered while it slept must not reach the breaker (it could take the half-open probe).
+      if (signal.aborted) throw signal.reason;
+      return guarded(signal);
+    };
     const retried =
-      retry && options.idempotent !== false
-        ? (signal: AbortSignal) => retry.execute(({ signal: inner }) => guarded(inner), signal)
+      retry && retrying
+        ? (signal: AbortSignal) =>
+            retry.execute(
+              ({ signal: inner, attempt: n }) => (n === 0 ? guarded(inner) : afterBackoff(inner)),
+              signal,
+            )
         : guarded;
     const isolated = bulkhead
       ? (signal: AbortSignal) => bulkhead.execute(({ signal: inner }) => retried(inner), signal)
       : retried;
 
-    // cockatiel sleeps between retries without watching the signal: racing the call's own signal answers the
-    // caller at the moment it aborts or the deadline passes, not after a backoff (or a long Retry-After) ends.
-    // The abandoned loop then stops at its next attempt, which sees the aborted signal.
+    // Racing the call's own signal answers the caller at the moment it aborts or the deadline passes, even while
+    // it waits in the bulkhead's queue or for a half-open probe's verdict. A backoff sleep ends at once too
+    // (and frees the bulkhead slot); an attempt in flight is aborted through its signal.
     let onCallAbort: (() => void) | undefined;
     const stopped = new Promise<never>((_resolve, reject) => {
       onCallAbort = () => reject(call.signal.reason);
@@ -344,10 +485,27 @@ export function createPolicy(options: PolicyOptions): Policy {
       caller?.removeEventListener('abort', onCallerAbort);
       if (onCallAbort) call.signal.removeEventListener('abort', onCallAbort);
       deadlines.delete(call.signal);
+      backoffs.delete(call.signal);
     }
   }
 
-  const policyDeadline = options.deadlineMs;
+  /** Checks a call's options; a mistake here is the caller's bug, answered before any event or fallback. */
+  const callDeadline = <T>(fn: unknown, callOptions: CallOptions<T>): number | undefined => {
+    if (typeof fn !== 'function') throw invalidOptions('execute needs a function');
+    if (!isRecord(callOptions)) throw invalidOptions('execute options must be an object');
+    const { signal, deadlineMs, idempotent, fallback } = callOptions;
+    if (signal !== undefined && !isSignal(signal)) throw invalidOptions('signal must be an AbortSignal');
+    if (idempotent !== undefined && typeof idempotent !== 'boolean')
+      throw invalidOptions(`idempotent must be a boolean, got ${shown(idempotent)}`);
+    optionalFunction(fallback, 'fallback');
+    if (deadlineMs === undefined) return policyDeadline;
+    // At or below 0 is a deadline that has already passed (DEADLINE_EXCEEDED), not a mistake.
+    if (typeof deadlineMs !== 'number' || Number.isNaN(deadlineMs) || deadlineMs > MAX_TIMER_MS)
+      throw invalidOptions(
+        `deadlineMs must be a number of ms at most ${MAX_TIMER_MS}, got ${shown(deadlineMs)}`,
+      );
+    return deadlineMs;
+  };
 
   return {
     name,
@@ -358,11 +516,12 @@ export function createPolicy(options: PolicyOptions): Policy {
       fn: (context: AttemptContext) => T | PromiseLike<T>,
       callOptions: CallOptions<T> = {},
     ): Promise<T> {
+      const deadlineMs = callDeadline(fn, callOptions);
       emit('call');
       budget?.recordCall();
       const started = performance.now();
       try {
-        const value = await run(fn, callOptions);
+        const value = await run(fn, callOptions, deadlineMs);
         emit('success', performance.now() - started);
         return value;
       } catch (error) {

@@ -1,4 +1,5 @@
 import { invalidOptions } from './errors.ts';
+import { duration, integer, isRecord, optionalFunction, shown } from './validate.ts';
 
 export interface RetryBudgetOptions {
   /** Retries allowed as a fraction of calls in the window (0.2 = at most one retry per five calls). */
@@ -26,16 +27,19 @@ export const RETRY_BUDGET_DEFAULTS = { ratio: 0.2, minRetries: 10, windowMs: 10_
 const BUCKETS = 10;
 
 export function createRetryBudget(options: RetryBudgetOptions = {}): RetryBudget {
+  if (!isRecord(options)) throw invalidOptions('the retry budget options must be an object');
   const ratio = options.ratio ?? RETRY_BUDGET_DEFAULTS.ratio;
-  const minRetries = options.minRetries ?? RETRY_BUDGET_DEFAULTS.minRetries;
-  const windowMs = options.windowMs ?? RETRY_BUDGET_DEFAULTS.windowMs;
-  const now = options.now ?? Date.now;
-  if (!(Number.isFinite(ratio) && ratio >= 0))
-    throw invalidOptions(`retryBudget.ratio must be >= 0, got ${ratio}`);
-  if (!(Number.isInteger(minRetries) && minRetries >= 0))
-    throw invalidOptions(`retryBudget.minRetries must be an integer >= 0, got ${minRetries}`);
-  if (!(Number.isFinite(windowMs) && windowMs >= BUCKETS))
-    throw invalidOptions(`retryBudget.windowMs must be >= ${BUCKETS}, got ${windowMs}`);
+  if (!(typeof ratio === 'number' && Number.isFinite(ratio) && ratio >= 0))
+    throw invalidOptions(`retryBudget.ratio must be >= 0, got ${shown(ratio)}`);
+  const minRetries = integer(
+    options.minRetries,
+    'retryBudget.minRetries',
+    RETRY_BUDGET_DEFAULTS.minRetries,
+    0,
+  );
+  const windowMs = duration(options.windowMs, 'retryBudget.windowMs', RETRY_BUDGET_DEFAULTS.windowMs);
+  if (windowMs < BUCKETS) throw invalidOptions(`retryBudget.windowMs must be >= ${BUCKETS}, got ${windowMs}`);
+  const now = optionalFunction<() => number>(options.now, 'retryBudget.now') ?? Date.now;
 
   // A ring of buckets, each covering windowMs / BUCKETS, so memory stays constant whatever the traffic.
   const span = windowMs / BUCKETS;

@@ -1,4 +1,6 @@
+import { constants } from 'node:os';
 import { invalidOptions } from './errors.ts';
+import { duration, isRecord, optionalFunction, shown } from './validate.ts';
 
 /** One piece of the service to stop, in order: the HTTP listener, task workers, the db pool, exporters. */
 export interface ShutdownStep {
@@ -45,6 +47,9 @@ export const SHUTDOWN_DEFAULTS = {
 
 const silent: ShutdownLogger = { info() {}, error() {} };
 
+// Their handlers cannot be installed (process.on throws EINVAL).
+const UNCATCHABLE = new Set(['SIGKILL', 'SIGSTOP']);
+
 /**
  * Graceful shutdown for a service's server.ts.
  *
@@ -60,22 +65,35 @@ const silent: ShutdownLogger = { info() {}, error() {} };
  * shutdown.listen();
  */
 export function createShutdown(options: ShutdownOptions): Shutdown {
-  const graceMs = options.graceMs ?? SHUTDOWN_DEFAULTS.graceMs;
-  const drainDelayMs = options.drainDelayMs ?? SHUTDOWN_DEFAULTS.drainDelayMs;
-  const signals = options.signals ?? SHUTDOWN_DEFAULTS.signals;
-  const logger = options.logger ?? silent;
-  const exit = options.exit ?? ((code: number) => process.exit(code));
+  if (!isRecord(options)) throw invalidOptions('createShutdown needs an options object');
   if (!Array.isArray(options.steps)) throw invalidOptions('shutdown needs a steps array');
   for (const step of options.steps) {
     if (typeof step?.name !== 'string' || typeof step.run !== 'function')
       throw invalidOptions('each shutdown step needs a name and a run function');
   }
-  if (!(Number.isFinite(graceMs) && graceMs > 0))
-    throw invalidOptions(`graceMs must be positive, got ${graceMs}`);
-  if (!(Number.isFinite(drainDelayMs) && drainDelayMs >= 0 && drainDelayMs < graceMs))
-    throw invalidOptions(`drainDelayMs must be >= 0 and below graceMs, got ${drainDelayMs}`);
+  // A copy: steps pushed onto the caller's array later would skip these checks.
+  const steps = [...options.steps];
+  const graceMs = duration(options.graceMs, 'graceMs', SHUTDOWN_DEFAULTS.graceMs);
+  const drainDelayMs = duration(options.drainDelayMs, 'drainDelayMs', SHUTDOWN_DEFAULTS.drainDelayMs, true);
+  if (drainDelayMs >= graceMs)
+    throw invalidOptions(`drainDelayMs must be below graceMs (${graceMs}), got ${drainDelayMs}`);
+  const given = options.signals ?? SHUTDOWN_DEFAULTS.signals;
+  // A string would be iterated letter by letter ('S', 'I', 'G', ...): no handler for the signal at all.
+  if (!Array.isArray(given))
+    throw invalidOptions(`signals must be an array of signal names, got ${shown(given)}`);
+  const signals = [...given];
+  for (const signal of signals) {
+    if (typeof signal !== 'string' || !Object.hasOwn(constants.signals, signal) || UNCATCHABLE.has(signal))
+      throw invalidOptions(`signals: ${shown(signal)} is not a signal a process can handle`);
+  }
+  const logger = options.logger ?? silent;
+  if (typeof logger?.info !== 'function' || typeof logger.error !== 'function')
+    throw invalidOptions('logger must have info() and error() (a pino or Fastify logger)');
+  const exit =
+    optionalFunction<(code: number) => void>(options.exit, 'exit') ?? ((code: number) => process.exit(code));
 
   let started: Promise<number> | undefined;
+  let removeListeners: (() => void) | undefined;
   let exited = false;
   const finish = (code: number): void => {
     if (exited) return;
@@ -99,7 +117,7 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
     let code = 0;
     try {
       if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
-      for (const step of options.steps) {
+      for (const step of steps) {
         if (exited) break;
         const stepStarted = Date.now();
         current = step.name;
@@ -129,6 +147,8 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
     isShuttingDown: () => started !== undefined,
     begin,
     listen() {
+      // Idempotent: a second set of handlers would take the first signal for a second one and exit 1 at once.
+      if (removeListeners) return removeListeners;
       const onSignal = (signal: NodeJS.Signals): void => {
         if (started) {
           logger.error({ signal }, 'shutdown: second signal, exiting now');
@@ -138,9 +158,13 @@ export function createShutdown(options: ShutdownOptions): Shutdown {
         void begin(signal);
       };
       for (const signal of signals) process.on(signal, onSignal);
-      return () => {
+      const remove = (): void => {
+        if (removeListeners !== remove) return;
+        removeListeners = undefined;
         for (const signal of signals) process.off(signal, onSignal);
       };
+      removeListeners = remove;
+      return remove;
     },
   };
 }
