@@ -1,3 +1,4 @@
+import { type FaultProxy, requireService, startFaultProxy } from '@rampart/db/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -5,19 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resiliencePlugin } from '../src/fastify.ts';
 import { createHealth, pgCheck, redisCheck } from '../src/index.ts';
 import { startServer } from './child.ts';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
-const databaseUrl = process.env.TEST_DATABASE_URL;
-const redisUrl = process.env.TEST_REDIS_URL;
-for (const [name, variable, value] of [
-  ['PostgreSQL', 'TEST_DATABASE_URL', databaseUrl],
-  ['Redis', 'TEST_REDIS_URL', redisUrl],
-] as const) {
-  if (value) continue;
-  if (process.env.CI === 'true')
-    throw new Error(`CI=true but ${variable} is unset: ${name} tests must run in CI`);
-  console.warn(`SKIPPED SERVICE: requires ${name} (${variable} unset)`);
-}
+const databaseUrl = requireService('PostgreSQL', 'TEST_DATABASE_URL');
+const redisUrl = requireService('Redis', 'TEST_REDIS_URL');
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -47,13 +38,10 @@ async function readinessBecomes(app: FastifyInstance, status: number, liveStatus
   }
 }
 
-async function proxyTo(url: string): Promise<{ proxy: TcpProxy; url: string }> {
-  const parsed = new URL(url);
-  const proxy = await startTcpProxy({ host: parsed.hostname, port: Number(parsed.port) });
+async function proxyTo(url: string): Promise<{ proxy: FaultProxy; url: string }> {
+  const proxy = await startFaultProxy(url);
   cleanups.push(() => proxy.close());
-  parsed.hostname = '127.0.0.1';
-  parsed.port = String(proxy.port);
-  return { proxy, url: parsed.toString() };
+  return { proxy, url: proxy.url };
 }
 
 describe.skipIf(!databaseUrl)('readiness against PostgreSQL through a cuttable proxy', () => {
@@ -69,7 +57,7 @@ describe.skipIf(!databaseUrl)('readiness against PostgreSQL through a cuttable p
       status: 'ready',
       checks: { db: { status: 'ok' } },
     });
-    proxy.cut();
+    proxy.refuse();
     const down = await readinessBecomes(app, 503, live);
     expect(down).toMatchObject({ status: 'not-ready', checks: { db: { status: 'fail' } } });
     expect(['RAMPART_RESILIENCE_CHECK_FAILED', 'RAMPART_RESILIENCE_CHECK_TIMEOUT']).toContain(
@@ -119,7 +107,7 @@ describe.skipIf(!redisUrl)('readiness against Redis through a cuttable proxy', (
     const live: number[] = [];
 
     await readinessBecomes(app, 200, live);
-    proxy.cut();
+    proxy.refuse();
     expect(await readinessBecomes(app, 503, live)).toMatchObject({ checks: { redis: { status: 'fail' } } });
     proxy.restore();
     await readinessBecomes(app, 200, live);
