@@ -148,8 +148,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { name: 'db', timeoutMs: 1_000, check: () => database.ping({ timeoutMs: 1_000 }) },
   ];
   // Redis gates readiness only when the rate limiter fails closed: failing open, an outage costs shared
-  // limits (logged above), not service, and a readiness 503 would take every instance out at once.
-  if (redis && env.RATE_LIMIT_FAILURE_POLICY === 'closed') checks.push(redisCheck('redis', redis, 500));
+  // limits (logged above), not service, and a readiness 503 would take every instance out at once. It is
+  // reported either way.
+  if (redis)
+    checks.push({ ...redisCheck('redis', redis, 500), critical: env.RATE_LIMIT_FAILURE_POLICY === 'closed' });
   const health = createHealth({
     version: env.SERVICE_VERSION,
     commit: env.GIT_COMMIT,

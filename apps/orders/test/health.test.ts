@@ -56,6 +56,34 @@ describe('health routes', () => {
     }
   });
 
+  it('reports Redis down in readiness, and answers 503 for it only when the rate limiter fails closed', async () => {
+    for (const [policy, status] of [
+      ['open', 200],
+      ['closed', 503],
+    ] as const) {
+      const other = await buildApp({
+        env: parseEnv({
+          LOG_LEVEL: 'silent',
+          LOAD_SHEDDING: 'off',
+          REDIS_URL: 'redis://127.0.0.1:1',
+          RATE_LIMIT_FAILURE_POLICY: policy,
+        }),
+        database,
+        isShuttingDown: () => false,
+      });
+      try {
+        const response = await other.inject({ method: 'GET', url: '/health/ready' });
+        expect(response.statusCode, policy).toBe(status);
+        expect(response.json().checks.redis).toMatchObject({
+          status: 'fail',
+          ...(policy === 'open' ? { critical: false } : {}),
+        });
+      } finally {
+        await other.close();
+      }
+    }
+  });
+
   it('warns that no process runs the tasks when TASKS_IN_PROCESS=false on embedded PGlite', async () => {
     const lines: string[] = [];
     // PGlite whatever TEST_DATABASE_URL says: on PostgreSQL the worker process runs the tasks.

@@ -93,6 +93,41 @@ describe('createHealth', () => {
     expect(JSON.stringify(report)).not.toContain('password');
   });
 
+  it('reports a failing check marked critical: false without making readiness 503', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+    const health = createHealth({
+      ...base,
+      checks: [
+        pgCheck('db', { query: async () => ({ rows: [] }) }),
+        { ...redisCheck('redis', { ping: () => Promise.reject(refused) }), critical: false },
+      ],
+    });
+    const report = await health.ready();
+    expect(report.statusCode).toBe(200);
+    expect(report.body.status).toBe('ready');
+    expect(report.body.checks).toEqual({
+      db: { status: 'ok', durationMs: expect.any(Number) },
+      redis: {
+        status: 'fail',
+        durationMs: expect.any(Number),
+        code: 'RAMPART_RESILIENCE_CHECK_FAILED',
+        reason: 'ECONNREFUSED',
+        critical: false,
+      },
+    });
+    // The same failure on a critical check (the default, or critical: true) is a 503.
+    for (const critical of [undefined, true]) {
+      const gated = createHealth({
+        ...base,
+        checks: [{ ...redisCheck('redis', { ping: () => Promise.reject(refused) }), critical }],
+      });
+      expect((await gated.ready()).statusCode).toBe(503);
+    }
+    expect(() =>
+      createHealth({ ...base, checks: [{ name: 'x', check: async () => {}, critical: 'no' as never }] }),
+    ).toThrow(expect.objectContaining({ code: 'RAMPART_RESILIENCE_INVALID_OPTIONS' }));
+  });
+
   it('answers 503 shutting-down without running checks once shutdown began', async () => {
     let shuttingDown = false;
     let ran = 0;

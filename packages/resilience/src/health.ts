@@ -6,6 +6,13 @@ export interface HealthCheck {
   name: string;
   /** Defaults to the health's `defaultTimeoutMs`. */
   timeoutMs?: number;
+  /**
+   * Default true: a failure makes readiness 503. False: the result is reported (`critical: false` in the
+   * body) but readiness stays 200, for a dependency the service can serve without (a rate-limit store that
+   * fails open): taking every instance out of the load balancer for it would turn a degraded service into
+   * an outage.
+   */
+  critical?: boolean;
   check(signal: AbortSignal): Promise<void>;
 }
 
@@ -32,6 +39,8 @@ export interface CheckResult {
   code?: ResilienceErrorCode;
   /** The failure's own code (ECONNREFUSED, ...) when it has one; never its message, which may leak internals. */
   reason?: string;
+  /** Present (false) for a check that does not gate readiness. */
+  critical?: false;
 }
 
 export interface LiveReport {
@@ -122,6 +131,8 @@ export function createHealth(options: HealthOptions): Health {
     )
       throw invalidOptions('each health check needs a name and a check function');
     optionalDuration(check.timeoutMs, `check "${check.name}" timeoutMs`);
+    if (check.critical !== undefined && typeof check.critical !== 'boolean')
+      throw invalidOptions(`check "${check.name}" critical must be a boolean, got ${shown(check.critical)}`);
     if (names.has(check.name)) throw invalidOptions(`duplicate health check name "${check.name}"`);
     names.add(check.name);
   }
@@ -141,12 +152,15 @@ export function createHealth(options: HealthOptions): Health {
   let inflight: Promise<ReadyReport> | undefined;
   const evaluate = async (): Promise<ReadyReport> => {
     const results = await Promise.all(
-      checks.map((check) => runCheck(check, check.timeoutMs ?? defaultTimeoutMs)),
+      checks.map(async (check) => {
+        const result = await runCheck(check, check.timeoutMs ?? defaultTimeoutMs);
+        return check.critical === false ? { ...result, critical: false as const } : result;
+      }),
     );
     const byName = Object.fromEntries(checks.map((check, i) => [check.name, results[i] as CheckResult]));
     // Shutdown may have begun while the checks ran: it wins.
     if (shuttingDown()) return shuttingDownReport(byName);
-    const ok = results.every((result) => result.status === 'ok');
+    const ok = results.every((result) => result.status === 'ok' || result.critical === false);
     return {
       statusCode: ok ? 200 : 503,
       body: { status: ok ? 'ready' : 'not-ready', version, commit, checks: byName, breakers: breakers() },
