@@ -6,7 +6,7 @@ export const GEN_ERRORS = {
   RAMPART_GEN_INVALID_ANSWER: 'an answer is not valid',
   RAMPART_GEN_TARGET_EXISTS: 'the target already exists',
   RAMPART_GEN_TARGET_MISSING: 'a file the generator must update does not exist',
-  RAMPART_GEN_TARGET_CHANGED: 'a file the generator must update changed after the generator read it',
+  RAMPART_GEN_TARGET_CHANGED: 'a file the generator must update changed since the generator read or wrote it',
   RAMPART_GEN_ANCHOR_MISSING: 'a file the generator must update no longer has the spot it extends',
   RAMPART_GEN_MIGRATION_FAILED: 'drizzle-kit could not generate the migration',
   RAMPART_GEN_NOT_A_WORKSPACE: 'not inside a Rampart workspace',

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { descriptionQuestion } from './description.ts';
 import { GenError } from './errors.ts';
 import { FIELD_TYPES, type Field, parseFields } from './fields.ts';
-import { appendToManifest } from './manifest.ts';
+import { appendToManifest, type ManifestEntry } from './manifest.ts';
 import { generateMigration } from './migration.ts';
 import { camelCase, checkName, pascalCase } from './names.ts';
+import { refreshAssets } from './observability-assets.ts';
 import { drizzleImports, fieldCode } from './resource-code.ts';
 import {
   encryptionKeyRing,
@@ -21,7 +22,7 @@ import { renderTemplateTree } from './templates.ts';
 import type { Workspace } from './workspace.ts';
 
 /** Bumped whenever templates/resource (or what the generator edits) changes. */
-export const RESOURCE_TEMPLATE_VERSION = 3;
+export const RESOURCE_TEMPLATE_VERSION = 4;
 
 const constCase = (name: string) => name.toUpperCase().replaceAll('-', '_');
 
@@ -229,17 +230,16 @@ export const resourceGenerator: GeneratorSpec = {
       ...hardeningScopes(workspace, names),
       ...(names.hasEncrypted ? encryptionKeyRing(workspace, service) : []),
     ];
+    const entry: ManifestEntry = {
+      generator: 'resource',
+      templateVersion: RESOURCE_TEMPLATE_VERSION,
+      answers: { service, name, fields: answers.fields, description: answers.description },
+    };
+    // Checked before drizzle-kit runs: a hand-edited dashboard fails the run without waiting for it.
+    const assets = await refreshAssets(workspace, service, entry);
     const migration = generateMigration(workspace, service, data.table, sources);
     return {
-      changes: [
-        ...sources,
-        ...migration,
-        appendToManifest(workspace, service, {
-          generator: 'resource',
-          templateVersion: RESOURCE_TEMPLATE_VERSION,
-          answers: { service, name, fields: answers.fields, description: answers.description },
-        }),
-      ],
+      changes: [...sources, ...migration, ...assets, appendToManifest(workspace, service, entry)],
       next: [
         `./rampart turbo run typecheck lint test --filter=${workspace.scope}/${service}`,
         `(cd apps/${service} && pnpm keys create --name ${name}-client --scopes ${name}:read,${name}:write)`,

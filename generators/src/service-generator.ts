@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { descriptionQuestion } from './description.ts';
 import { checkName } from './names.ts';
+import { createAssets } from './observability-assets.ts';
 import type { GeneratorSpec } from './spec.ts';
 import type { FileChange } from './staged-write.ts';
 import { renderTemplateTree } from './templates.ts';
@@ -65,34 +66,6 @@ function nextFreePort(workspace: Workspace): number {
   let port = FIRST_PORT;
   while (portClash(port, used)) port += 1;
   return port;
-}
-
-/** The routes every generated service starts with (its first resource, items); health is not alerted on. */
-const FIRST_ROUTES = [
-  { method: 'GET', route: '/items' },
-  { method: 'GET', route: '/items/:id' },
-  { method: 'POST', route: '/items' },
-  { method: 'PATCH', route: '/items/:id' },
-  { method: 'DELETE', route: '/items/:id' },
-];
-
-/** The Grafana dashboard and Prometheus rules @rampart/observability generates for the new service. */
-async function observabilityAssets(name: string): Promise<FileChange[]> {
-  // Loaded here, not at the top: the other generators (init above all) must run without the packages built.
-  const { generateAlertRules, generateDashboard, toYaml } = await import('@rampart/observability');
-  const description = { service: name, routes: FIRST_ROUTES };
-  return [
-    {
-      path: `apps/${name}/deploy/grafana/${name}.json`,
-      content: `${JSON.stringify(generateDashboard(description), null, 2)}\n`,
-      kind: 'create',
-    },
-    {
-      path: `apps/${name}/deploy/prometheus/${name}.rules.yml`,
-      content: toYaml(generateAlertRules(description) as unknown as Parameters<typeof toYaml>[0]),
-      kind: 'create',
-    },
-  ];
 }
 
 /** Adds the service to the local stack's Prometheus targets (deploy/), when the workspace has the stack. */
@@ -159,7 +132,13 @@ export const serviceGenerator: GeneratorSpec = {
     return {
       changes: [
         ...renderTemplateTree('service', data, render),
-        ...(await observabilityAssets(name)),
+        // Its dashboard and rules: the template's routes (items) and tasks (audit.verify); `gen task` and
+        // `gen resource` render them again from rampart.json as they add to the service.
+        ...(await createAssets(name, {
+          generator: 'service',
+          templateVersion: SERVICE_TEMPLATE_VERSION,
+          answers: { name },
+        })),
         ...prometheusTarget(workspace, name, port),
       ],
       next: [

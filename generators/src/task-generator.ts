@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { checkCron } from './cron.ts';
 import { descriptionQuestion } from './description.ts';
 import { GenError } from './errors.ts';
-import { appendToManifest } from './manifest.ts';
+import { appendToManifest, type ManifestEntry } from './manifest.ts';
 import { camelCase, checkName, pascalCase } from './names.ts';
+import { refreshAssets } from './observability-assets.ts';
 import { serviceQuestion } from './service-question.ts';
 import { addImport, readTarget, replaceOnce } from './source-edits.ts';
 import type { GeneratorSpec, Question } from './spec.ts';
@@ -13,7 +14,7 @@ import { renderTemplateTree } from './templates.ts';
 import type { Workspace } from './workspace.ts';
 
 /** Bumped whenever templates/task changes, so an upgrade knows what a task was made from. */
-export const TASK_TEMPLATE_VERSION = 1;
+export const TASK_TEMPLATE_VERSION = 2;
 
 /** What a task gets when `--retries`, `--timeout` or `--concurrency` is left out (not recorded in rampart.json). */
 const POLICY_DEFAULTS = { retries: 3, timeout: 60_000, concurrency: 5 } as const;
@@ -134,15 +135,18 @@ export const taskGenerator: GeneratorSpec = {
     for (const key of ['retries', 'timeout', 'concurrency'] as const) {
       if (answers[key] !== undefined) recorded[key] = Number(answers[key]);
     }
+    const entry: ManifestEntry = {
+      generator: 'task',
+      templateVersion: TASK_TEMPLATE_VERSION,
+      answers: recorded,
+    };
     return {
       changes: [
         ...renderTemplateTree('task', data, render),
         registerTask(workspace, service, name),
-        appendToManifest(workspace, service, {
-          generator: 'task',
-          templateVersion: TASK_TEMPLATE_VERSION,
-          answers: recorded,
-        }),
+        // The dashboard gets the task's row, the rules its dead-letter and failure-ratio alerts.
+        ...(await refreshAssets(workspace, service, entry)),
+        appendToManifest(workspace, service, entry),
       ],
       next: [`./rampart turbo run typecheck lint test --filter=${workspace.scope}/${service}`],
     };

@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatChanges } from '../src/format.ts';
 import type { Manifest, ManifestEntry } from '../src/manifest.ts';
+import { assetPaths, describeService, renderAssets } from '../src/observability-assets.ts';
 import { SERVICE_TEMPLATE_VERSION } from '../src/service-generator.ts';
 import { createScratch, type Scratch } from './scratch.ts';
 
@@ -64,7 +66,8 @@ describe('apps/api has not drifted from its templates', () => {
 
 // orders and inventory were made by `gen service` and then extended by hand, so they cannot re-render byte
 // for byte; but every file the service template writes must still be there, and be the template's own
-// unless the app extends it (listed here). A template change that is not brought along to them fails, and
+// unless the app extends it (listed here); their Grafana dashboard and Prometheus rules must be what their
+// whole rampart.json renders. A template change that is not brought along to them fails, and
 // so does a manifest whose templateVersion lags the template (an upgrade would re-apply what they have).
 const EXTENDED: Record<string, readonly string[]> = {
   orders: [
@@ -103,6 +106,21 @@ function filesUnder(dir: string): string[] {
     .filter((path) => !path.startsWith('node_modules/'));
 }
 
+/**
+ * The app's dashboard and rules as the generators render them from its whole manifest and the CLI formats
+ * them, by path relative to the app.
+ */
+async function manifestAssets(root: string, app: string, manifest: Manifest): Promise<Map<string, string>> {
+  const { applied = [], ...service } = manifest;
+  const rendered = await renderAssets(describeService(app, [service, ...applied]));
+  const paths = assetPaths(app);
+  const formatted = formatChanges(root, [
+    { path: paths.dashboard, content: rendered.dashboard, kind: 'create' },
+    { path: paths.rules, content: rendered.rules, kind: 'create' },
+  ]);
+  return new Map(formatted.map((change) => [change.path.slice(`apps/${app}/`.length), change.content]));
+}
+
 describe('the extended example apps keep the service template they say they were made from', () => {
   let scratch: Scratch;
   beforeAll(() => {
@@ -111,7 +129,7 @@ describe('the extended example apps keep the service template they say they were
   afterAll(() => scratch.remove());
 
   for (const [app, extended] of Object.entries(EXTENDED)) {
-    it(`apps/${app}`, { timeout: 120_000 }, () => {
+    it(`apps/${app}`, { timeout: 120_000 }, async () => {
       const dir = join(scratch.dir, 'apps', app);
       const manifest = JSON.parse(readFileSync(join(dir, 'rampart.json'), 'utf8')) as Manifest;
       expect(manifest.templateVersion, 'rampart.json templateVersion').toBe(SERVICE_TEMPLATE_VERSION);
@@ -122,13 +140,18 @@ describe('the extended example apps keep the service template they say they were
       const run = scratch.gen(...argsOf(service));
       expect(run.code, run.stderr).toBe(0);
 
+      // Their dashboard and rules are what the whole manifest renders (gen task and gen resource render them
+      // again), not what gen service alone wrote.
+      const assets = await manifestAssets(scratch.dir, app, manifest);
       const problems: string[] = [];
-      for (const path of filesUnder(dir)) {
+      const rendered = filesUnder(dir);
+      for (const path of assets.keys()) if (!rendered.includes(path)) problems.push(`not rendered ${path}`);
+      for (const path of rendered) {
+        const want = assets.get(path) ?? readFileSync(join(dir, path), 'utf8');
         if (!existsSync(join(kept, path))) problems.push(`missing ${path}`);
         else if (
           !extended.includes(path) &&
-          normalized(`/${path}`, readFileSync(join(dir, path), 'utf8')) !==
-            normalized(`/${path}`, readFileSync(join(kept, path), 'utf8'))
+          normalized(`/${path}`, want) !== normalized(`/${path}`, readFileSync(join(kept, path), 'utf8'))
         )
           problems.push(`differs ${path}`);
       }
