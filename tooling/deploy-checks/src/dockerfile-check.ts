@@ -196,3 +196,51 @@ export function checkDockerignore(content: string, file: string): Problem[] {
   }
   return problems;
 }
+
+/** What a container of the image starts with unless the pod says otherwise: the final stage's settings. */
+export interface ImageDefaults {
+  /** ENTRYPOINT, exec form as given, shell form as `/bin/sh -c <text>`. */
+  entrypoint?: string[];
+  /** CMD, likewise. */
+  cmd?: string[];
+  /** ENV of the final stage (`${ARG}` references resolved from the ARG defaults). */
+  env: Record<string, string>;
+  /** The last WORKDIR of the final stage, `/` without one. */
+  workdir: string;
+}
+
+/** Reads the final stage's ENTRYPOINT, CMD, ENV and WORKDIR: what `docker run` and Kubernetes start from. */
+export function readImageDefaults(content: string): ImageDefaults {
+  const dockerfile = DockerfileParser.parse(content);
+  const variables = new Map<string, string>();
+  for (const arg of dockerfile.getInitialARGs()) {
+    for (const property of arg.getProperties()) variables.set(property.getName(), property.getValue() ?? '');
+  }
+  const froms = dockerfile.getFROMs();
+  const finalStart = froms.at(-1)?.getRange().start.line ?? -1;
+  const expand = (text: string) =>
+    text.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (whole, name: string) => variables.get(name) ?? whole);
+  const defaults: ImageDefaults = { env: {}, workdir: '/' };
+  const form = (text: string) => parseJsonArray(text) ?? ['/bin/sh', '-c', text.trim()];
+  for (const instruction of dockerfile.getInstructions()) {
+    if (instruction.getRange().start.line <= finalStart) continue;
+    const keyword = instruction.getKeyword().toUpperCase();
+    const text = instruction.getRawArgumentsContent() ?? '';
+    if (keyword === 'ARG' || keyword === 'ENV') {
+      for (const property of propertiesOf(instruction)) {
+        const name = property.getName();
+        const value = property.getValue();
+        if (keyword === 'ENV') {
+          defaults.env[name] = expand(value ?? '');
+          variables.set(name, defaults.env[name]!);
+        } else if (value !== null) variables.set(name, expand(value));
+      }
+    } else if (keyword === 'WORKDIR') {
+      const dir = expand(text.trim());
+      defaults.workdir = dir.startsWith('/') ? dir : `${defaults.workdir.replace(/\/$/, '')}/${dir}`;
+    } else if (keyword === 'ENTRYPOINT') {
+      defaults.entrypoint = form(text);
+    } else if (keyword === 'CMD') defaults.cmd = form(text);
+  }
+  return defaults;
+}

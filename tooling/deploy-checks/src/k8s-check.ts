@@ -7,6 +7,11 @@ export interface ManifestCheckOptions {
   file: string;
   /** The variables the service's src/env.ts declares; when given, config and secret wiring is checked against them. */
   envVariables?: ReadonlySet<string>;
+  /**
+   * Variables read before src/env.ts runs, by @rampart/observability's register hook (tracingVariables):
+   * declared too, though src/env.ts need not list them.
+   */
+  hookVariables?: ReadonlySet<string>;
   /** An overlay that ships (production): images must carry a release tag or digest, never `latest`. */
   release?: boolean;
 }
@@ -70,6 +75,10 @@ const PROBES = [
 export function checkManifests(objects: readonly K8sObject[], options: ManifestCheckOptions): Problem[] {
   const problems: Problem[] = [];
   const fail = (rule: string, message: string) => problems.push({ file: options.file, rule, message });
+  const declared = (name: string) =>
+    options.envVariables === undefined ||
+    options.envVariables.has(name) ||
+    options.hookVariables?.has(name) === true;
   const ofKind = (kind: string) => objects.filter((object) => object.kind === kind);
   const spec = (object: K8sObject) => (object.spec ?? {}) as Record<string, unknown>;
 
@@ -172,8 +181,11 @@ export function checkManifests(objects: readonly K8sObject[], options: ManifestC
       }
       for (const variable of container.env ?? []) {
         const variableName = variable.name ?? '?';
-        if (options.envVariables && !options.envVariables.has(variableName))
-          fail('env', `${at}: env ${variableName} is not declared in src/env.ts`);
+        if (!declared(variableName))
+          fail(
+            'env',
+            `${at}: env ${variableName} is not declared in src/env.ts (nor read by the register hook)`,
+          );
         if (isSecretVariable(variableName) && !variable.valueFrom?.secretKeyRef)
           fail('secrets', `${at}: ${variableName} is a secret but does not come from a Secret`);
         if (variable.valueFrom?.secretKeyRef) secretVariables.add(variableName);
@@ -193,8 +205,11 @@ export function checkManifests(objects: readonly K8sObject[], options: ManifestC
     for (const key of Object.keys(data)) {
       if (isSecretVariable(key))
         fail('secrets', `ConfigMap/${configMapName}: ${key} is a secret and must come from a Secret`);
-      else if (options.envVariables && !options.envVariables.has(key))
-        fail('env', `ConfigMap/${configMapName}: ${key} is not declared in src/env.ts`);
+      else if (!declared(key))
+        fail(
+          'env',
+          `ConfigMap/${configMapName}: ${key} is not declared in src/env.ts (nor read by the register hook)`,
+        );
     }
   }
   if (options.envVariables) {

@@ -18,7 +18,7 @@ export interface GeneratedWorkspace {
 }
 
 /**
- * A minimal workspace (root manifests, Biome config, toolchain pins, this workspace's node_modules) into
+ * A minimal workspace (root manifests, Biome and TypeScript config, toolchain pins, this workspace's node_modules) into
  * which the real `gen service` writes one service: what a team gets from the generator today.
  */
 export function generateService(name: string, port: number): GeneratedWorkspace {
@@ -27,6 +27,7 @@ export function generateService(name: string, port: number): GeneratedWorkspace 
     'package.json',
     'pnpm-workspace.yaml',
     'biome.json',
+    'tsconfig.base.json',
     '.gitignore',
     'scripts/toolchain.sh',
   ]) {

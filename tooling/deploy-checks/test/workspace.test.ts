@@ -25,7 +25,16 @@ describe('this workspace', () => {
     const report = await checkWorkspace(workspaceRoot, tools);
     for (const service of services) {
       expect(report.checked, service.name).toContain(`dockerfile apps/${service.name}/Dockerfile`);
+      if (service.ruleFiles.length + service.dashboardFiles.length > 0) {
+        expect(report.checked, service.name).toContainEqual(
+          expect.stringMatching(new RegExp(`^metrics apps/${service.name}/deploy/`)),
+        );
+      }
       if (tools.kubectl) {
+        // The service's own parseEnv checks its config (not only the static fallback rules).
+        expect(report.checked, service.name).toContain(
+          `runtime apps/${service.name} (start files dist/server.js, dist/worker.js; values through apps/${service.name}/src/env.ts's parseEnv)`,
+        );
         expect(report.checked, service.name).toEqual(
           expect.arrayContaining([
             expect.stringMatching(new RegExp(`^kustomize apps/${service.name}/deploy/k8s/base `)),
