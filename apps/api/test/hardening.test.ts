@@ -24,9 +24,12 @@ describeHardening(async ({ logStream, canary }) => {
     isShuttingDown: () => shuttingDown,
   });
   const { key } = await app.apiKeys.create({ name: 'hardening', scopes: ['items:read', 'items:write'] });
+  // A key without the write scopes: the kit expects 403 from every route it lacks the scope of.
+  const readOnly = await app.apiKeys.create({ name: 'hardening-read-only', scopes: ['items:read'] });
   return {
     app,
     apiKey: key,
+    limitedApiKey: { key: readOnly.key, scopes: ['items:read'] },
     spans: () => tracing.memoryExporter?.getFinishedSpans() ?? [],
     auditRecords: () => database.db.select().from(auditLog),
     beginShutdown: () => {

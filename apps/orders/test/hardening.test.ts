@@ -1,5 +1,6 @@
 // The hardening conformance kit: every protected route, rate limit, headers, metrics, tracing, bad input,
 // schema sweep, canary secret, audit and readiness, checked against this service's real app.
+import { randomUUID } from 'node:crypto';
 import { auditLog } from '@rampart/db';
 import { createTestDatabase } from '@rampart/db/testing';
 import { startTracing, type Tracing } from '@rampart/observability';
@@ -42,9 +43,21 @@ describeHardening(async ({ logStream, canary }) => {
     name: 'hardening',
     scopes: ['items:read', 'items:write', 'orders:read', 'orders:write'],
   });
+  // A key without the write scopes: the kit expects 403 from every route it lacks the scope of.
+  const readOnly = await app.apiKeys.create({ name: 'hardening-read-only', scopes: ['items:read'] });
+  // The kit's generated orders name SKUs inventory has never heard of: one it has, in stock, so the audit
+  // check reaches a created, patched and deleted order.
+  const sku = `hardening-${randomUUID()}`;
+  await inventory.stock(sku, 1_000);
+  const customerEmail = 'hardening@example.com';
   return {
     app,
     apiKey: key,
+    limitedApiKey: { key: readOnly.key, scopes: ['items:read'] },
+    writeSamples: {
+      'POST /orders': { body: { customerEmail, sku, quantity: 1 } },
+      'PATCH /orders/:id': { body: { customerEmail } },
+    },
     spans: () => tracing.memoryExporter?.getFinishedSpans() ?? [],
     auditRecords: () => database.db.select().from(auditLog),
     beginShutdown: () => {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { LogCapture } from './log-capture.ts';
-import type { HardeningTarget, NormalizedOptions } from './options.ts';
+import { type HardeningTarget, type NormalizedOptions, routeKey } from './options.ts';
 import type { RouteRecord } from './route-table.ts';
 import { arbitraryFromSchema } from './schema-arbitrary.ts';
 
@@ -24,6 +24,11 @@ export interface CheckContext {
   rebuild(): Promise<void>;
   fail(message: string): void;
   note(message: string): void;
+  /**
+   * Something the check could not prove for lack of a seam or an option: printed as a `KIT NOT CHECKED:`
+   * line by describeHardening (a failure with `failOnNotChecked`), never dropped into notes.
+   */
+  notChecked(message: string): void;
 }
 
 export type Check = (context: CheckContext) => Promise<void>;
@@ -34,6 +39,23 @@ const CHECKED_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 export const label = (route: RouteRecord) => `${route.method} ${route.url}`;
 
+/** Whether a route is named in one of the options' route lists (`'POST /orders'`; trailing slash ignored). */
+export function listed(list: readonly string[], route: RouteRecord): boolean {
+  return list.includes(routeKey(route.method, route.url));
+}
+
+/** The scopes a route declares in `config.auth`, or undefined when it declares none (or 'public'). */
+export function scopesOf(route: RouteRecord): readonly string[] | undefined {
+  const auth = route.config.auth as { scopes?: unknown } | undefined;
+  if (typeof auth !== 'object' || auth === null || !Array.isArray(auth.scopes)) return undefined;
+  return auth.scopes.filter((scope): scope is string => typeof scope === 'string');
+}
+
+/** Whether a route is an infrastructure path answering without an auth decision (health, metrics). */
+export function isInfrastructure(context: CheckContext, route: RouteRecord): boolean {
+  return route.config.auth === undefined && context.options.infrastructurePaths.includes(route.url);
+}
+
 /** Routes the kit sends requests to (HEAD and OPTIONS answer like their siblings). */
 export function checkedRoutes(context: CheckContext): RouteRecord[] {
   return context.routes.filter((route) => CHECKED_METHODS.has(route.method));
@@ -42,10 +64,8 @@ export function checkedRoutes(context: CheckContext): RouteRecord[] {
 /** Routes that must refuse a request without a key: all but `auth: 'public'` and undeclared infrastructure. */
 export function protectedRoutes(context: CheckContext): RouteRecord[] {
   return checkedRoutes(context).filter((route) => {
-    const auth = route.config.auth;
-    if (auth === 'public') return false;
-    if (auth === undefined && context.options.infrastructurePaths.includes(route.url)) return false;
-    return true;
+    if (route.config.auth === 'public') return false;
+    return !isInfrastructure(context, route);
   });
 }
 
@@ -95,6 +115,16 @@ export async function injectUnshed(
     response = await app.inject(request);
   }
   return response;
+}
+
+/** The `code` of a problem body, or undefined. */
+export function problemCode(response: LightMyRequestResponse): string | undefined {
+  try {
+    const code = (response.json() as { code?: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function isProblem(response: LightMyRequestResponse): boolean {

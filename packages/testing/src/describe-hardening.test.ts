@@ -35,7 +35,7 @@ describe('describeHardening in a real vitest run', () => {
     expect(output).toContain('security-headers: 200 on GET /health/live: strict-transport-security missing');
   });
 
-  it('runs all ten as one test each, in the order they share targets, even where tests run concurrently and shuffled', () => {
+  it('runs all eleven as one test each, in the order they share targets, even where tests run concurrently and shuffled', () => {
     const { code, output } = runSuite({ ALL: '1' }, ['--sequence.concurrent', '--sequence.shuffle']);
     expect(code, output).toBe(0);
     const passed = [...output.matchAll(/✓ .*hardening conformance \(@rampart\/testing\) > ([a-z-]+)/g)].map(
@@ -51,7 +51,22 @@ describe('describeHardening in a real vitest run', () => {
       'readiness',
       'schema-sweep',
       'rate-limit',
+      'protocol',
       'security-headers',
     ]);
+  });
+
+  it('prints what a check could not prove as KIT NOT CHECKED lines, and fails on them with failOnNotChecked', () => {
+    const { code, output } = runSuite({ UNCHECKED: '1' });
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/KIT NOT CHECKED: auth: scopes: no route was sent a key lacking its scope/);
+    expect(output).toMatch(
+      /KIT NOT CHECKED: audit: POST \/orders never answered 2xx in 10 attempt\(s\), last 422 RAMPART_FIXTURE_SKU_UNKNOWN \(seed \d+\)/,
+    );
+    expect(output).toMatch(/KIT NOT CHECKED: audit: DELETE \/orders\/:id never answered 2xx/);
+    const strict = runSuite({ UNCHECKED: '1', FAIL_UNCHECKED: '1' });
+    expect(strict.code).toBe(1);
+    expect(strict.output).toMatch(/× .*audit/);
+    expect(strict.output).toContain('not checked (failOnNotChecked): audit: POST /orders never answered 2xx');
   });
 });

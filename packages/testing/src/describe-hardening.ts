@@ -5,8 +5,10 @@ import { type BuildTarget, type HardeningOptions, normalizeOptions } from './opt
 import { formatResult } from './run-hardening-checks.ts';
 
 /**
- * The hardening conformance suite: one vitest test per check, run in sequence. Checks that leave the app
- * as they found it share one from `build` (three builds for all ten); `isolateChecks: true` builds a fresh
+ * The hardening conformance suite: one vitest test per check, run in sequence. What a check could not
+ * prove for lack of a seam or an option is printed as a `KIT NOT CHECKED: <check>: ...` line (a failure
+ * with `failOnNotChecked: true`). Checks that leave the app
+ * as they found it share one from `build` (three builds for all eleven); `isolateChecks: true` builds a fresh
  * app for each.
  *
  * @example
@@ -27,6 +29,8 @@ export function describeHardening(build: BuildTarget, options: HardeningOptions 
         name,
         async () => {
           const result = await run.run(name);
+          // Never skipped in silence: what a check could not prove is printed where the test run shows it.
+          for (const line of result.notChecked) console.warn(`KIT NOT CHECKED: ${line}`);
           if (!result.ok)
             throw new TestingError('RAMPART_TESTING_CHECK_FAILED', { detail: `\n${formatResult(result)}` });
         },

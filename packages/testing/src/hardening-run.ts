@@ -6,11 +6,13 @@ import { authCheck } from './checks/auth.ts';
 import { badInputCheck } from './checks/bad-input.ts';
 import { canarySecretCheck } from './checks/canary-secret.ts';
 import { metricsCheck } from './checks/metrics.ts';
+import { protocolCheck } from './checks/protocol.ts';
 import { rateLimitCheck } from './checks/rate-limit.ts';
 import { readinessCheck } from './checks/readiness.ts';
 import { schemaSweepCheck } from './checks/schema-sweep.ts';
 import { securityHeadersCheck } from './checks/security-headers.ts';
 import { traceContextCheck } from './checks/trace-context.ts';
+import { createErrorBodyWatch } from './error-body.ts';
 import { TestingError } from './errors.ts';
 import { createLogCapture, type LogCapture } from './log-capture.ts';
 import type { BuildTarget, CheckName, HardeningIo, HardeningTarget, NormalizedOptions } from './options.ts';
@@ -23,6 +25,11 @@ export interface CheckResult {
   ok: boolean;
   failures: string[];
   notes: string[];
+  /**
+   * What the check could not prove for lack of a seam or an option (describeHardening prints each as a
+   * `KIT NOT CHECKED:` line; with `failOnNotChecked` each is a failure too).
+   */
+  notChecked: string[];
   durationMs: number;
   /** The checks that ran before this one on the same built target (none with `isolateChecks`). */
   sharedWith: CheckName[];
@@ -39,6 +46,7 @@ const CHECKS: Record<CheckName, Check> = {
   'canary-secret': canarySecretCheck,
   audit: auditCheck,
   readiness: readinessCheck,
+  protocol: protocolCheck,
 };
 
 /** A canary shaped like a real API key, so pattern-based redaction is exercised as well as named fields. */
@@ -60,6 +68,24 @@ async function buildOnce(build: BuildTarget, io: HardeningIo): Promise<Built> {
     throw new TestingError('RAMPART_TESTING_TARGET_INVALID', { detail: 'app must be a Fastify instance' });
   if (typeof target.apiKey !== 'string' || target.apiKey.length === 0)
     throw new TestingError('RAMPART_TESTING_TARGET_INVALID', { detail: 'apiKey must be a non-empty string' });
+  const limited = target.limitedApiKey;
+  if (
+    limited !== undefined &&
+    (typeof limited?.key !== 'string' ||
+      limited.key.length === 0 ||
+      !Array.isArray(limited.scopes) ||
+      !limited.scopes.every((scope) => typeof scope === 'string'))
+  )
+    throw new TestingError('RAMPART_TESTING_TARGET_INVALID', {
+      detail: 'limitedApiKey must be { key: non-empty string, scopes: string[] }',
+    });
+  if (
+    target.writeSamples !== undefined &&
+    (typeof target.writeSamples !== 'object' || target.writeSamples === null)
+  )
+    throw new TestingError('RAMPART_TESTING_TARGET_INVALID', {
+      detail: "writeSamples must be an object keyed by 'METHOD /path'",
+    });
   await target.app.ready();
   return { target, routes: routes() };
 }
@@ -130,6 +156,13 @@ export function createHardeningRun(build: BuildTarget, options: NormalizedOption
     slot.onTarget.push(name);
     const failures: string[] = [];
     const notes: string[] = [];
+    const notChecked: string[] = [];
+    // Every error answer this check provokes is read for a stack, a path, an internal field or a bad shape.
+    const errorBodies = createErrorBodyWatch({
+      infrastructurePaths: options.infrastructurePaths,
+      problemExtensions: options.problemExtensions,
+      secrets: [io.canary],
+    });
     const context: CheckContext = {
       get app(): FastifyInstance {
         return built.target.app;
@@ -142,7 +175,11 @@ export function createHardeningRun(build: BuildTarget, options: NormalizedOption
       },
       logs: io.logs,
       canary: io.canary,
-      inject: (request) => injectUnshed(built.target.app, request),
+      inject: async (request) => {
+        const response = await injectUnshed(built.target.app, request);
+        errorBodies.inspect(request, response);
+        return response;
+      },
       options,
       async rebuild() {
         slot.built = undefined;
@@ -153,6 +190,7 @@ export function createHardeningRun(build: BuildTarget, options: NormalizedOption
       },
       fail: (message) => failures.push(message),
       note: (message) => notes.push(message),
+      notChecked: (message) => notChecked.push(message),
     };
     let crashed = false;
     try {
@@ -165,12 +203,17 @@ export function createHardeningRun(build: BuildTarget, options: NormalizedOption
       // (the next check on it gets a fresh build).
       if (crashed || slot.ran >= slot.checks.length) await closeSlot(slot);
     }
+    failures.push(...errorBodies.failures());
+    if (errorBodies.inspected > 0) notes.push(`${errorBodies.inspected} error answer(s) inspected`);
+    if (options.failOnNotChecked)
+      failures.push(...notChecked.map((line) => `not checked (failOnNotChecked): ${line}`));
     if (sharedWith.length > 0) notes.push(`ran on the target ${sharedWith.join(', ')} ran on before it`);
     return {
       check: name,
       ok: failures.length === 0,
       failures,
       notes,
+      notChecked,
       durationMs: performance.now() - started,
       sharedWith,
     };

@@ -36,6 +36,13 @@ describe('@rampart/testing entry', () => {
     );
     expect(() => normalizeOptions({ randomPaths: 0 })).toThrow(/randomPaths must be a positive integer/);
     expect(() => normalizeOptions({ metricsPath: 'metrics' })).toThrow(/metricsPath must start with \//);
+    expect(() => normalizeOptions({ publicWriteRoutes: ['/webhooks'] })).toThrow(
+      /publicWriteRoutes: "\/webhooks" is not a route like 'POST \/orders'/,
+    );
+    expect(normalizeOptions({ rateLimitExempt: ['post /webhooks/'] }).rateLimitExempt).toEqual([
+      'POST /webhooks',
+    ]);
+    expect(() => normalizeOptions({ problemExtensions: [''] })).toThrow(/problemExtensions must be/);
     const error = new TestingError('RAMPART_TESTING_CHECK_FAILED', { detail: 'x', cause: new Error('y') });
     expect(isTestingError(error, 'RAMPART_TESTING_CHECK_FAILED')).toBe(true);
     expect(error.status).toBe(500);
@@ -45,6 +52,7 @@ describe('@rampart/testing entry', () => {
   it('fills defaults once', () => {
     const options = normalizeOptions({ seed: 7 });
     expect(options).toMatchObject({ randomPaths: 10_000, readinessPath: '/health/ready', seed: 7 });
-    expect(options.checks).toHaveLength(10);
+    expect(options.checks).toHaveLength(11);
+    expect(options).toMatchObject({ publicWriteRoutes: [], rateLimitExempt: [], failOnNotChecked: false });
   });
 });

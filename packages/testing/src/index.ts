@@ -10,7 +10,9 @@ export {
   type HardeningIo,
   type HardeningOptions,
   type HardeningTarget,
+  type LimitedApiKey,
   type SpanLike,
+  type WriteSample,
 } from './options.ts';
 export type { RouteRecord, RouteSchema } from './route-table.ts';
 export { formatResult, runHardeningCheck, runHardeningChecks } from './run-hardening-checks.ts';

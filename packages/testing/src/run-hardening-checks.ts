@@ -20,7 +20,7 @@ export async function runHardeningCheck(
 
 /**
  * Runs every selected check and returns their verdicts, in the order of `checks`. Checks that leave the
- * app as they found it share a target (three builds for all ten); `isolateChecks: true` builds one for
+ * app as they found it share a target (three builds for all eleven); `isolateChecks: true` builds one for
  * each.
  *
  * @example
@@ -48,6 +48,9 @@ export function formatResult(result: CheckResult): string {
     `hardening check "${result.check}" failed:`,
     ...result.failures.map((failure) => `  - ${failure}`),
   ];
+  // With failOnNotChecked they are failures already.
+  if (!result.failures.some((failure) => failure.startsWith('not checked (failOnNotChecked)')))
+    lines.push(...result.notChecked.map((line) => `  (not checked: ${line})`));
   if (result.sharedWith.length > 0)
     lines.push(
       `  (it ran on an app that ${result.sharedWith.join(', ')} ran on first; isolateChecks: true gives it a fresh one)`,

@@ -11,13 +11,15 @@ import type { CheckName } from './options.ts';
  * - `metrics` sends its random paths without a key from one address, spending that address's
  *   failed-auth allowance (which then refuses even a valid key from it): only `readiness` (probes are
  *   never authenticated or rate-limited) runs after it. `auth` sends each probe from an address of its own.
+ * - `protocol` sends keyed probes (wrong methods, unknown paths, encoded bodies) that a shared target's rate
+ *   limit might not have room for after target 1's checks: it goes first on the third target.
  * - `schema-sweep` sends more keyed requests than a test rate limit allows and rebuilds the target at
  *   the first 429: it goes with `rate-limit`, which only needs the limit to be reached again.
  */
 const SHARED_TARGETS: readonly (readonly CheckName[])[] = [
   ['auth', 'trace-context', 'bad-input', 'audit', 'canary-secret', 'metrics', 'readiness'],
   ['schema-sweep', 'rate-limit'],
-  ['security-headers'],
+  ['protocol', 'security-headers'],
 ];
 
 /** The selected checks grouped by the target they run on, in run order; one target each when isolated. */

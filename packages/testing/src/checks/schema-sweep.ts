@@ -121,7 +121,8 @@ export const schemaSweepCheck: Check = async (context) => {
     if (result.failed) {
       const reason =
         result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-      context.fail(`schema-sweep: ${label(route)} ${reason} (seed ${context.options.seed + index})`);
+      // The run's seed, as the `seed` option takes it back (each route draws from seed + its index).
+      context.fail(`schema-sweep: ${label(route)} ${reason} (seed ${context.options.seed})`);
     }
   }
   context.note(`${routes.length} route(s), ${requests} request(s), seed ${context.options.seed}`);

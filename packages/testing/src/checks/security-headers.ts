@@ -15,6 +15,8 @@ const REQUIRED: readonly [string, (value: string) => boolean][] = [
   ['content-security-policy', (value) => value.includes("frame-ancestors 'none'")],
   ['x-frame-options', (value) => value.toUpperCase() === 'DENY'],
   ['referrer-policy', (value) => value.length > 0],
+  // API answers are per caller: no shared cache may keep one (a keyed answer served to the next client).
+  ['cache-control', (value) => /\bno-store\b/i.test(value)],
 ];
 
 /** What is wrong with one response's headers, or an empty list. */
@@ -25,7 +27,6 @@ export function headerProblems(response: LightMyRequestResponse): string[] {
     if (value === undefined) problems.push(`${name} missing`);
     else if (!valid(String(value))) problems.push(`${name} is ${JSON.stringify(value)}`);
   }
-  if (response.headers['x-powered-by'] !== undefined) problems.push('x-powered-by present');
   return problems;
 }
 

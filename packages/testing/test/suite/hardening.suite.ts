@@ -1,5 +1,5 @@
 // What a service's hardening test looks like, against the fixture; BROKEN=headers removes one piece,
-// ALL=1 runs all ten checks (on shared targets) instead of two.
+// ALL=1 runs all eleven checks (on shared targets) instead of two.
 import { startTracing, type Tracing } from '@rampart/observability';
 import { afterAll, beforeAll } from 'vitest';
 import { describeHardening } from '../../src/index.ts';
@@ -12,7 +12,13 @@ beforeAll(async () => {
 afterAll(() => tracing.shutdown());
 
 const broken = process.env.BROKEN === 'headers';
+// UNCHECKED=1: an orders route no drawn body reaches, and no limitedApiKey (KIT NOT CHECKED lines).
+const unchecked = process.env.UNCHECKED === '1';
 describeHardening(
-  (io) => buildFixture(io, tracing, broken ? { without: 'headers' } : {}),
-  process.env.ALL === '1' ? { randomPaths: 1_000 } : { checks: ['security-headers', 'readiness'] },
+  (io) => buildFixture(io, tracing, broken ? { without: 'headers' } : unchecked ? { orders: true } : {}),
+  process.env.ALL === '1'
+    ? { randomPaths: 1_000 }
+    : unchecked
+      ? { checks: ['auth', 'audit'], failOnNotChecked: process.env.FAIL_UNCHECKED === '1' }
+      : { checks: ['security-headers', 'readiness'] },
 );
