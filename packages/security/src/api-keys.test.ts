@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@rampart/db/testing';
 import { eq } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { apiKeyIdAt, generateApiKey, parseApiKey } from './api-key-format.ts';
 import { type ApiKeys, createApiKeys } from './api-keys.ts';
 import { migrationsFolder, migrationsTable } from './migrations-folder.ts';
@@ -13,19 +13,67 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(options: { now?: () => Date; env?: string; cacheTtlMs?: number } = {}) {
+async function setup(
+  options: { now?: () => Date; env?: string; cacheTtlMs?: number; selects?: string[] } = {},
+) {
+  const { selects, ...keyOptions } = options;
   const database: TestDatabase = await createTestDatabase({
     migrations: [{ migrationsFolder, migrationsTable }],
+    // Every statement the real database ran, so a test can count the reads a verify cost.
+    ...(selects ? { observer: { onQuery: (event) => void selects.push(event.operation) } } : {}),
   });
   cleanups.push(() => database.close());
   const keys: ApiKeys = createApiKeys({
     db: database.db,
     pepper: PEPPER,
     lastUsedFlushMs: 60_000,
-    ...options,
+    ...keyOptions,
   });
   cleanups.push(() => keys.close());
   return { database, keys };
+}
+
+/**
+ * The same real database, except that the answer to each SELECT is handed back only once the test calls
+ * `release()`: the network latency during which a revoke() can overtake a read, made deterministic.
+ */
+function holdingReads(db: TestDatabase['db']) {
+  const held: (() => void)[] = [];
+  const wrap = (builder: object): object =>
+    new Proxy(builder, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target) as unknown;
+        if (typeof value !== 'function') return value;
+        if (property === 'then') {
+          return (resolve: (rows: unknown) => unknown, reject: (error: unknown) => unknown) =>
+            (value as PromiseLike<unknown>['then'])
+              .call(target, (rows) => new Promise((done) => held.push(() => done(rows))))
+              .then(resolve, reject);
+        }
+        return (...args: unknown[]) => {
+          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+          return typeof result === 'object' && result !== null ? wrap(result) : result;
+        };
+      },
+    });
+  const proxied = new Proxy(db, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (property !== 'select') return value;
+      return (...args: unknown[]) => wrap((value as (...a: unknown[]) => object).apply(target, args));
+    },
+  });
+  const waitHeld = () => vi.waitFor(() => expect(held.length).toBeGreaterThan(0));
+  return {
+    db: proxied,
+    /** Resolves once a read has its answer waiting. */
+    held: waitHeld,
+    /** Waits until a read has its answer, then hands it over. */
+    async release() {
+      await waitHeld();
+      held.shift()!();
+    },
+  };
 }
 
 describe('createApiKeys', () => {
@@ -250,6 +298,7 @@ describe('createApiKeys', () => {
       { pepper: 'short' },
       { pepper: PEPPER, env: 'Live!' },
       { pepper: PEPPER, cacheSize: 0 },
+      { pepper: PEPPER, db: undefined as never },
     ]) {
       expect(() => createApiKeys({ db: database.db, ...options })).toThrow(
         expect.objectContaining({ code: 'RAMPART_SECURITY_OPTIONS_INVALID' }),
@@ -262,5 +311,101 @@ describe('createApiKeys', () => {
     ]) {
       await expect(keys.create(input)).rejects.toMatchObject({ code: 'RAMPART_SECURITY_OPTIONS_INVALID' });
     }
+  });
+
+  it('a read that revoke() or rotate() overtook does not put the old row back in the cache', async () => {
+    const { database, keys } = await setup();
+    const reads = holdingReads(database.db);
+    const racing = createApiKeys({ db: reads.db, pepper: PEPPER, lastUsedFlushMs: 60_000 });
+    cleanups.push(() => racing.close());
+    for (const change of ['revoke', 'rotate'] as const) {
+      const { key, record } = await keys.create({ name: change });
+      // A cache miss: the row is read before the change and its answer arrives after it.
+      const before = racing.verify(key);
+      await reads.held();
+      if (change === 'revoke') await racing.revoke(record.id);
+      else await racing.rotate(record.id, { overlapMs: 0 });
+      await reads.release();
+      // The request that started before the change may still pass; nothing after it does.
+      await before;
+      expect(racing.verifyCached(key)).toBeUndefined();
+      const after = racing.verify(key);
+      await reads.release();
+      expect(await after).toBeUndefined();
+    }
+  });
+
+  it('concurrent first requests for one key share one read, and an unknown id is remembered', async () => {
+    const selects: string[] = [];
+    const { keys } = await setup({ selects });
+    const { key } = await keys.create({ name: 'a' });
+    selects.length = 0;
+    const results = await Promise.all(Array.from({ length: 50 }, () => keys.verify(key)));
+    expect(results.every((result) => result?.name === 'a')).toBe(true);
+    expect(selects).toEqual(['select']);
+
+    selects.length = 0;
+    const unknown = generateApiKey('live').key;
+    const misses = await Promise.all(Array.from({ length: 20 }, () => keys.verify(unknown)));
+    expect(misses.every((result) => result === undefined)).toBe(true);
+    for (let index = 0; index < 20; index += 1) expect(await keys.verify(unknown)).toBeUndefined();
+    // Known to be unknown: answered without I/O, as verify answers.
+    expect(keys.verifyCached(unknown)).toBeNull();
+    expect(selects).toEqual(['select']);
+  });
+
+  it('unknown ids are remembered in a bounded map of their own: a flood does not evict verified keys', async () => {
+    const selects: string[] = [];
+    const { database } = await setup({ selects });
+    const keys = createApiKeys({ db: database.db, pepper: PEPPER, cacheSize: 4, lastUsedFlushMs: 60_000 });
+    cleanups.push(() => keys.close());
+    const { key } = await keys.create({ name: 'a' });
+    expect(await keys.verify(key)).toBeDefined();
+    const guesses = Array.from({ length: 10 }, () => generateApiKey('live').key);
+    for (const guess of guesses) expect(await keys.verify(guess)).toBeUndefined();
+    selects.length = 0;
+    expect(keys.verifyCached(key)).toMatchObject({ name: 'a' });
+    // The 4 most recent guesses are remembered, the older ones were dropped.
+    expect(guesses.slice(-4).map((guess) => keys.verifyCached(guess))).toEqual([null, null, null, null]);
+    expect(keys.verifyCached(guesses[0]!)).toBeUndefined();
+    expect(selects).toEqual([]);
+  });
+
+  it('cache lifetimes follow a monotonic clock: a wall-clock step back does not keep a row cached', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    cleanups.push(async () => vi.useRealTimers());
+    vi.setSystemTime(new Date('2030-01-01T12:00:00Z'));
+    const { database, keys } = await setup({ cacheTtlMs: 10_000 });
+    const elsewhere = createApiKeys({ db: database.db, pepper: PEPPER });
+    cleanups.push(() => elsewhere.close());
+    const { key, record } = await keys.create({ name: 'a' });
+    expect(await keys.verify(key)).toBeDefined();
+    await elsewhere.revoke(record.id);
+    // The wall clock is stepped back an hour (NTP, a VM resumed) while 11 s really pass.
+    vi.setSystemTime(new Date('2030-01-01T11:00:00Z'));
+    vi.advanceTimersByTime(11_000);
+    expect(keys.verifyCached(key)).toBeUndefined();
+    expect(await keys.verify(key)).toBeUndefined();
+  });
+
+  it('refuses scopes that are not an array of literal scope strings, and an overlap past a year', async () => {
+    const { keys } = await setup();
+    for (const input of [
+      { name: 'a', scopes: 'orders:read' as never },
+      { name: 'a', scopes: ['*'] },
+      { name: 'a', scopes: ['orders:*'] },
+      { name: 'a', scopes: [42 as never] },
+    ]) {
+      await expect(keys.create(input)).rejects.toMatchObject({ code: 'RAMPART_SECURITY_OPTIONS_INVALID' });
+    }
+    const { record } = await keys.create({ name: 'a', scopes: ['orders:read'] });
+    for (const overlapMs of [1e20, 366 * 24 * 3_600_000, -1, 1.5]) {
+      await expect(keys.rotate(record.id, { overlapMs })).rejects.toMatchObject({
+        code: 'RAMPART_SECURITY_OPTIONS_INVALID',
+      });
+    }
+    expect((await keys.rotate(record.id, { overlapMs: 365 * 24 * 3_600_000 })).record.scopes).toEqual([
+      'orders:read',
+    ]);
   });
 });

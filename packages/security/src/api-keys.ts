@@ -23,7 +23,11 @@ export interface ApiKeysOptions {
   pepper: string;
   /** The environment keys are issued for and accepted in (`live`, `test`...). Default `live`. */
   env?: string;
-  /** Verified keys kept in memory, and for how long (revocation elsewhere shows after at most this). */
+  /**
+   * Verified keys kept in memory, and for how long (revocation elsewhere shows after at most this). Ids that
+   * name no key are remembered as unknown for as long, in a second map of the same size, so a client retrying
+   * an unknown key does not cost a database read each time (a key is never presented before it exists).
+   */
   cacheSize?: number;
   cacheTtlMs?: number;
   /** Last-used times are written in one batch this often (and on close), not once per request. */
@@ -65,7 +69,20 @@ export interface ApiKeys extends ApiKeyVerifier {
   close(): Promise<void>;
 }
 
-const SCOPE = /^[A-Za-z0-9:._*-]{1,64}$/;
+// Scopes are compared literally (no wildcards), so `*` is refused rather than stored meaning nothing.
+const SCOPE = /^[A-Za-z0-9:._-]{1,64}$/;
+/** The longest rotation overlap: a year (a longer one is a typo, and past about 10^15 ms a Date is invalid). */
+const MAX_OVERLAP_MS = 365 * 24 * 60 * 60 * 1000;
+
+/** Milliseconds from a monotonic clock: cache lifetimes neither stretch nor shrink when the wall clock steps. */
+const monotonic = () => performance.now();
+
+/** A database read in progress for one id, shared by every verify() that asks meanwhile. */
+interface Loading {
+  promise: Promise<Cached | undefined>;
+  /** Set when the id is revoked or rotated meanwhile: the row read may predate that, so it is not cached. */
+  stale: boolean;
+}
 
 interface Cached {
   row: ApiKeyRow;
@@ -121,6 +138,9 @@ export function checkKeySettings(settings: { pepper: unknown; env?: string | und
 export function createApiKeys(options: ApiKeysOptions): ApiKeys {
   const settings = { ...API_KEYS_DEFAULTS, ...options };
   const { db, pepper } = settings;
+  if (typeof (db as { select?: unknown } | undefined)?.select !== 'function') {
+    throw invalid('db must be a drizzle database (createDb(...).db)');
+  }
   checkKeySettings(settings);
   const cacheSize = positiveInteger('cacheSize', settings.cacheSize);
   const cacheTtlMs = positiveInteger('cacheTtlMs', settings.cacheTtlMs);
@@ -135,13 +155,17 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
   const cache = new Map<string, Cached>();
   /** The id inserted last into `cache`: already in most-recently-used position. */
   let newest: string | undefined;
+  /** Ids the database had no row for, until when (monotonic): oldest first, at most `cacheSize`. */
+  const unknownIds = new Map<string, number>();
+  /** Reads in progress, one per id. */
+  const loading = new Map<string, Loading>();
   const pendingLastUsed = new Map<string, Date>();
 
   /** The id's cached row while fresh, moved to most-recently-used; no I/O. */
   function cached(id: string): Cached | undefined {
     const hit = cache.get(id);
     if (hit === undefined) return undefined;
-    if (hit.until <= Date.now()) {
+    if (hit.until <= monotonic()) {
       // Expired: its remembered key text goes now, not when the row is next read or evicted.
       hit.matched = undefined;
       return undefined;
@@ -156,10 +180,42 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     return hit;
   }
 
-  async function load(id: string): Promise<Cached | undefined> {
-    const at = Date.now();
+  /** Whether the database recently had no row for this id (so verify answers without asking again). */
+  function knownUnknown(id: string): boolean {
+    const until = unknownIds.get(id);
+    if (until === undefined) return false;
+    if (until > monotonic()) return true;
+    unknownIds.delete(id);
+    return false;
+  }
+
+  /**
+   * The id's row from the database, cached. Concurrent calls for one id share one read; a read that a
+   * revoke() or rotate() of the id overtook answers its callers but caches nothing, so it cannot put the row
+   * as it was before back in the cache.
+   */
+  function load(id: string): Promise<Cached | undefined> {
+    const pending = loading.get(id);
+    if (pending !== undefined) return pending.promise;
+    const flight: Loading = { promise: Promise.resolve(undefined), stale: false };
+    flight.promise = read(id, flight).finally(() => {
+      if (loading.get(id) === flight) loading.delete(id);
+    });
+    loading.set(id, flight);
+    return flight.promise;
+  }
+
+  async function read(id: string, flight: Loading): Promise<Cached | undefined> {
+    const at = monotonic();
     const [row] = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1);
-    if (!row) return undefined;
+    if (!row) {
+      if (!flight.stale) {
+        unknownIds.delete(id);
+        unknownIds.set(id, at + cacheTtlMs);
+        if (unknownIds.size > cacheSize) unknownIds.delete(unknownIds.keys().next().value as string);
+      }
+      return undefined;
+    }
     const entry: Cached = {
       row,
       until: at + cacheTtlMs,
@@ -172,6 +228,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       }),
       matched: undefined,
     };
+    if (flight.stale) return entry;
     cache.delete(id);
     cache.set(id, entry);
     newest = id;
@@ -199,14 +256,29 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
     return matched !== undefined && same ? entry : undefined;
   }
 
-  /** Drops rows past their TTL, and with them any remembered key text. */
+  /** Drops rows past their TTL, and with them any remembered key text; and unknown ids past theirs. */
   function sweep(): void {
-    const at = Date.now();
+    const at = monotonic();
     for (const [id, entry] of cache) {
       if (entry.until > at) continue;
       entry.matched = undefined;
       cache.delete(id);
       if (newest === id) newest = undefined;
+    }
+    for (const [id, until] of unknownIds) if (until <= at) unknownIds.delete(id);
+  }
+
+  /** After a revoke or rotate: the cached row goes, and a read in progress will not cache what it read. */
+  function invalidate(id: string): void {
+    const entry = cache.get(id);
+    if (entry !== undefined) entry.matched = undefined;
+    cache.delete(id);
+    if (newest === id) newest = undefined;
+    unknownIds.delete(id);
+    const pending = loading.get(id);
+    if (pending !== undefined) {
+      pending.stale = true;
+      loading.delete(id);
     }
   }
 
@@ -235,11 +307,21 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
   }
 
   function validateCreate(input: CreateApiKeyInput): string[] {
-    if (typeof input.name !== 'string' || input.name.trim() === '' || input.name.length > 200) {
+    if (typeof input?.name !== 'string' || input.name.trim() === '' || input.name.length > 200) {
       throw invalid('name must be 1-200 characters');
     }
+    // A string is iterable too: 'orders:read' would become one scope per character.
+    if (input.scopes !== undefined && !Array.isArray(input.scopes)) {
+      throw invalid('scopes must be an array of strings');
+    }
     const scopes = [...(input.scopes ?? [])];
-    for (const scope of scopes) if (!SCOPE.test(scope)) throw invalid(`scope "${scope}" is not valid`);
+    for (const scope of scopes) {
+      if (typeof scope !== 'string' || !SCOPE.test(scope)) {
+        throw invalid(
+          `scope ${JSON.stringify(String(scope)).slice(0, 80)} is not valid: 1-64 of A-Z a-z 0-9 : . _ - (compared literally, no wildcards)`,
+        );
+      }
+    }
     if (input.expiresAt !== undefined && !(input.expiresAt instanceof Date && input.expiresAt > now())) {
       throw invalid('expiresAt must be a future date');
     }
@@ -260,6 +342,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         expiresAt: input.expiresAt ?? null,
       })
       .returning();
+    unknownIds.delete(generated.id);
     return { key: generated.key, record: record(row!) };
   }
 
@@ -298,7 +381,8 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       const parsed = parseApiKey(presented);
       if (!parsed) return null;
       const entry = cached(parsed.id);
-      return entry === undefined ? undefined : (check(presented, parsed, entry) ?? null);
+      if (entry === undefined && !knownUnknown(parsed.id)) return undefined;
+      return check(presented, parsed, entry) ?? null;
     },
 
     async verify(presented) {
@@ -307,7 +391,9 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
       if (known !== undefined) return admit(known.row.env, known);
       const parsed = parseApiKey(presented);
       if (!parsed) return undefined;
-      return check(presented, parsed, cached(parsed.id) ?? (await load(parsed.id)));
+      const entry = cached(parsed.id);
+      if (entry !== undefined || knownUnknown(parsed.id)) return check(presented, parsed, entry);
+      return check(presented, parsed, await load(parsed.id));
     },
 
     async create(input) {
@@ -321,8 +407,9 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
 
     async rotate(id, rotateOptions = {}) {
       const overlapMs = rotateOptions.overlapMs ?? 24 * 60 * 60 * 1000;
-      if (!Number.isInteger(overlapMs) || overlapMs < 0)
-        throw invalid('overlapMs must be a non-negative integer');
+      if (!Number.isInteger(overlapMs) || overlapMs < 0 || overlapMs > MAX_OVERLAP_MS) {
+        throw invalid(`overlapMs must be an integer from 0 to ${MAX_OVERLAP_MS} (a year)`);
+      }
       const result = await db.transaction(async (tx) => {
         const [old] = await tx.select().from(apiKeys).where(eq(apiKeys.id, id)).for('update');
         // A revoked or expired key cannot be rotated back to life.
@@ -344,7 +431,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
           .returning();
         return { ...issued, previous: record(previous!) };
       });
-      cache.delete(id);
+      invalidate(id);
       return result;
     },
 
@@ -354,7 +441,7 @@ export function createApiKeys(options: ApiKeysOptions): ApiKeys {
         .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${now().toISOString()}::timestamptz)` })
         .where(eq(apiKeys.id, id))
         .returning();
-      cache.delete(id);
+      invalidate(id);
       if (!row) throw new SecurityError('RAMPART_SECURITY_KEY_NOT_FOUND');
       return record(row);
     },

@@ -32,9 +32,12 @@ describe('createClientAddressResolver', () => {
     expect(resolve('10.0.0.1', 'garbage')).toBe('10.0.0.1');
   });
 
-  it.each([['*'], ['10.0.0.0/33'], ['not-an-ip'], ['::/129']])('rejects trusted proxy %s', (entry) => {
-    expect(() => createClientAddressResolver({ trustedProxies: [entry] })).toThrow(
-      expect.objectContaining({ code: 'RAMPART_SECURITY_OPTIONS_INVALID' }),
-    );
-  });
+  it.each([['*'], ['10.0.0.0/33'], ['not-an-ip'], ['::/129'], ['0.0.0.0/0'], ['::/0'], ['10.0.0.0/0']])(
+    'rejects trusted proxy %s',
+    (entry) => {
+      expect(() => createClientAddressResolver({ trustedProxies: [entry] })).toThrow(
+        expect.objectContaining({ code: 'RAMPART_SECURITY_OPTIONS_INVALID' }),
+      );
+    },
+  );
 });

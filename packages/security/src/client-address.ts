@@ -67,6 +67,12 @@ export function createClientAddressResolver(
         detail: `trustedProxies: "${entry}" is not an address or CIDR`,
       });
     }
+    // A /0 trusts every address, so any client could name itself in X-Forwarded-For.
+    if (prefix === 0) {
+      throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
+        detail: `trustedProxies: "${entry}" would trust every address; list your proxies' addresses or subnets`,
+      });
+    }
     if (prefix === undefined) trusted.addAddress(address, family);
     else trusted.addSubnet(address, prefix, family);
   }

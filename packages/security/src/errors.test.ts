@@ -58,6 +58,7 @@ describe('public surface', () => {
       'pinoRedactPaths',
       'problemTitle',
       'redactAttributes',
+      'redactSecrets',
       'redactText',
       'reencryptColumn',
       'sealField',
@@ -66,6 +67,7 @@ describe('public surface', () => {
       'waitForRedis',
     ]);
     expect(Object.keys(await import('./fastify.ts')).sort()).toEqual([
+      'API_KEY_AUTH_DEFAULTS',
       'RATE_LIMIT_DEFAULTS',
       'apiKeyAuthPlugin',
       'problemClientErrorHandler',

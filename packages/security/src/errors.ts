@@ -18,6 +18,14 @@ export const SECURITY_ERRORS = {
     status: 400,
     message: 'a string in the request body contains U+0000 or an unpaired surrogate, which cannot be stored',
   },
+  RAMPART_SECURITY_BODY_TOO_DEEP: {
+    status: 400,
+    message: 'the request body nests objects and arrays more than 256 levels deep',
+  },
+  RAMPART_SECURITY_BODY_NUMBER_INVALID: {
+    status: 400,
+    message: 'a number in the request body is too large to represent',
+  },
   RAMPART_SECURITY_BODY_TOO_LARGE: { status: 413, message: 'the request body exceeds the size limit' },
   RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED: {
     status: 415,

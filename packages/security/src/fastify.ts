@@ -1,4 +1,9 @@
-export { type ApiKeyAuthOptions, apiKeyAuthPlugin, type RouteAuth } from './fastify/auth-plugin.ts';
+export {
+  API_KEY_AUTH_DEFAULTS,
+  type ApiKeyAuthOptions,
+  apiKeyAuthPlugin,
+  type RouteAuth,
+} from './fastify/auth-plugin.ts';
 export {
   type ProblemErrorsOptions,
   problemClientErrorHandler,
@@ -11,6 +16,7 @@ export {
   type RateLimitOptions,
   type RateLimitTier,
   type RequestLimiter,
+  type RequestLimiterOptions,
   rateLimitPlugin,
 } from './fastify/rate-limit-plugin.ts';
 export { type TypeBoxTypeProvider, useTypeBox } from './fastify/typebox.ts';

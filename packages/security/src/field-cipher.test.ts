@@ -152,7 +152,53 @@ describe('createFieldCipher', () => {
       },
     ],
     [{ keys: [{ version: 1, key: key() }], currentVersion: 2 }],
+    [{ keys: [null] }],
+    [{ keys: 'abc' }],
+    [{ keys: [{ version: 1, key: `${'A'.repeat(43)}=` }] }],
+    [{ keys: [{ version: 1, key: Buffer.alloc(32, 7).toString('base64') }] }],
+    [{ keys: [{ version: 1, key: `${ring[0]!.key.slice(0, 10)} !!! ${ring[0]!.key.slice(10)}` }] }],
+    [
+      {
+        keys: [
+          { version: 1, key: ring[0]!.key },
+          { version: 2, key: ring[0]!.key },
+        ],
+      },
+    ],
   ])('rejects an invalid key ring at create time (%#)', (options) => {
-    expect(codeOf(() => createFieldCipher(options))).toBe('RAMPART_SECURITY_OPTIONS_INVALID');
+    expect(codeOf(() => createFieldCipher(options as never))).toBe('RAMPART_SECURITY_OPTIONS_INVALID');
+  });
+
+  it('accepts a key in base64url or without padding, the same bytes as base64', () => {
+    const bytes = randomBytes(32);
+    const stored = createFieldCipher({ keys: [{ version: 1, key: bytes.toString('base64') }] }).encrypt('x', {
+      table: 't',
+      column: 'c',
+      rowId: 'r',
+    });
+    for (const text of [bytes.toString('base64url'), bytes.toString('base64').replace(/=+$/, '')]) {
+      const other = createFieldCipher({ keys: [{ version: 1, key: text }] });
+      expect(other.decrypt(stored, { table: 't', column: 'c', rowId: 'r' })).toBe('x');
+    }
+  });
+
+  it('refuses a context or plaintext that is not strings with a coded error, not a TypeError', () => {
+    const context = { table: 'people', column: 'ssn', rowId: '1' };
+    const stored = cipher.encrypt('x', context);
+    for (const bad of [
+      { ...context, rowId: 7 },
+      { ...context, rowId: undefined },
+      { ...context, table: '' },
+      null,
+    ]) {
+      expect(codeOf(() => cipher.encrypt('x', bad as never))).toBe('RAMPART_SECURITY_OPTIONS_INVALID');
+      expect(codeOf(() => cipher.decrypt(stored, bad as never))).toBe('RAMPART_SECURITY_OPTIONS_INVALID');
+    }
+    for (const plaintext of [123, null, Buffer.from('hi')]) {
+      expect(codeOf(() => cipher.encrypt(plaintext as never, context))).toBe(
+        'RAMPART_SECURITY_OPTIONS_INVALID',
+      );
+    }
+    expect(cipher.versionOf(1 as never)).toBeUndefined();
   });
 });

@@ -52,6 +52,38 @@ function invalidOptions(detail: string): SecurityError {
   return new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail });
 }
 
+/** A context's parts must be strings: a number or undefined would be bound as whatever String() makes of it. */
+function checkContext(context: FieldContext): void {
+  if (
+    typeof context !== 'object' ||
+    context === null ||
+    typeof context.table !== 'string' ||
+    typeof context.column !== 'string' ||
+    typeof context.rowId !== 'string' ||
+    context.table === '' ||
+    context.column === '' ||
+    context.rowId === ''
+  ) {
+    throw invalidOptions(
+      'field context: table, column and rowId must be non-empty strings (String(id) for a number)',
+    );
+  }
+}
+
+/** The 32 key bytes, from canonical base64 or base64url (padded or not): nothing skipped, nothing guessed. */
+function keyBytes(version: number, text: unknown): Buffer {
+  const bytes = Buffer.from(typeof text === 'string' ? text : '', 'base64');
+  const canonical = [bytes.toString('base64'), bytes.toString('base64url')];
+  if (bytes.length !== 32 || !canonical.some((form) => form === text || form.replace(/=+$/, '') === text)) {
+    throw invalidOptions(`key version ${version} must be 32 bytes, base64`);
+  }
+  // All one byte value (an all-zero key, 'A' x 43): a placeholder, not a key.
+  if (bytes.every((byte) => byte === bytes[0])) {
+    throw invalidOptions(`key version ${version} is ${bytes.length} identical bytes: generate a random key`);
+  }
+  return bytes;
+}
+
 /**
  * AES-256-GCM field encryption over a versioned key ring: random 96-bit IVs, 16-byte tags enforced, AAD
  * binding each value to table, column and row id. Output: `enc:v<version>:<base64url(iv|ciphertext|tag)>`.
@@ -63,13 +95,20 @@ function invalidOptions(detail: string): SecurityError {
  */
 export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
   const ring = new Map<number, Buffer>();
-  for (const entry of options.keys ?? []) {
+  if (!Array.isArray(options?.keys)) throw invalidOptions('keys must be an array of { version, key }');
+  for (const entry of options.keys) {
+    if (typeof entry !== 'object' || entry === null)
+      throw invalidOptions('each key must be { version, key }');
     if (!Number.isInteger(entry.version) || entry.version < 1 || entry.version > 999_999_999) {
       throw invalidOptions('key versions must be integers from 1');
     }
     if (ring.has(entry.version)) throw invalidOptions(`key version ${entry.version} appears twice`);
-    const key = Buffer.from(typeof entry.key === 'string' ? entry.key : '', 'base64');
-    if (key.length !== 32) throw invalidOptions(`key version ${entry.version} must be 32 bytes, base64`);
+    const key = keyBytes(entry.version, entry.key);
+    for (const [version, other] of ring) {
+      // One key under two versions: re-encrypting "to the new key" would change nothing.
+      if (other.equals(key))
+        throw invalidOptions(`key versions ${version} and ${entry.version} are the same key`);
+    }
     ring.set(entry.version, key);
   }
   if (ring.size === 0) throw invalidOptions('the key ring is empty');
@@ -83,6 +122,8 @@ export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
     currentVersion,
     currentPrefix: `enc:v${currentVersion}:`,
     encrypt(plaintext, context) {
+      if (typeof plaintext !== 'string') throw invalidOptions('the plaintext must be a string');
+      checkContext(context);
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', currentKey, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad(currentVersion, context));
@@ -90,6 +131,7 @@ export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
       return `enc:v${currentVersion}:${body.toString('base64url')}`;
     },
     decrypt(ciphertext, context) {
+      checkContext(context);
       const match = typeof ciphertext === 'string' ? FORMAT.exec(ciphertext) : null;
       if (!match) throw tampered();
       const version = Number(match[1]);
@@ -114,7 +156,7 @@ export function createFieldCipher(options: FieldCipherOptions): FieldCipher {
       }
     },
     versionOf(ciphertext) {
-      const match = FORMAT.exec(ciphertext);
+      const match = typeof ciphertext === 'string' ? FORMAT.exec(ciphertext) : null;
       return match ? Number(match[1]) : undefined;
     },
   };

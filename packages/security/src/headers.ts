@@ -30,6 +30,14 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): Readonly<
     'cross-origin-opener-policy': 'same-origin',
     'x-permitted-cross-domain-policies': 'none',
   };
+  for (const name of ['hstsIncludeSubDomains', 'noStore'] as const) {
+    settings[name] = options[name] ?? SECURITY_HEADERS_DEFAULTS[name];
+    if (typeof settings[name] !== 'boolean') {
+      throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
+        detail: `${name} must be true or false`,
+      });
+    }
+  }
   if (!Number.isInteger(settings.hstsMaxAgeSeconds) || settings.hstsMaxAgeSeconds < 0) {
     throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
       detail: 'hstsMaxAgeSeconds must be a non-negative integer',

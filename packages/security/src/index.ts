@@ -39,6 +39,7 @@ export {
   pinoRedactPaths,
   REDACTION_LIST,
   redactAttributes,
+  redactSecrets,
   redactText,
 } from './redaction.ts';
 export {

@@ -101,6 +101,43 @@ describe('toProblem', () => {
     expect(body).toMatchObject({ code: 'RAMPART_SECURITY_REQUEST_INVALID', status: 431 });
   });
 
+  it('looks codes up as own properties only, and a throwing getter is a generic 500', () => {
+    for (const code of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      const { status, body } = toProblem(Object.assign(new Error('password=hunter2'), { code }));
+      expect(status, code).toBe(500);
+      expect(body).toMatchObject({ code: 'RAMPART_SECURITY_INTERNAL', title: 'Internal server error' });
+    }
+    const error = new Error('x');
+    Object.defineProperty(error, 'statusCode', {
+      get() {
+        throw new Error('boom');
+      },
+    });
+    expect(toProblem(error).body).toMatchObject({ status: 500, code: 'RAMPART_SECURITY_INTERNAL' });
+    const proxy = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('boom');
+        },
+      },
+    );
+    expect(toProblem(proxy).status).toBe(500);
+  });
+
+  it('gives a plain 404 or 409 a detail that fits its status', () => {
+    expect(toProblem({ statusCode: 404, message: 'tenant acme' }).body).toMatchObject({
+      status: 404,
+      code: 'RAMPART_SECURITY_REQUEST_INVALID',
+      detail: 'the requested resource was not found',
+    });
+    expect(toProblem({ statusCode: 409 }).body.detail).toBe(
+      'the request conflicts with the current state of the resource',
+    );
+    expect(toProblem({ statusCode: 400 }).body.detail).toBe('the request is malformed');
+    expect(toProblem({ statusCode: 499 }).body.detail).toBe('the request was rejected');
+  });
+
   it('caps validation detail and never echoes rejected values', () => {
     const validation = Array.from({ length: 50 }, (_, index) => ({
       instancePath: `/items/${index}`,

@@ -33,6 +33,28 @@ const FRAMEWORK_CODES: Readonly<Record<string, SecurityErrorCode>> = {
   FST_ERR_NOT_FOUND: 'RAMPART_SECURITY_NOT_FOUND',
 };
 
+/**
+ * What a 4xx thrown by a handler (an `httpErrors.notFound()`, a `statusCode: 409`) says to the client: a detail
+ * that fits its status, never the error's own message. Statuses not listed get the generic one.
+ */
+const CLIENT_STATUS_DETAILS: ReadonlyMap<number, string> = new Map([
+  [400, SECURITY_ERRORS.RAMPART_SECURITY_REQUEST_INVALID.message],
+  [401, 'the request is not authenticated'],
+  [403, 'the request is not allowed'],
+  [404, 'the requested resource was not found'],
+  [405, 'the resource does not accept this method'],
+  [406, 'no acceptable representation is available'],
+  [409, 'the request conflicts with the current state of the resource'],
+  [410, 'the requested resource is gone'],
+  [412, 'a precondition of the request failed'],
+  [413, SECURITY_ERRORS.RAMPART_SECURITY_BODY_TOO_LARGE.message],
+  [415, SECURITY_ERRORS.RAMPART_SECURITY_MEDIA_TYPE_UNSUPPORTED.message],
+  [422, 'the request is well-formed but cannot be processed'],
+  [428, 'the request must be conditional'],
+  [429, SECURITY_ERRORS.RAMPART_SECURITY_RATE_LIMITED.message],
+]);
+const CLIENT_ERROR_DETAIL = 'the request was rejected';
+
 /** Statuses another Rampart package may raise for a failing dependency; every other 5xx is internal. */
 const DEPENDENCY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
 
@@ -77,7 +99,19 @@ function dependencyCause(error: unknown): Classified | undefined {
   return undefined;
 }
 
+/**
+ * classify(), except that reading the error can throw (a getter on `statusCode` or `code`, a revoked Proxy):
+ * then the answer is internal, and nothing of what was thrown reaches the client.
+ */
 function classify(error: unknown): Classified {
+  try {
+    return classifyUnsafe(error);
+  } catch {
+    return INTERNAL;
+  }
+}
+
+function classifyUnsafe(error: unknown): Classified {
   if (isSecurityError(error)) {
     // Our server-side failures (a tampered ciphertext...) are still internal to the client.
     const status = SECURITY_ERRORS[error.code].status;
@@ -100,15 +134,20 @@ function classify(error: unknown): Classified {
     return ours('RAMPART_SECURITY_VALIDATION_FAILED', { errors });
   }
   const code = typeof candidate.code === 'string' ? candidate.code : '';
-  const mapped = FRAMEWORK_CODES[code];
+  // Own properties only: `toString` or `__proto__` as a code must not find Object.prototype's members.
+  const mapped = Object.hasOwn(FRAMEWORK_CODES, code) ? FRAMEWORK_CODES[code] : undefined;
   if (mapped) return ours(mapped);
   const status = candidate.statusCode;
   if (typeof status !== 'number' || !Number.isInteger(status)) return dependencyCause(error) ?? INTERNAL;
   const rampart = /^RAMPART_[A-Z0-9_]+$/.test(code);
   if (status >= 400 && status < 500) {
     // Another Rampart package's client error keeps its stable code; its message is not ours to show.
-    if (rampart) return { code, status, detail: 'the request was rejected' };
-    return { ...ours('RAMPART_SECURITY_REQUEST_INVALID'), status };
+    if (rampart) return { code, status, detail: CLIENT_ERROR_DETAIL };
+    return {
+      code: 'RAMPART_SECURITY_REQUEST_INVALID',
+      status,
+      detail: CLIENT_STATUS_DETAILS.get(status) ?? CLIENT_ERROR_DETAIL,
+    };
   }
   // A dependency that is down, slow or refusing (an open breaker, a full bulkhead, an upstream timeout) is
   // not our bug: the client learns it may retry, with the stable code and never the cause's text.

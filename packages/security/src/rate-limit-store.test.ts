@@ -10,19 +10,31 @@ afterEach(() => {
 
 describe('createMemoryCounterStore', () => {
   it('counts hits in a fixed window synchronously; peek counts nothing', () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(1_000_000);
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     const store = createMemoryCounterStore(1000, 10);
     expect(store.peek('a')).toEqual({ current: 0, ttlMs: 0 });
     expect(store.hit('a')).toEqual({ current: 1, ttlMs: 1000 });
-    vi.setSystemTime(1_000_400);
+    vi.advanceTimersByTime(400);
     expect(store.hit('a')).toEqual({ current: 2, ttlMs: 600 });
     expect(store.peek('a')).toEqual({ current: 2, ttlMs: 600 });
     expect(store.peek('a')).toEqual({ current: 2, ttlMs: 600 });
     expect(store.hit('b')).toEqual({ current: 1, ttlMs: 1000 });
-    vi.setSystemTime(1_001_000);
+    vi.advanceTimersByTime(600);
     expect(store.peek('a')).toEqual({ current: 0, ttlMs: 0 });
     expect(store.hit('a')).toEqual({ current: 1, ttlMs: 1000 });
+  });
+
+  it('times windows on the monotonic clock: a wall-clock step back neither stretches nor keeps one open', () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    vi.setSystemTime(new Date('2030-01-01T12:00:00Z'));
+    const store = createMemoryCounterStore(60_000, 10);
+    expect(store.hit('a')).toEqual({ current: 1, ttlMs: 60_000 });
+    // The wall clock is stepped back an hour (NTP, a VM resumed) while 10 s really pass.
+    vi.setSystemTime(new Date('2030-01-01T11:00:00Z'));
+    vi.advanceTimersByTime(10_000);
+    expect(store.hit('a')).toEqual({ current: 2, ttlMs: 50_000 });
+    vi.advanceTimersByTime(50_000);
+    expect(store.peek('a')).toEqual({ current: 0, ttlMs: 0 });
   });
 
   it('forgets the least recently seen key beyond its bound', () => {

@@ -1,4 +1,8 @@
-/** A key's fixed window after a hit or a peek: requests counted in it, and milliseconds until it resets. */
+/**
+ * A key's fixed window after a hit or a peek: requests counted in it, and milliseconds until it resets.
+ * `current` is -1 when a shared store could not answer and its failure policy ('open') let the request
+ * through: nothing is known about the window, so no RateLimit headers are sent.
+ */
 export interface WindowState {
   current: number;
   ttlMs: number;
@@ -22,7 +26,7 @@ interface Entry {
 
 /**
  * A closed window, as a fresh object each time. Not one frozen constant: the first `{ current, ttlMs }` whose
- * ttlMs came out as a double (`resetAt - Date.now()`) changed the shape's field representation, V8 deprecated
+ * ttlMs came out as a double (`resetAt - now`) changed the shape's field representation, V8 deprecated
  * the frozen constant's map, and a frozen object never migrates, so the auth plugin's failed-auth check, which
  * peeks on every request, was thrown out of optimized code about ten times a second for good (a deopt loop
  * seen with --trace-deopt in bench/).
@@ -31,7 +35,8 @@ const closed = (): WindowState => ({ current: 0, ttlMs: 0 });
 
 /**
  * Counters for one window length in a Map kept in least-recently-used order and bounded to `maxKeys`: past
- * it the client seen longest ago is forgotten (its next request opens a fresh window).
+ * it the client seen longest ago is forgotten (its next request opens a fresh window). Windows are timed on
+ * the monotonic clock (`performance.now()`), so a wall-clock step neither stretches nor cuts one short.
  */
 export function createMemoryCounterStore(windowMs: number, maxKeys: number): CounterStore {
   const entries = new Map<string, Entry>();
@@ -47,7 +52,7 @@ export function createMemoryCounterStore(windowMs: number, maxKeys: number): Cou
 
   return {
     hit(key) {
-      const now = Date.now();
+      const now = performance.now();
       let entry = entries.get(key);
       if (entry === undefined) {
         entry = { current: 1, resetAt: now + windowMs };
@@ -66,7 +71,7 @@ export function createMemoryCounterStore(windowMs: number, maxKeys: number): Cou
     peek(key) {
       const entry = entries.get(key);
       if (entry === undefined) return closed();
-      const ttlMs = entry.resetAt - Date.now();
+      const ttlMs = entry.resetAt - performance.now();
       if (ttlMs <= 0) return closed();
       return { current: entry.current, ttlMs };
     },

@@ -35,13 +35,35 @@ export interface RedisCounterStoreOptions {
   onError?: (error: Error) => void;
 }
 
+/** Whether `value` looks like the ioredis client this store drives (a URL string or settings do not). */
+export function isRedisClient(value: unknown): value is Redis {
+  const client = value as Partial<Record<'defineCommand' | 'once' | 'off', unknown>> | null;
+  return (
+    typeof client === 'object' &&
+    client !== null &&
+    typeof client.defineCommand === 'function' &&
+    typeof client.once === 'function' &&
+    typeof client.off === 'function'
+  );
+}
+
 /**
  * Fixed-window counters in Redis (one atomic script: INCR + PEXPIRE), shared by every instance using the same
- * prefix. On a store failure the policy decides: 'open' lets the request through (an empty window), 'closed'
+ * prefix. On a store failure the policy decides: 'open' lets the request through (`current: -1`), 'closed'
  * fails it with RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE (503). The driver's error never reaches the client.
  */
 export function createRedisCounterStore(options: RedisCounterStoreOptions): CounterStore {
   const { redis, prefix, windowMs, failurePolicy, onError } = options;
+  if (!isRedisClient(redis)) {
+    throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
+      detail: 'redis must be an ioredis client (createRateLimitRedis), not a URL or a settings object',
+    });
+  }
+  if (!Number.isInteger(windowMs) || windowMs < 1) {
+    throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
+      detail: 'windowMs must be a positive integer',
+    });
+  }
   if (failurePolicy !== 'open' && failurePolicy !== 'closed') {
     throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
       detail: "failurePolicy must be 'open' or 'closed'",
@@ -54,7 +76,9 @@ export function createRedisCounterStore(options: RedisCounterStoreOptions): Coun
   const command = redis as unknown as WithRateLimitCommand;
   const failed = (error: Error): WindowState => {
     onError?.(error);
-    if (failurePolicy === 'open') return { current: 0, ttlMs: windowMs };
+    // Let through, with nothing known about the window: -1 tells the limiter to send no RateLimit headers
+    // rather than claim a fresh window.
+    if (failurePolicy === 'open') return { current: -1, ttlMs: 0 };
     throw new SecurityError('RAMPART_SECURITY_RATE_LIMIT_UNAVAILABLE', { cause: error });
   };
   const settle = (pending: Promise<[number, number]>): Promise<WindowState> =>

@@ -58,6 +58,24 @@ describe('encryptedColumn', () => {
     );
   });
 
+  it('says which row a value is sealed for, and copies to another row by opening and sealing again', async () => {
+    const db = await seed(1);
+    const [row] = await db.select().from(people).where(eq(people.id, 'p00000'));
+    expect(row!.ssn!.rowId).toBeUndefined();
+    const plaintext = row!.ssn!.open('p00000');
+    expect(row!.ssn!.rowId).toBe('p00000');
+    const copy = sealField(after, { table: 'people', column: 'ssn', rowId: 'copy' }, plaintext);
+    expect(copy.rowId).toBe('copy');
+    await db.insert(people).values({ id: 'copy', ssn: copy });
+    const [copied] = await db.select().from(people).where(eq(people.id, 'copy'));
+    expect(copied!.ssn!.open('copy')).toBe('ssn-0');
+    // A failed open does not claim the row.
+    expect(() => copied!.ssn!.open('p00000')).toThrow(
+      expect.objectContaining({ code: 'RAMPART_SECURITY_CIPHERTEXT_INVALID' }),
+    );
+    expect(copied!.ssn!.rowId).toBe('copy');
+  });
+
   it('refuses to write a value sealed for another column', async () => {
     const db = await seed(0);
     const wrong = sealField(after, { table: 'people', column: 'other', rowId: 'x' }, 'v');

@@ -29,6 +29,18 @@ const BY_CODE: Readonly<Record<string, Titles>> = {
     fr: 'Texte invalide dans le corps',
     es: 'Texto no válido en el cuerpo',
   },
+  RAMPART_SECURITY_BODY_TOO_DEEP: {
+    en: 'Body nested too deeply',
+    de: 'Inhalt zu tief verschachtelt',
+    fr: 'Corps de requête trop imbriqué',
+    es: 'Cuerpo anidado en exceso',
+  },
+  RAMPART_SECURITY_BODY_NUMBER_INVALID: {
+    en: 'Number out of range',
+    de: 'Zahl außerhalb des Bereichs',
+    fr: 'Nombre hors limites',
+    es: 'Número fuera de rango',
+  },
   RAMPART_SECURITY_BODY_TOO_LARGE: {
     en: 'Payload too large',
     de: 'Inhalt zu groß',
@@ -163,8 +175,11 @@ const BAD_REQUEST: Titles = {
 
 /** The title for a code (or, failing that, a status) in the given language. */
 export function problemTitle(code: string, status: number, language: ProblemLanguage): string {
+  // Own properties only: a code such as `toString` or `__proto__` must not find Object.prototype's members.
   const titles =
-    BY_CODE[code] ?? BY_STATUS[status] ?? (status >= 500 ? BY_CODE.RAMPART_SECURITY_INTERNAL! : BAD_REQUEST);
+    (Object.hasOwn(BY_CODE, code) ? BY_CODE[code] : undefined) ??
+    (Object.hasOwn(BY_STATUS, status) ? BY_STATUS[status] : undefined) ??
+    (status >= 500 ? BY_CODE.RAMPART_SECURITY_INTERNAL! : BAD_REQUEST);
   return titles[language];
 }
 

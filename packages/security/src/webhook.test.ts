@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { createWebhookSigner } from './webhook.ts';
+import { problemErrorsPlugin } from './fastify/errors-plugin.ts';
+import { createMemoryReplayStore, createWebhookSigner } from './webhook.ts';
 
 const OLD = 'whsec_old_0123456789abcdef';
 const NEW = 'whsec_new_0123456789abcdef';
@@ -74,10 +76,89 @@ describe('createWebhookSigner', () => {
     await expect(signer.verify(Buffer.from('raw'), `${header},v1=${'0'.repeat(64)}`)).resolves.toBeDefined();
   });
 
-  it.each([[{ secrets: [] }], [{ secrets: ['short'] }], [{ secrets: [NEW], toleranceSeconds: 0 }]])(
-    'rejects invalid options (%#)',
-    async (options) => {
-      expect(await codeOf(async () => createWebhookSigner(options))).toBe('RAMPART_SECURITY_OPTIONS_INVALID');
-    },
-  );
+  it.each([
+    [{ secrets: [] }],
+    [{ secrets: ['short'] }],
+    [{ secrets: NEW }],
+    [{ secrets: [NEW], toleranceSeconds: 0 }],
+    [{ secrets: [NEW], toleranceSeconds: 1e9 }],
+    [{ secrets: [NEW], maxRemembered: -5 }],
+    [{ secrets: [NEW], maxRemembered: 0 }],
+    [{ secrets: [NEW], maxRemembered: Number.NaN }],
+    [{ secrets: [NEW], maxRemembered: 1.5 }],
+    [{ secrets: [NEW], maxRemembered: '100' }],
+    [{ secrets: [NEW], maxRemembered: 1e12 }],
+    [{ secrets: [NEW], replayStore: {} }],
+    [{ secrets: [NEW], replayStore: { remember: () => true }, maxRemembered: 10 }],
+    [{ secrets: [NEW], now: 1_700_000_000_000 }],
+    [{ secrets: [NEW], tolerance: 60 }],
+  ])('rejects invalid options (%#)', async (options) => {
+    expect(await codeOf(async () => createWebhookSigner(options as never))).toBe(
+      'RAMPART_SECURITY_OPTIONS_INVALID',
+    );
+  });
+
+  it('the memory replay store refuses a bound that would hang, forget at once or never bound', async () => {
+    for (const max of [-5, 0, Number.NaN, 2.5, Number.POSITIVE_INFINITY]) {
+      expect(await codeOf(async () => createMemoryReplayStore(max))).toBe('RAMPART_SECURITY_OPTIONS_INVALID');
+    }
+    const store = createMemoryReplayStore(1, () => 0);
+    expect(store.remember('a', 10)).toBe(true);
+    expect(store.remember('a', 10)).toBe(false);
+  });
+
+  it('asks for the raw body: a parsed object is a coded error, not a TypeError', async () => {
+    const signer = createWebhookSigner({ secrets: [NEW] });
+    const header = signer.sign('{"a":1}');
+    expect(await codeOf(() => signer.verify({ a: 1 } as never, header))).toBe(
+      'RAMPART_SECURITY_OPTIONS_INVALID',
+    );
+    expect(await codeOf(async () => signer.sign({ a: 1 } as never))).toBe('RAMPART_SECURITY_OPTIONS_INVALID');
+  });
+
+  it('the README recipe: a webhook route with its own raw-body parser verifies the exact bytes sent', async () => {
+    const signer = createWebhookSigner({ secrets: [NEW] });
+    const app = Fastify({ logger: false });
+    await app.register(problemErrorsPlugin);
+    await app.register(async (hooks) => {
+      hooks.removeContentTypeParser('application/json');
+      hooks.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+        done(null, body),
+      );
+      hooks.post('/webhooks', async (request) => {
+        await signer.verify(
+          request.body as Buffer,
+          request.headers['x-webhook-signature'] as string | undefined,
+        );
+        return { event: JSON.parse((request.body as Buffer).toString('utf8')).event };
+      });
+    });
+    app.post('/other', async (request) => ({ parsed: request.body }));
+    await app.ready();
+    // Spacing and key order a re-serialisation would change.
+    const payload = '{ "event":"paid",  "amount": 1.50 }';
+    const signed = await app.inject({
+      method: 'POST',
+      url: '/webhooks',
+      headers: { 'content-type': 'application/json', 'x-webhook-signature': signer.sign(payload) },
+      payload,
+    });
+    expect(signed.json()).toEqual({ event: 'paid' });
+    const forged = await app.inject({
+      method: 'POST',
+      url: '/webhooks',
+      headers: { 'content-type': 'application/json', 'x-webhook-signature': signer.sign('{}') },
+      payload,
+    });
+    expect(forged.json()).toMatchObject({ status: 401, code: 'RAMPART_SECURITY_WEBHOOK_SIGNATURE_INVALID' });
+    // Other routes keep the hardened parser.
+    const other = await app.inject({
+      method: 'POST',
+      url: '/other',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"__proto__":{"x":1}}',
+    });
+    expect(other.json().code).toBe('RAMPART_SECURITY_PROTOTYPE_POISONING');
+    await app.close();
+  });
 });

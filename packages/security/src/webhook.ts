@@ -20,6 +20,24 @@ export interface WebhookOptions {
 }
 
 export const WEBHOOK_DEFAULTS = { toleranceSeconds: 300, maxRemembered: 10_000 } as const;
+/** Bounds of the options: a tolerance past a day, or a replay store past ten million entries, is a typo. */
+const LIMITS = { toleranceSeconds: 86_400, maxRemembered: 10_000_000 } as const;
+
+const invalid = (detail: string) => new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail });
+
+function boundedInteger(name: keyof typeof LIMITS, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > LIMITS[name]) {
+    throw invalid(`${name} must be an integer from 1 to ${LIMITS[name]}`);
+  }
+  return value as number;
+}
+
+/** A body as signed: the exact bytes received (a string or bytes), never a parsed object re-serialised. */
+function checkBody(body: unknown): void {
+  if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    throw invalid('the webhook body must be the raw request body (a string or bytes), not parsed JSON');
+  }
+}
 
 export interface WebhookSigner {
   /** The signature header value for `body` at the current time: `t=<unix seconds>,v1=<hex>`. */
@@ -28,8 +46,14 @@ export interface WebhookSigner {
   verify(body: string | Uint8Array, header: string | undefined): Promise<{ timestamp: number }>;
 }
 
-/** An in-memory replay store bounded to `max` entries (oldest evicted first). */
+/**
+ * An in-memory replay store bounded to `max` entries (oldest evicted first): an integer from 1 to 10 000 000,
+ * else RAMPART_SECURITY_OPTIONS_INVALID. Keep it above the deliveries expected within the tolerance window:
+ * one evicted early can be replayed until its timestamp leaves the window.
+ */
 export function createMemoryReplayStore(max: number, now: () => number = Date.now): ReplayStore {
+  boundedInteger('maxRemembered', max);
+  if (typeof now !== 'function') throw invalid('now must be a function returning milliseconds');
   const seen = new Map<string, number>();
   return {
     remember(id, expiresAtMs) {
@@ -57,19 +81,31 @@ function mac(secret: string, timestamp: number, body: string | Uint8Array): Buff
  * const header = signer.sign('{"event":"paid"}');
  * await signer.verify('{"event":"paid"}', header);
  */
+const OPTION_KEYS = ['secrets', 'toleranceSeconds', 'replayStore', 'maxRemembered', 'now'];
+
 export function createWebhookSigner(options: WebhookOptions): WebhookSigner {
-  const secrets = [...(options.secrets ?? [])];
-  const toleranceSeconds = options.toleranceSeconds ?? WEBHOOK_DEFAULTS.toleranceSeconds;
-  const now = options.now ?? Date.now;
-  if (secrets.length === 0 || secrets.some((secret) => typeof secret !== 'string' || secret.length < 16)) {
-    throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
-      detail: 'webhook secrets: at least one, each a string of 16 characters or more',
-    });
+  if (typeof options !== 'object' || options === null) throw invalid('webhook options must be { secrets }');
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) throw invalid(`unknown webhook option "${key}"`);
   }
-  if (!Number.isInteger(toleranceSeconds) || toleranceSeconds <= 0) {
-    throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
-      detail: 'toleranceSeconds must be a positive integer',
-    });
+  if (!Array.isArray(options.secrets)) throw invalid('webhook secrets must be an array of strings');
+  const secrets = [...options.secrets];
+  if (secrets.length === 0 || secrets.some((secret) => typeof secret !== 'string' || secret.length < 16)) {
+    throw invalid('webhook secrets: at least one, each a string of 16 characters or more');
+  }
+  const toleranceSeconds = boundedInteger(
+    'toleranceSeconds',
+    options.toleranceSeconds ?? WEBHOOK_DEFAULTS.toleranceSeconds,
+  );
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw invalid('now must be a function returning milliseconds');
+  if (options.replayStore !== undefined) {
+    if (typeof options.replayStore?.remember !== 'function') {
+      throw invalid('replayStore must have a remember(id, expiresAtMs) method');
+    }
+    if (options.maxRemembered !== undefined) {
+      throw invalid('maxRemembered bounds the built-in replay store; it does nothing with your replayStore');
+    }
   }
   const replayStore =
     options.replayStore ??
@@ -77,10 +113,12 @@ export function createWebhookSigner(options: WebhookOptions): WebhookSigner {
 
   return {
     sign(body) {
+      checkBody(body);
       const timestamp = Math.floor(now() / 1000);
       return `t=${timestamp},v1=${mac(secrets[0]!, timestamp, body).toString('hex')}`;
     },
     async verify(body, header) {
+      checkBody(body);
       if (typeof header !== 'string' || header.length > 1024) {
         throw new SecurityError('RAMPART_SECURITY_WEBHOOK_SIGNATURE_INVALID');
       }

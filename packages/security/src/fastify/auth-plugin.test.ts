@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../../test/app.ts';
 import { pinoRedactPaths, redactText } from '../redaction.ts';
 import { apiKeyAuthPlugin } from './auth-plugin.ts';
+import { problemErrorsPlugin } from './errors-plugin.ts';
+import { securityHeadersPlugin } from './headers-plugin.ts';
+import { rateLimitPlugin } from './rate-limit-plugin.ts';
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -177,5 +180,117 @@ describe('apiKeyAuthPlugin', () => {
     const secret = canary.split('_').at(-1)!;
     const leaks = lines.filter((line) => line.includes(secret));
     expect(leaks).toEqual([]);
+  });
+
+  it('limits failed authentications by default (20 a minute per address); failedAuth: false turns it off', async () => {
+    const { app } = await build();
+    const guess = (remoteAddress: string) =>
+      app.inject({ method: 'GET', url: '/orders', remoteAddress, headers: { 'x-api-key': 'rk_live_guess' } });
+    for (let index = 0; index < 20; index += 1) expect((await guess('198.51.100.60')).statusCode).toBe(401);
+    const blocked = await guess('198.51.100.60');
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.json().code).toBe('RAMPART_SECURITY_AUTH_RATE_LIMITED');
+    // Requests without any key count too.
+    for (let index = 0; index < 20; index += 1) {
+      expect((await app.inject({ url: '/orders', remoteAddress: '198.51.100.61' })).statusCode).toBe(401);
+    }
+    expect((await app.inject({ url: '/orders', remoteAddress: '198.51.100.61' })).statusCode).toBe(429);
+
+    const { app: open } = await build({ auth: { failedAuth: false } });
+    const codes = new Set<number>();
+    for (let index = 0; index < 30; index += 1) {
+      codes.add((await open.inject({ url: '/orders', remoteAddress: '198.51.100.62' })).statusCode);
+    }
+    expect([...codes]).toEqual([401]);
+  });
+
+  it('reports a misconfiguration through ready(), never as an uncaught exception', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      const cases: Array<[string, (app: ReturnType<typeof Fastify>) => Promise<unknown>]> = [
+        ['no verifier', async (app) => app.register(apiKeyAuthPlugin, {} as never)],
+        [
+          'verifyCached not a function',
+          async (app) =>
+            app.register(apiKeyAuthPlugin, {
+              verifier: { verify: async () => undefined, verifyCached: 1 as never },
+            }),
+        ],
+        [
+          'failedAuth without the rate-limit plugin',
+          async (app) =>
+            app.register(apiKeyAuthPlugin, {
+              verifier: { verify: async () => undefined },
+              failedAuth: { max: 1, timeWindowMs: 1000 },
+            }),
+        ],
+        [
+          'bad failedAuth limits',
+          async (app) => {
+            await app.register(rateLimitPlugin);
+            return app.register(apiKeyAuthPlugin, {
+              verifier: { verify: async () => undefined },
+              failedAuth: { max: 0, timeWindowMs: 1000 },
+            });
+          },
+        ],
+        [
+          'bad hstsMaxAgeSeconds',
+          async (app) => app.register(securityHeadersPlugin, { hstsMaxAgeSeconds: -1 }),
+        ],
+        [
+          'noStore not a boolean',
+          async (app) => app.register(securityHeadersPlugin, { noStore: 'no' as never }),
+        ],
+        [
+          'typeBase not a string',
+          async (app) => app.register(problemErrorsPlugin, { typeBase: 42 as never }),
+        ],
+      ];
+      for (const [name, setup] of cases) {
+        const app = Fastify({ logger: false });
+        void setup(app).catch(() => undefined);
+        await expect(app.ready(), name).rejects.toMatchObject({ code: 'RAMPART_SECURITY_OPTIONS_INVALID' });
+        await app.close().catch(() => undefined);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
+  it('without the rate-limit plugin the default failed-auth limit is off, with a warning', async () => {
+    const lines: string[] = [];
+    const app = Fastify({
+      logger: {
+        level: 'warn',
+        stream: new Writable({
+          write(chunk, _encoding, done) {
+            lines.push(String(chunk));
+            done();
+          },
+        }),
+      },
+    });
+    await app.register(problemErrorsPlugin);
+    await app.register(apiKeyAuthPlugin, { verifier: { verify: async () => undefined } });
+    app.get('/x', { config: { auth: { scopes: [] } } }, async () => ({}));
+    await app.ready();
+    for (let index = 0; index < 25; index += 1)
+      expect((await app.inject({ url: '/x' })).statusCode).toBe(401);
+    expect(lines.join('')).toMatch(/failed-authentication limiting is off/);
+    await app.close();
+  });
+
+  it('an Authorization of "Bearer " with nothing after it presents no key: 401 AUTH_REQUIRED', async () => {
+    const { app } = await build();
+    for (const authorization of ['Bearer ', 'Bearer    ', 'bearer \t']) {
+      const response = await app.inject({ method: 'GET', url: '/orders', headers: { authorization } });
+      expect(response.statusCode).toBe(401);
+      expect(response.json().code).toBe('RAMPART_SECURITY_AUTH_REQUIRED');
+    }
   });
 });

@@ -1,10 +1,21 @@
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  RouteOptions,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import type { ApiKeyVerifier, AuthenticatedKey } from '../api-key-types.ts';
 import { SecurityError, type SecurityErrorCode } from '../errors.ts';
 import type { WindowState } from '../rate-limit-store.ts';
 import { API_KEY_PATTERN } from '../redaction.ts';
-import { guarded, type RequestLimiter } from './rate-limit-plugin.ts';
+import {
+  FAILED_AUTH_LIMITER,
+  guarded,
+  type RateLimitTier,
+  type RequestLimiter,
+} from './rate-limit-plugin.ts';
 
 /** A route's auth decision: the scopes a key needs (empty: any valid key), or 'public' on purpose. */
 export type RouteAuth = 'public' | { scopes: readonly string[] };
@@ -26,11 +37,18 @@ export interface ApiKeyAuthOptions {
   /** Unknown paths (404s) need a key too, so unauthenticated clients cannot map the routes. Default true. */
   protectNotFound?: boolean;
   /**
-   * Failed authentications allowed per client address per window before 429. Needs the rate-limit plugin
-   * registered first (it shares its store). Omit to disable.
+   * Failed authentications (401s: no key, a bad key) allowed per client address per window before every
+   * request from that address answers 429, a good key included. Counted on the rate-limit plugin's store, so
+   * that plugin must be registered first. Default 20 a minute when it is (off, with a warning logged, when it
+   * is not); `false` turns it off.
    */
-  failedAuth?: { max: number; timeWindowMs: number };
+  failedAuth?: RateLimitTier | false;
 }
+
+export const API_KEY_AUTH_DEFAULTS = Object.freeze({
+  protectNotFound: true,
+  failedAuth: Object.freeze({ max: 20, timeWindowMs: 60_000 }),
+});
 
 const AUTH_HOOK = Symbol('rampart.auth');
 const QUERY_KEY_NAMES = /(?:^|&)(?:api[-_]?key|key|access[-_]?token|token)=/i;
@@ -39,8 +57,11 @@ function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers['x-api-key'];
   if (typeof header === 'string' && header.length > 0) return header;
   const authorization = request.headers.authorization;
-  if (typeof authorization === 'string' && /^bearer /i.test(authorization))
-    return authorization.slice(7).trim();
+  if (typeof authorization === 'string' && /^bearer /i.test(authorization)) {
+    // `Bearer ` with nothing after it presents no key at all.
+    const token = authorization.slice(7).trim();
+    return token.length > 0 ? token : undefined;
+  }
   return undefined;
 }
 
@@ -74,20 +95,57 @@ function validateDecision(route: RouteOptions): void {
 
 const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => value instanceof Promise;
 
-const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) => {
-  if (typeof options.verifier?.verify !== 'function') {
-    throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail: 'verifier.verify is required' });
+const invalid = (detail: string) => new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail });
+const OPTION_KEYS = ['verifier', 'protectNotFound', 'failedAuth', 'prefix', 'logLevel', 'logSerializers'];
+
+/** The options checked, and the failed-auth limiter made: throws RAMPART_SECURITY_OPTIONS_INVALID. */
+function configure(app: FastifyInstance, options: ApiKeyAuthOptions) {
+  if (typeof options !== 'object' || options === null) throw invalid('options must be { verifier }');
+  for (const key of Object.keys(options))
+    if (!OPTION_KEYS.includes(key)) throw invalid(`unknown option "${key}"`);
+  const { verifier, protectNotFound = API_KEY_AUTH_DEFAULTS.protectNotFound, failedAuth } = options;
+  if (typeof verifier?.verify !== 'function') throw invalid('verifier.verify is required');
+  if (verifier.verifyCached !== undefined && typeof verifier.verifyCached !== 'function') {
+    throw invalid('verifier.verifyCached must be a function when given');
   }
-  const { verifier, protectNotFound = true, failedAuth } = options;
+  if (typeof protectNotFound !== 'boolean') throw invalid('protectNotFound must be true or false');
+  if (
+    failedAuth !== undefined &&
+    failedAuth !== false &&
+    (typeof failedAuth !== 'object' || failedAuth === null)
+  ) {
+    throw invalid('failedAuth must be { max, timeWindowMs } or false');
+  }
   let limiter: RequestLimiter | undefined;
-  if (failedAuth) {
-    if (!app.hasDecorator('createRequestLimiter')) {
-      throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
-        detail: 'failedAuth needs the rate-limit plugin registered before the auth plugin',
+  if (failedAuth !== false) {
+    if (app.hasDecorator('createRequestLimiter')) {
+      const tier = failedAuth ?? API_KEY_AUTH_DEFAULTS.failedAuth;
+      limiter = app.createRequestLimiter({
+        max: tier.max,
+        timeWindowMs: tier.timeWindowMs,
+        name: FAILED_AUTH_LIMITER,
       });
+    } else if (failedAuth !== undefined) {
+      throw invalid('failedAuth needs the rate-limit plugin registered before the auth plugin');
+    } else {
+      app.log.warn(
+        'failed-authentication limiting is off: register the rate-limit plugin before the auth plugin, or pass failedAuth: false',
+      );
     }
-    limiter = app.createRequestLimiter(failedAuth);
   }
+  return { verifier, protectNotFound, limiter };
+}
+
+const plugin: FastifyPluginCallback<ApiKeyAuthOptions> = (app, options, done) => {
+  let configured: ReturnType<typeof configure>;
+  try {
+    configured = configure(app, options);
+  } catch (error) {
+    // Reported through done: thrown here it would be an uncaught exception, not a rejected ready().
+    done(error as Error);
+    return;
+  }
+  const { verifier, protectNotFound, limiter } = configured;
 
   // Callback style, each step continuing the next: with the key's row cached and counters in memory nothing
   // waits for a promise; a database read or a Redis answer continues the chain when it arrives.

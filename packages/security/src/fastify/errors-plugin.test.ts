@@ -384,7 +384,163 @@ describe('requests Node answers before Fastify sees them (a port-0 server, raw s
   });
 });
 
+describe('problemErrorsPlugin: body shape and odd errors', () => {
+  it('refuses a body nested deeper than 256 levels with 400, where it used to fail later as a 500', async () => {
+    app = Fastify({ logger: false, bodyLimit: 1_048_576 });
+    await app.register(securityHeadersPlugin);
+    await app.register(problemErrorsPlugin);
+    app.post('/echo', async (request) => ({ body: request.body }));
+    await app.ready();
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    for (const depth of [257, 4_464, 100_000]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/echo',
+        headers: json,
+        payload: nested(depth),
+      });
+      expectProblem(response, 400, 'RAMPART_SECURITY_BODY_TOO_DEEP');
+    }
+    const objects = `${'{"a":'.repeat(300)}1${'}'.repeat(300)}`;
+    expectProblem(
+      await app.inject({ method: 'POST', url: '/echo', headers: json, payload: objects }),
+      400,
+      'RAMPART_SECURITY_BODY_TOO_DEEP',
+    );
+    // 256 levels are fine, and brackets inside strings are not nesting.
+    expect(
+      (await app.inject({ method: 'POST', url: '/echo', headers: json, payload: nested(256) })).statusCode,
+    ).toBe(200);
+    const text = JSON.stringify({ note: '['.repeat(2_000) });
+    const echoed = await app.inject({ method: 'POST', url: '/echo', headers: json, payload: text });
+    expect(echoed.statusCode).toBe(200);
+    expect(echoed.json()).toEqual({ body: JSON.parse(text) });
+  });
+
+  it('refuses a number too large for a double (1e400 would become Infinity, echoed as null)', async () => {
+    app = Fastify({ logger: false, bodyLimit: 1_048_576 });
+    await app.register(securityHeadersPlugin);
+    await app.register(problemErrorsPlugin);
+    app.post('/echo', async (request) => ({ body: request.body }));
+    await app.ready();
+    for (const payload of [
+      '{"amount":1e400}',
+      '[-1E+999]',
+      '1e309',
+      `{"n":${'9'.repeat(400)}}`,
+      `{"pad":"${'x'.repeat(600)}","n":[1e400]}`,
+    ]) {
+      const response = await app.inject({ method: 'POST', url: '/echo', headers: json, payload });
+      expectProblem(response, 400, 'RAMPART_SECURITY_BODY_NUMBER_INVALID');
+    }
+    for (const payload of [
+      '{"amount":1e300}',
+      '{"code":"1e400"}',
+      '{"n":-0.5e-400}',
+      '{"n":123456789012345678901234567890}',
+    ]) {
+      expect(
+        (await app.inject({ method: 'POST', url: '/echo', headers: json, payload })).statusCode,
+        payload,
+      ).toBe(200);
+    }
+  });
+
+  it('answers errors with odd codes or a throwing statusCode getter as a generic 500 problem', async () => {
+    app = Fastify({ logger: false });
+    await app.register(securityHeadersPlugin);
+    await app.register(problemErrorsPlugin);
+    const throwers: Record<string, () => never> = {
+      toString: () => {
+        throw Object.assign(new Error('leaky: password=hunter2'), { code: 'toString' });
+      },
+      constructor: () => {
+        throw Object.assign(new Error('leaky: password=hunter2'), { code: 'constructor' });
+      },
+      proto: () => {
+        throw Object.assign(new Error('leaky: password=hunter2'), { code: '__proto__' });
+      },
+      getter: () => {
+        const error = new Error('getter');
+        Object.defineProperty(error, 'statusCode', {
+          get() {
+            throw new Error('boom from getter hunter2');
+          },
+        });
+        throw error;
+      },
+    };
+    for (const [name, thrower] of Object.entries(throwers)) app.get(`/throw/${name}`, async () => thrower());
+    await app.ready();
+    for (const name of Object.keys(throwers)) {
+      const response = await app.inject({ url: `/throw/${name}` });
+      const body = expectProblem(response, 500, 'RAMPART_SECURITY_INTERNAL');
+      expect(body.title, name).toBe('Internal server error');
+      expect(response.body, name).not.toMatch(/hunter2|boom|Cannot read/);
+    }
+  });
+
+  it("gives a handler's own 404 or 409 a detail that fits its status, never its message", async () => {
+    app = Fastify({ logger: false });
+    await app.register(problemErrorsPlugin);
+    app.get('/order', async () => {
+      throw Object.assign(new Error('order 42 of tenant acme not found'), { statusCode: 404 });
+    });
+    app.put('/order', async () => {
+      throw Object.assign(new Error('version 3 != 4 for acme'), { statusCode: 409 });
+    });
+    await app.ready();
+    const missing = (await app.inject({ url: '/order' })).json();
+    expect(missing).toMatchObject({
+      status: 404,
+      title: 'Not found',
+      detail: 'the requested resource was not found',
+    });
+    const conflict = (await app.inject({ method: 'PUT', url: '/order' })).json();
+    expect(conflict).toMatchObject({
+      status: 409,
+      title: 'Conflict',
+      detail: 'the request conflicts with the current state of the resource',
+    });
+    expect(JSON.stringify([missing, conflict])).not.toMatch(/acme/);
+  });
+});
+
 describe('securityHeadersPlugin', () => {
+  it('keeps a header the route set on purpose, but an error response is never cached', async () => {
+    app = Fastify({ logger: false });
+    await app.register(securityHeadersPlugin);
+    await app.register(problemErrorsPlugin);
+    app.get('/cached', async (_request, reply) => {
+      reply
+        .header('cache-control', 'public, max-age=300')
+        .header('x-frame-options', 'SAMEORIGIN')
+        .header('content-security-policy', "default-src 'self'");
+      return { ok: true };
+    });
+    app.get('/cached-then-fails', async (_request, reply) => {
+      reply.header('cache-control', 'public, max-age=300');
+      throw new Error('failed after choosing a cache policy');
+    });
+    await app.ready();
+    const cached = await app.inject({ url: '/cached' });
+    expect(cached.headers).toMatchObject({
+      'cache-control': 'public, max-age=300',
+      'x-frame-options': 'SAMEORIGIN',
+      'content-security-policy': "default-src 'self'",
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
+    const failed = await app.inject({ url: '/cached-then-fails' });
+    expect(failed.statusCode).toBe(500);
+    expect(failed.headers['cache-control']).toBe('no-store');
+    expect(failed.headers['x-frame-options']).toBe('DENY');
+    // A path no route serves still gets the whole policy.
+    const missing = await app.inject({ url: '/nowhere' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers).toMatchObject({ 'x-frame-options': 'DENY', 'cache-control': 'no-store' });
+  });
+
   it('puts the whole policy on successes too, and no X-Powered-By', async () => {
     await build();
     const response = await app.inject({ method: 'GET', url: '/ok' });

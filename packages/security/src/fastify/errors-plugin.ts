@@ -60,6 +60,51 @@ function hasUnstorableText(root: unknown): boolean {
   return false;
 }
 
+/** How deep objects and arrays may nest in a body: JSON.stringify of about 4 500 levels overflows the stack. */
+export const MAX_BODY_DEPTH = 256;
+/** Text that holds a value `MAX_BODY_DEPTH + 1` levels deep is at least this long (`[` and `]` per level). */
+const DEEP_ENOUGH = 2 * (MAX_BODY_DEPTH + 1);
+/** A numeric literal that can overflow a double: a three-digit exponent, or 309 digits and more. */
+const LARGE_EXPONENT = /[eE]\+?\d{3}/;
+const LONG_DIGITS = /\d{309}/;
+
+type ShapeProblem = 'RAMPART_SECURITY_BODY_TOO_DEEP' | 'RAMPART_SECURITY_BODY_NUMBER_INVALID';
+
+/**
+ * The first reason to refuse a parsed object or array on its shape: nested deeper than MAX_BODY_DEPTH (it
+ * would fail later as a 500, wherever it is next serialised), or a number JSON.parse made Infinity (1e400),
+ * which would be stored or echoed as something the client did not send. Recursive, a call per object or
+ * array and at most MAX_BODY_DEPTH deep: an explicit stack of values cost four times as much.
+ */
+function shapeProblem(value: object, depth: number): ShapeProblem | undefined {
+  if (depth > MAX_BODY_DEPTH) return 'RAMPART_SECURITY_BODY_TOO_DEEP';
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) {
+      const child: unknown = value[index];
+      if (typeof child === 'object') {
+        if (child === null) continue;
+        const problem = shapeProblem(child, depth + 1);
+        if (problem !== undefined) return problem;
+      } else if (typeof child === 'number' && child - child !== 0) {
+        return 'RAMPART_SECURITY_BODY_NUMBER_INVALID';
+      }
+    }
+    return undefined;
+  }
+  for (const key in value) {
+    const child: unknown = (value as Record<string, unknown>)[key];
+    if (typeof child === 'object') {
+      if (child === null) continue;
+      const problem = shapeProblem(child, depth + 1);
+      if (problem !== undefined) return problem;
+    } else if (typeof child === 'number' && child - child !== 0) {
+      // Infinity - Infinity is NaN: not finite (JSON.parse makes no NaN).
+      return 'RAMPART_SECURITY_BODY_NUMBER_INVALID';
+    }
+  }
+  return undefined;
+}
+
 /** JSON is UTF-8 (RFC 8259 §8.1): a `charset` parameter may only say so. */
 function declaresOtherCharset(contentType: string | undefined): boolean {
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
@@ -105,7 +150,9 @@ function sendProblem(
   reply
     .code(problem.status)
     .header('content-type', PROBLEM_CONTENT_TYPE)
-    .header('content-language', problem.language);
+    .header('content-language', problem.language)
+    // An error is about one request: never cached, whatever Cache-Control the route had set for its success.
+    .header('cache-control', 'no-store');
   if (problem.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
   // RFC 9110 §15.5.16: a 415 for a content coding says which codings would have been accepted.
   if (problem.body.code === 'RAMPART_SECURITY_CONTENT_ENCODING_UNSUPPORTED') {
@@ -116,6 +163,15 @@ function sendProblem(
 
 const plugin: FastifyPluginCallback<ProblemErrorsOptions> = (app, options, done) => {
   const { typeBase, jsonOnly = true } = options;
+  if ((typeBase !== undefined && typeof typeBase !== 'string') || typeof jsonOnly !== 'boolean') {
+    // Reported through done: thrown here it would be an uncaught exception, not a rejected ready().
+    done(
+      new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
+        detail: 'typeBase must be a string and jsonOnly true or false',
+      }),
+    );
+    return;
+  }
   app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(error, request, reply, typeBase));
   app.setNotFoundHandler((request, reply) => {
     const allowed = allowedMethods(app, request);
@@ -153,6 +209,24 @@ const plugin: FastifyPluginCallback<ProblemErrorsOptions> = (app, options, done)
     } catch (error) {
       next(new SecurityError('RAMPART_SECURITY_BODY_MALFORMED', { cause: error }), undefined);
       return;
+    }
+    // Only a body long enough to nest that deep, or a shorter one with a literal that can overflow, is walked:
+    // a small body costs one regular-expression test, a larger one the walk alone.
+    if (
+      text.length >= DEEP_ENOUGH ||
+      LARGE_EXPONENT.test(text) ||
+      (text.length >= 309 && LONG_DIGITS.test(text))
+    ) {
+      const problem =
+        typeof value === 'object' && value !== null
+          ? shapeProblem(value, 1)
+          : typeof value === 'number' && !Number.isFinite(value)
+            ? 'RAMPART_SECURITY_BODY_NUMBER_INVALID'
+            : undefined;
+      if (problem !== undefined) {
+        next(new SecurityError(problem), undefined);
+        return;
+      }
     }
     // Cheap text test first: only bodies that could spell the keys (plainly or \u-escaped) get walked.
     if (/__proto__|constructor|\\u/.test(text) && isPoisoned(value)) {

@@ -69,9 +69,8 @@ describe('rateLimitPlugin in memory', () => {
   });
 
   it('counts down remaining within a window and opens a new window when it ends', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     cleanups.push(() => vi.useRealTimers());
-    vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
     const app = await build({ max: 2, timeWindowMs: 10_000 });
     const headers = async () => {
       const response = await app.inject(from('203.0.113.9'));
@@ -82,11 +81,26 @@ describe('rateLimitPlugin in memory', () => {
       ];
     };
     expect(await headers()).toEqual([200, '1', '10']);
-    vi.setSystemTime(new Date('2030-01-01T00:00:04.500Z'));
+    vi.advanceTimersByTime(4_500);
     expect(await headers()).toEqual([200, '0', '6']);
     expect(await headers()).toEqual([429, '0', '6']);
-    vi.setSystemTime(new Date('2030-01-01T00:00:10Z'));
+    vi.advanceTimersByTime(5_500);
     expect(await headers()).toEqual([200, '1', '10']);
+  });
+
+  it('keeps Retry-After within the window when the wall clock steps back', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    cleanups.push(() => vi.useRealTimers());
+    vi.setSystemTime(new Date('2030-01-01T12:00:00Z'));
+    const app = await build({ max: 1, timeWindowMs: 60_000 });
+    expect((await app.inject(from('203.0.113.10'))).statusCode).toBe(200);
+    vi.setSystemTime(new Date('2030-01-01T11:00:00Z'));
+    vi.advanceTimersByTime(1_000);
+    const limited = await app.inject(from('203.0.113.10'));
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBe('59');
+    vi.advanceTimersByTime(59_000);
+    expect((await app.inject(from('203.0.113.10'))).statusCode).toBe(200);
   });
 
   it('leaves out a route with config.rateLimit false, and refuses any other rateLimit config when the route is added', async () => {
@@ -216,6 +230,69 @@ describe('rateLimitPlugin in memory', () => {
   });
 });
 
+describe('rateLimitPlugin options', () => {
+  const register = async (options: unknown) => {
+    const app = Fastify({ logger: false });
+    cleanups.push(() => app.close());
+    await app.register(rateLimitPlugin, options as RateLimitOptions);
+    await app.ready();
+    return app;
+  };
+
+  it.each([
+    [{ timeWindow: 1000 }, /unknown option "timeWindow"; did you mean timeWindowMs\?/],
+    [{ tiers: { strict: { max: 1, timeWindow: 1000 } } }, /did you mean timeWindowMs/],
+    [{ tiers: [{ max: 1, timeWindowMs: 1000 }] }, /tiers must be an object/],
+    [{ ipv6PrefixBits: 'abc' }, /ipv6PrefixBits/],
+    [{ ipv6PrefixBits: 300 }, /ipv6PrefixBits/],
+    [{ ipv6PrefixBits: 0 }, /ipv6PrefixBits/],
+    [{ trustedProxies: ['0.0.0.0/0'] }, /would trust every address/],
+    [{ trustedProxies: ['::/0'] }, /would trust every address/],
+    [{ trustedProxies: '10.0.0.0/8' }, /trustedProxies must be an array/],
+    [{ redis: { prefix: 'x', failurePolicy: 'open' } }, /redis\.client must be an ioredis client/],
+    [{ redis: { client: 'redis://127.0.0.1:6379', prefix: 'x', failurePolicy: 'open' } }, /redis\.client/],
+    [
+      { redis: { client: { once() {}, off() {}, defineCommand() {} }, prefix: 'x', failurePolicy: 'shut' } },
+      /failurePolicy/,
+    ],
+    [
+      {
+        redis: {
+          client: { once() {}, off() {}, defineCommand() {} },
+          prefix: 'x',
+          failurePolicy: 'open',
+          readyTimeoutMs: -1,
+        },
+      },
+      /readyTimeoutMs/,
+    ],
+  ])('refuses %j at registration with a named error', async (options, message) => {
+    await expect(register(options)).rejects.toMatchObject({
+      code: 'RAMPART_SECURITY_OPTIONS_INVALID',
+      message: expect.stringMatching(message),
+    });
+  });
+
+  it('gives each named request limiter its own counters, and the same name the same counters', async () => {
+    const app = await register({ max: 100, timeWindowMs: 60_000 });
+    const search = app.createRequestLimiter({ name: 'search', max: 5, timeWindowMs: 60_000 });
+    const signup = app.createRequestLimiter({ name: 'signup', max: 2, timeWindowMs: 1_000 });
+    for (let index = 0; index < 5; index += 1) search.hit('client:1.2.3.4');
+    expect(signup.hit('client:1.2.3.4')).toMatchObject({ current: 1 });
+    expect(app.createRequestLimiter({ name: 'search', max: 5, timeWindowMs: 60_000 })).toBe(search);
+    expect(() => app.createRequestLimiter({ name: 'search', max: 6, timeWindowMs: 60_000 })).toThrow(
+      expect.objectContaining({ code: 'RAMPART_SECURITY_OPTIONS_INVALID' }),
+    );
+    expect(() => app.createRequestLimiter({ name: 'a b', max: 6, timeWindowMs: 60_000 })).toThrow(
+      expect.objectContaining({ code: 'RAMPART_SECURITY_OPTIONS_INVALID' }),
+    );
+    // Unnamed: named after its limits, so limiters with other limits count apart.
+    const unnamed = app.createRequestLimiter({ max: 3, timeWindowMs: 10_000 });
+    expect(unnamed.hit('client:1.2.3.4')).toMatchObject({ current: 1 });
+    expect(app.createRequestLimiter({ max: 3, timeWindowMs: 10_000 })).toBe(unnamed);
+  });
+});
+
 const redisUrl = serviceUrl('TEST_REDIS_URL');
 
 describe.skipIf(!redisUrl)('rateLimitPlugin on Redis', () => {
@@ -253,6 +330,36 @@ describe.skipIf(!redisUrl)('rateLimitPlugin on Redis', () => {
     await redis.del(...(await redis.keys(`${prefix}:*`)));
   });
 
+  it('counts each request limiter under its own key namespace, as the memory store does', async () => {
+    const prefix = `rampart-security-test:${randomUUID()}`;
+    const shared = await instance(client(redisUrl!), prefix, 'closed', 100);
+    const local = await build({ max: 100, timeWindowMs: 60_000 });
+    const run = async (app: FastifyInstance) => {
+      const search = app.createRequestLimiter({ name: 'search', max: 5, timeWindowMs: 60_000 });
+      const signup = app.createRequestLimiter({ name: 'signup', max: 2, timeWindowMs: 1_000 });
+      const unnamed = app.createRequestLimiter({ max: 3, timeWindowMs: 10_000 });
+      const counts: number[] = [];
+      for (let index = 0; index < 5; index += 1) counts.push((await search.hit('client:1.2.3.4')).current);
+      counts.push(
+        (await signup.hit('client:1.2.3.4')).current,
+        (await unnamed.hit('client:1.2.3.4')).current,
+      );
+      const state = await signup.peek('client:1.2.3.4');
+      return { counts, signupTtlAtMost1s: state.ttlMs <= 1_000 };
+    };
+    const expected = { counts: [1, 2, 3, 4, 5, 1, 1], signupTtlAtMost1s: true };
+    expect(await run(local)).toEqual(expected);
+    expect(await run(shared)).toEqual(expected);
+    const redis = client(redisUrl!);
+    await waitForRedis(redis, 2000);
+    expect((await redis.keys(`${prefix}:*`)).sort()).toEqual([
+      `${prefix}:limiter:3-per-10000ms:client:1.2.3.4`,
+      `${prefix}:limiter:search:client:1.2.3.4`,
+      `${prefix}:limiter:signup:client:1.2.3.4`,
+    ]);
+    await redis.del(...(await redis.keys(`${prefix}:*`)));
+  });
+
   async function outage(policy: FailurePolicy, mode: 'cut' | 'stall') {
     const proxy: TcpProxy = await startTcpProxy(target());
     cleanups.push(() => proxy.close());
@@ -278,6 +385,9 @@ describe.skipIf(!redisUrl)('rateLimitPlugin on Redis', () => {
       for (const response of responses) {
         expect(response.statusCode).toBe(200);
         expect(response.body).not.toMatch(DRIVER_TEXT);
+        // Nothing is known about the window while the store is down: no headers claiming a fresh one.
+        expect(response.headers['ratelimit-remaining']).toBeUndefined();
+        expect(response.headers['ratelimit-reset']).toBeUndefined();
       }
       expect(elapsedMs).toBeLessThan(5_000);
     },

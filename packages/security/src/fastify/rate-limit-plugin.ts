@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { clientAddressKey, createClientAddressResolver } from '../client-address.ts';
 import { SecurityError } from '../errors.ts';
 import { createMemoryCounterStore, type WindowState } from '../rate-limit-store.ts';
-import { createRedisCounterStore, type FailurePolicy, waitForRedis } from '../redis-store.ts';
+import { createRedisCounterStore, type FailurePolicy, isRedisClient, waitForRedis } from '../redis-store.ts';
 
 export interface RateLimitTier {
   max: number;
@@ -20,9 +20,34 @@ export interface RateLimitOptions extends Partial<RateLimitTier> {
   cacheSize?: number;
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDRs). Default none. */
   trustedProxies?: readonly string[];
-  /** IPv6 clients are grouped by this prefix. Default 64. */
+  /** IPv6 clients are grouped by this prefix, 32 to 128. Default 64. */
   ipv6PrefixBits?: number;
 }
+
+/** What `createRequestLimiter` takes: a limit, a window, and the name its counters are kept under. */
+export interface RequestLimiterOptions extends RateLimitTier {
+  /**
+   * Its counters' own namespace (1-64 of `A-Z a-z 0-9 . _ -`): two limiters with different names never count
+   * into each other, in memory or in Redis (`<prefix>:limiter:<name>:<key>`). Default derived from the limits,
+   * `<max>-per-<timeWindowMs>ms`: limiters with the same limits and no name share counters. A name asked for
+   * again gives the same counters, and must come with the same limits.
+   */
+  name?: string;
+}
+
+/** The auth plugin's failed-auth limiter: in Redis under `<prefix>::`, where @fastify/rate-limit 11 counted. */
+export const FAILED_AUTH_LIMITER = 'authfail';
+const LIMITER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** Options Fastify's register() itself reads, which reach the plugin with ours. */
+const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers'];
+/** Spellings of other rate-limit plugins, and what to write here instead. */
+const RENAMED: Readonly<Record<string, string>> = {
+  timeWindow: 'timeWindowMs',
+  window: 'timeWindowMs',
+  windowMs: 'timeWindowMs',
+  limit: 'max',
+  cache: 'cacheSize',
+};
 
 export const RATE_LIMIT_DEFAULTS = {
   max: 100,
@@ -47,7 +72,18 @@ function invalid(detail: string): SecurityError {
   return new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', { detail });
 }
 
-function checkTier(name: string, tier: RateLimitTier): void {
+/** Refuses a key an options object does not take, naming it and, for a known misspelling, its right name. */
+function checkKeys(where: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const instead = Object.hasOwn(RENAMED, key) ? `; did you mean ${RENAMED[key]}?` : '';
+    throw invalid(`${where}: unknown option "${key}"${instead}`);
+  }
+}
+
+function checkTier(name: string, tier: RateLimitTier, extra: readonly string[] = []): void {
+  if (typeof tier !== 'object' || tier === null) throw invalid(`rate limit ${name}: must be an object`);
+  checkKeys(`rate limit ${name}`, tier, ['max', 'timeWindowMs', ...extra]);
   if (
     !Number.isInteger(tier.max) ||
     tier.max < 1 ||
@@ -74,7 +110,7 @@ declare module 'fastify' {
      * Another set of counters on the rate-limit plugin's store (the auth plugin's failed-auth limit): same
      * memory bound, or the same Redis with the same outage policy.
      */
-    createRequestLimiter(tier: RateLimitTier): RequestLimiter;
+    createRequestLimiter(options: RequestLimiterOptions): RequestLimiter;
   }
 }
 
@@ -112,8 +148,10 @@ function limitHook(limiter: RequestLimiter) {
   return (request: FastifyRequest, reply: FastifyReply, done: Done) => {
     const state = limiter.hit(keyOf(request));
     if (!(state instanceof Promise)) return apply(state, reply, done);
+    // The shared store is down and its policy let the request through: no window to describe.
+    const settle = (settled: WindowState) => (settled.current < 0 ? done() : apply(settled, reply, done));
     // A throw after the wait would otherwise be an unhandled rejection and a request left hanging.
-    state.then((settled) => guarded(() => apply(settled, reply, done), done), done);
+    state.then((settled) => guarded(() => settle(settled), done), done);
   };
 }
 
@@ -126,18 +164,55 @@ export function guarded(step: () => void, done: Done): void {
   }
 }
 
-const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
-  const settings = { ...RATE_LIMIT_DEFAULTS, ...options };
-  checkTier('default', settings);
+const OPTION_KEYS = ['tiers', 'redis', 'cacheSize', 'trustedProxies', 'ipv6PrefixBits', ...REGISTER_OPTIONS];
+
+/** Every option checked, so a misconfiguration fails registration with a named error, not a request later. */
+function checkOptions(
+  options: RateLimitOptions,
+  settings: RateLimitOptions & Required<RateLimitTier> & { cacheSize: number; ipv6PrefixBits: number },
+) {
+  checkTier('options', settings, OPTION_KEYS);
   const tiers = settings.tiers ?? {};
-  for (const [name, tier] of Object.entries(tiers)) checkTier(name, tier);
+  if (typeof tiers !== 'object' || tiers === null || Array.isArray(tiers)) {
+    throw invalid('tiers must be an object of named limits');
+  }
+  for (const [name, tier] of Object.entries(tiers)) checkTier(`tier "${name}"`, tier);
   if (!Number.isInteger(settings.cacheSize) || settings.cacheSize < 1) {
     throw invalid('cacheSize must be a positive integer');
   }
-  const redis = settings.redis;
-  if (redis && (typeof redis.prefix !== 'string' || redis.prefix.length === 0)) {
-    throw invalid('redis.prefix is required');
+  const bits = settings.ipv6PrefixBits;
+  if (!Number.isInteger(bits) || bits < 32 || bits > 128) {
+    throw invalid('ipv6PrefixBits must be an integer from 32 to 128');
   }
+  if (options.trustedProxies !== undefined && !Array.isArray(options.trustedProxies)) {
+    throw invalid('trustedProxies must be an array of addresses or CIDRs');
+  }
+  const redis = settings.redis;
+  if (redis === undefined) return;
+  if (typeof redis !== 'object' || redis === null)
+    throw invalid('redis must be { client, prefix, failurePolicy }');
+  checkKeys('redis', redis, ['client', 'prefix', 'failurePolicy', 'readyTimeoutMs']);
+  if (!isRedisClient(redis.client)) {
+    throw invalid('redis.client must be an ioredis client (createRateLimitRedis), not a URL or settings');
+  }
+  if (typeof redis.prefix !== 'string' || redis.prefix.length === 0)
+    throw invalid('redis.prefix is required');
+  if (redis.failurePolicy !== 'open' && redis.failurePolicy !== 'closed') {
+    throw invalid("redis.failurePolicy must be 'open' or 'closed'");
+  }
+  const ready = redis.readyTimeoutMs;
+  if (ready !== undefined && (!Number.isInteger(ready) || ready < 1 || ready > 60_000)) {
+    throw invalid('redis.readyTimeoutMs must be an integer from 1 to 60000');
+  }
+}
+
+const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
+  // An option given as undefined takes its default, as one left out does.
+  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  const settings = { ...RATE_LIMIT_DEFAULTS, ...(given as RateLimitOptions) };
+  checkOptions(options, settings);
+  const tiers = settings.tiers ?? {};
+  const redis = settings.redis;
   const resolve = createClientAddressResolver({ trustedProxies: settings.trustedProxies ?? [] });
 
   // Worked out when first read, not in a hook on every request: the limiter keys an authenticated request by
@@ -173,7 +248,9 @@ const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
     if (!ready) log.warn({ failurePolicy: redis.failurePolicy }, 'rate limit store not ready at start-up');
   }
   // Redis keys are those @fastify/rate-limit 11 used (`<prefix>:` for the default limit, `<prefix>:<METHOD><url>:`
-  // for a tiered route, `<prefix>::` for the failed-auth limit), so instances of either version share counters.
+  // for a tiered route, `<prefix>::` for the failed-auth limit), so instances of either version share counters;
+  // every other createRequestLimiter() counts under `<prefix>:limiter:<name>:`. Each namespace has one store,
+  // in memory as in Redis, so both count the same.
   const limiter = (tier: RateLimitTier, namespace: string): RequestLimiter => {
     const store = redis
       ? createRedisCounterStore({
@@ -187,9 +264,24 @@ const plugin: FastifyPluginAsync<RateLimitOptions> = async (app, options) => {
     return { max: tier.max, timeWindowMs: tier.timeWindowMs, hit: store.hit, peek: store.peek };
   };
   const defaultHook = limitHook(limiter(settings, ''));
-  app.decorate('createRequestLimiter', (tier: RateLimitTier) => {
-    checkTier('createRequestLimiter', tier);
-    return limiter(tier, ':');
+  const named = new Map<string, RequestLimiter>();
+  app.decorate('createRequestLimiter', (requested: RequestLimiterOptions) => {
+    checkTier('createRequestLimiter', requested, ['name']);
+    const { max, timeWindowMs } = requested;
+    const name = requested.name ?? `${max}-per-${timeWindowMs}ms`;
+    if (typeof name !== 'string' || !LIMITER_NAME.test(name)) {
+      throw invalid('createRequestLimiter: name must be 1-64 of A-Z a-z 0-9 . _ -');
+    }
+    const existing = named.get(name);
+    if (existing !== undefined) {
+      if (existing.max !== max || existing.timeWindowMs !== timeWindowMs) {
+        throw invalid(`createRequestLimiter: "${name}" already counts with other limits`);
+      }
+      return existing;
+    }
+    const created = limiter({ max, timeWindowMs }, name === FAILED_AUTH_LIMITER ? ':' : `limiter:${name}:`);
+    named.set(name, created);
+    return created;
   });
 
   // One limiter per tiered route, shared by a GET and its HEAD (the same resource, asked without a body).

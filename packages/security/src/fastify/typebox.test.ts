@@ -2,6 +2,7 @@ import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import fc from 'fast-check';
 import Fastify from 'fastify';
 import Type, { type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 import { describe, expect, it } from 'vitest';
 import { convertLeavesValidValues, numericForms, typeBoxValidatorCompiler, useTypeBox } from './typebox.ts';
 
@@ -19,6 +20,11 @@ const SCHEMAS: Record<string, TSchema> = {
   nested: Type.Object({ a: Type.Object({ b: Type.String() }) }),
   numbers: Type.Object({ limit: Type.Integer({ minimum: 1 }), flag: Type.Optional(Type.Boolean()) }),
   union: Type.Object({ v: Type.Union([Type.String(), Type.Number()]) }),
+  intOrAll: Type.Object({ v: Type.Union([Type.Integer(), Type.Literal('all')]) }),
+  intArray: Type.Object({
+    limit: Type.Optional(Type.Array(Type.Integer())),
+    q: Type.Optional(Type.String()),
+  }),
   extraNumbers: Type.Object({ a: Type.String() }, { additionalProperties: Type.Number() }),
 };
 
@@ -26,8 +32,8 @@ const SCHEMAS: Record<string, TSchema> = {
 const leaf = fc.oneof(
   fc.string({ maxLength: 8 }),
   fc.stringMatching(/^[0-9]{1,14}$/),
-  fc.constantFrom('true', 'false', '', '1.5', 'null'),
-  fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }),
+  fc.constantFrom('true', 'false', '', '1.5', 'null', '0x10', '+5', '1e2', 'all', '-7'),
+  fc.array(fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('1.5', '0x10', '3')), { maxLength: 3 }),
   fc.integer(),
   fc.boolean(),
   fc.constant(null),
@@ -37,6 +43,24 @@ const input = fc.oneof(
   fc.record({ a: fc.dictionary(fc.constantFrom('b', 'c'), leaf, { maxKeys: 2 }) }),
   leaf,
 );
+
+/**
+ * Whether TypeBox's own conversion would turn a string not written in decimal into a number somewhere in
+ * `value` (a property, or an item of a repeated parameter): what the compiler refuses instead.
+ */
+function convertsLooseString(schema: TSchema, value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const converted = Value.Convert(schema, structuredClone(value)) as Record<string, unknown>;
+  return numericForms(schema).some(([key, form]) => {
+    const raw = (value as Record<string, unknown>)[key];
+    const made = converted?.[key];
+    const rawItems = Array.isArray(raw) ? raw : [raw];
+    const madeItems = Array.isArray(made) ? made : [made];
+    return rawItems.some(
+      (item, index) => typeof item === 'string' && !form.test(item) && typeof madeItems[index] === 'number',
+    );
+  });
+}
 
 const outcome = (result: { value?: unknown; error?: Iterable<unknown> }) =>
   result.error ? { error: [...result.error] } : { value: result.value };
@@ -63,12 +87,7 @@ describe('typeBoxValidatorCompiler', () => {
           // The provider converts in place: each side gets its own copy, and must leave the same value.
           const ours = structuredClone(value);
           const theirs = structuredClone(value);
-          const loose =
-            part !== 'body' &&
-            numericForms(schema).some(([key, form]) => {
-              const raw = (value as Record<string, unknown> | null)?.[key];
-              return typeof raw === 'string' && !form.test(raw);
-            });
+          const loose = part !== 'body' && convertsLooseString(schema, value);
           const result = outcome(compile(typeBoxValidatorCompiler, schema, part)(ours));
           if (loose) {
             // Refused, not converted: the provider would have taken 1.5 for an integer as 1.
@@ -132,6 +151,54 @@ describe('typeBoxValidatorCompiler', () => {
       expect(response.json().message, query).toMatch(/^querystring\/(limit|ratio) /);
     }
     expect((await app.inject('/items/1.5')).statusCode).toBe(400);
+    await app.close();
+  });
+
+  it('holds an integer inside a union or an array, and a repeated parameter, to the same decimal form', async () => {
+    const app = useTypeBox(Fastify());
+    app.get(
+      '/union',
+      { schema: { querystring: Type.Object({ n: Type.Union([Type.Integer(), Type.Literal('all')]) }) } },
+      async (request) => request.query,
+    );
+    app.get(
+      '/array',
+      { schema: { querystring: Type.Object({ n: Type.Array(Type.Integer()) }) } },
+      async (request) => request.query,
+    );
+    app.get(
+      '/either',
+      {
+        schema: { querystring: Type.Object({ n: Type.Optional(Type.Union([Type.Integer(), Type.Null()])) }) },
+      },
+      async (request) => request.query,
+    );
+    app.get(
+      '/text',
+      { schema: { querystring: Type.Object({ n: Type.Union([Type.Integer(), Type.String()]) }) } },
+      async (request) => request.query,
+    );
+    for (const url of [
+      '/union?n=1.5',
+      '/union?n=0x10',
+      '/union?n=%2B5',
+      '/union?n=1e2',
+      '/array?n=1.5',
+      '/array?n=1.5&n=0x10',
+      '/array?n=2&n=%2B5',
+      '/either?n=0x10',
+    ]) {
+      const response = await app.inject(url);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json().message, url).toMatch(/^querystring\/n/);
+    }
+    expect((await app.inject('/union?n=7')).json()).toEqual({ n: 7 });
+    expect((await app.inject('/union?n=all')).json()).toEqual({ n: 'all' });
+    expect((await app.inject('/array?n=-2&n=3')).json()).toEqual({ n: [-2, 3] });
+    expect((await app.inject('/array?n=4')).json()).toEqual({ n: [4] });
+    expect((await app.inject('/either?n=5')).json()).toEqual({ n: 5 });
+    // A string variant takes the text as it is: nothing is converted, so nothing is refused.
+    expect((await app.inject('/text?n=0x10')).json()).toEqual({ n: '0x10' });
     await app.close();
   });
 });

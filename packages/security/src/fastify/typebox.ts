@@ -20,18 +20,69 @@ export function convertLeavesValidValues(schema: unknown): boolean {
 /** How a client writes an integer or a number in a query string, a path or a header: decimal, nothing else. */
 const DECIMAL = { integer: /^-?\d+$/, number: /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/ } as const;
 
+/** The numbers a schema can take where a string is given: integers, any number, or none. */
+function numericKind(schema: unknown, depth = 0): 'integer' | 'number' | undefined {
+  if (Type.IsNumber(schema)) return 'number';
+  if (Type.IsInteger(schema)) return 'integer';
+  if (depth > 8) return undefined;
+  // A repeated query parameter (`n=1&n=2`) is an array; a union (`Integer | 'all'`) may hold a number too.
+  if (Type.IsArray(schema)) return numericKind(schema.items, depth + 1);
+  if (Type.IsUnion(schema)) {
+    let kind: 'integer' | 'number' | undefined;
+    for (const variant of schema.anyOf) {
+      const found = numericKind(variant, depth + 1);
+      if (found === 'number') return 'number';
+      kind ??= found;
+    }
+    return kind;
+  }
+  return undefined;
+}
+
 /**
- * The properties of an object schema that TypeBox converts from strings to numbers, each with the form the
- * string must have. `Value.Convert` alone takes `1.5` for an integer (truncating it to 1), and `0x10`, `1e2`,
- * `+5` or ` 5` for either: a client's typo would quietly mean something else.
+ * The properties of an object schema that TypeBox converts from strings to numbers (plain, optional, inside a
+ * union or an array), each with the form the string must have. `Value.Convert` alone takes `1.5` for an
+ * integer (truncating it to 1), and `0x10`, `1e2`, `+5` or ` 5` for either: a client's typo would quietly
+ * mean something else.
  */
 export function numericForms(schema: unknown): Array<[string, RegExp]> {
   if (!Type.IsObject(schema)) return [];
   return Object.entries(schema.properties).flatMap(([key, property]): Array<[string, RegExp]> => {
-    if (Type.IsInteger(property)) return [[key, DECIMAL.integer]];
-    if (Type.IsNumber(property)) return [[key, DECIMAL.number]];
-    return [];
+    const kind = numericKind(property);
+    return kind === undefined ? [] : [[key, DECIMAL[kind]]];
   });
+}
+
+/** Whether a raw value (a string, or a repeated parameter's strings) has a string not in `form`. */
+function notDecimal(raw: unknown, form: RegExp): boolean {
+  if (typeof raw === 'string') return !form.test(raw);
+  if (!Array.isArray(raw)) return false;
+  for (const item of raw) if (typeof item === 'string' && !form.test(item)) return true;
+  return false;
+}
+
+/**
+ * Puts back, in `converted`, each string of `raw` not written in decimal that conversion made a number:
+ * true if it put any back. A string conversion left alone (a union's string variant took it) stays.
+ */
+function restoreLoose(raw: unknown, converted: Record<string, unknown>, key: string, form: RegExp): boolean {
+  const value = converted[key];
+  if (typeof raw === 'string') {
+    // A lone value for an array schema comes back wrapped: `n=1.5` as [1].
+    const made = Array.isArray(value) && value.length === 1 ? value[0] : value;
+    if (typeof made !== 'number' || form.test(raw)) return false;
+    converted[key] = Array.isArray(value) ? [raw] : raw;
+    return true;
+  }
+  if (!Array.isArray(raw) || !Array.isArray(value)) return false;
+  let restored = false;
+  raw.forEach((item, index) => {
+    if (typeof item === 'string' && typeof value[index] === 'number' && !form.test(item)) {
+      value[index] = item;
+      restored = true;
+    }
+  });
+  return restored;
 }
 
 /**
@@ -54,13 +105,14 @@ export const typeBoxValidatorCompiler: FastifySchemaCompiler<FastifySchema> = (r
     const check = Compile(schema);
     return (value: unknown) => {
       const raw = value as Record<string, unknown>;
-      const loose = forms.filter(
-        ([key, form]) => typeof raw?.[key] === 'string' && !form.test(raw[key] as string),
-      );
-      if (loose.length === 0) return convertAndCheck(value);
+      // The common case, every numeric parameter absent or in decimal: the provider's path, nothing more.
+      if (!forms.some(([key, form]) => notDecimal(raw?.[key], form))) return convertAndCheck(value);
+      // A string not in decimal where a number may go: refused if conversion would have made it a number.
       const converted = Value.Convert(schema, structuredClone(value)) as Record<string, unknown>;
-      for (const [key] of loose) converted[key] = raw[key];
-      return { error: check.Errors(converted) } as never;
+      let restored = false;
+      for (const [key, form] of forms) restored = restoreLoose(raw[key], converted, key, form) || restored;
+      if (!restored) return convertAndCheck(value);
+      return check.Check(converted) ? { value: converted } : ({ error: check.Errors(converted) } as never);
     };
   }
   const check = Compile(schema);
