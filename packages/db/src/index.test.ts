@@ -30,6 +30,7 @@ describe('public surface', () => {
     expect(Object.keys(await import('./testing.ts')).sort()).toEqual([
       'createTestDatabase',
       'requireService',
+      'startFaultProxy',
       'testDatabaseUrl',
     ]);
     expect(Object.keys(await import('./import-hook.ts')).sort()).toEqual([
