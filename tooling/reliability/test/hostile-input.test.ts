@@ -214,7 +214,7 @@ describe('raw-socket path tricks against auth', () => {
 
 describe('bodies: huge, deeply nested, polluting, mistyped', () => {
   beforeAll(freshApi);
-  const post = (headers: string[], body: string | Buffer) =>
+  const sendOnce = (headers: string[], body: string | Buffer) =>
     rawRequest(
       api.port,
       Buffer.concat([
@@ -225,6 +225,19 @@ describe('bodies: huge, deeply nested, polluting, mistyped', () => {
       ]),
       15_000,
     );
+  // A 503 with Retry-After says "come back later" (the service shed load on a machine busy with the rest
+  // of the workspace's tests, seen in CI after a body that kept its event loop busy): the client these
+  // tests play does what a client should, at most 5 times, and the figure says when it happened. A 503 that
+  // does not go away still fails the assertion that follows.
+  const post = async (headers: string[], body: string | Buffer) => {
+    let response = await sendOnce(headers, body);
+    for (let retry = 1; retry <= 5 && response.status === 503 && response.headers['retry-after']; retry++) {
+      reportFigures('retried-after-503', { retry, body: response.body.slice(0, 200) });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      response = await sendOnce(headers, body);
+    }
+    return response;
+  };
 
   it('a body over the limit is 413 problem+json, with a Content-Length or chunked', async () => {
     const huge = Buffer.alloc(2 * 1024 * 1024, 'a');
@@ -294,7 +307,7 @@ describe('bodies: huge, deeply nested, polluting, mistyped', () => {
         body,
       );
       outcomes.push(response.status);
-      expect(response.status, body).toBe(400);
+      expect(response.status, `${body} -> ${response.body}`).toBe(400);
       expect(JSON.parse(response.body).code).toMatch(
         /RAMPART_SECURITY_(PROTOTYPE_POISONING|VALIDATION_FAILED)/,
       );
@@ -325,7 +338,7 @@ describe('bodies: huge, deeply nested, polluting, mistyped', () => {
       const headers = type ? [`Content-Type: ${type}`] : [];
       const response = await post([...headers, `Content-Length: ${Buffer.byteLength(body)}`], body);
       outcomes.push(`${type.replace(/[ ;,=/]/g, '_') || '(none)'}:${response.status}`);
-      expect(response.status, type).toBeLessThan(500);
+      expect(response.status, `${type} -> ${response.body.slice(0, 200)}`).toBeLessThan(500);
       expect(response.headers['content-type'] ?? '', type).toMatch(/^application\/(problem\+)?json/);
       if (response.status === 201)
         expect(type.toLowerCase().split(';')[0]!.trim(), type).toBe('application/json');
