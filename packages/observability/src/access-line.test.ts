@@ -23,9 +23,14 @@ const FIELDS: AccessLineFields = {
 };
 
 /** A logger made by createLogger over a sink, with its lines as written. */
-function logged(redact: readonly string[]) {
+function logged(redact: readonly string[], redactValue?: (value: object) => unknown) {
   const sink = logSink();
-  const logger = createLogger({ service: 'svc', redact, destination: sink.stream });
+  const logger = createLogger({
+    service: 'svc',
+    redact,
+    destination: sink.stream,
+    ...(redactValue ? { redactValue } : {}),
+  });
   const raw = () => sink.text().split('\n').filter(Boolean);
   return { logger, raw };
 }
@@ -48,14 +53,18 @@ function throughPino(log: Logger, fields: AccessLineFields = FIELDS): void {
 const withoutTime = (line: string | undefined) => line?.replace(/,"time":\d+/, ',"time":0');
 
 describe('accessLineWriter', () => {
-  const redactLists: Array<[string, readonly string[]]> = [
+  // A redactValue that would censor the whole of any object it were given: the access line has none.
+  const censorAll = () => '[REDACTED]';
+  const redactLists: Array<[string, readonly string[], ((value: object) => unknown)?]> = [
     ['no redaction', []],
     ['the default paths', DEFAULT_REDACT_PATHS],
     ['a nested wildcard path', [...DEFAULT_REDACT_PATHS, '*.password']],
+    ['the default paths and a redactValue', DEFAULT_REDACT_PATHS, censorAll],
+    ['a nested wildcard path and a redactValue', [...DEFAULT_REDACT_PATHS, '*.password'], censorAll],
   ];
-  for (const [name, redact] of redactLists) {
+  for (const [name, redact, redactValue] of redactLists) {
     it(`writes the bytes pino writes for the access line (${name})`, () => {
-      const { logger, raw } = logged(redact);
+      const { logger, raw } = logged(redact, redactValue);
       const write = accessLineWriter(logger);
       expect(write).toBeTypeOf('function');
       // As Fastify makes request.log, plus a binding that needs escaping.

@@ -56,4 +56,5 @@ export {
   type TracingOptions,
 } from './tracing.ts';
 export { readTracingConfig, type TracingConfig } from './tracing-config.ts';
+export type { ValueRedactor } from './wildcard-redaction.ts';
 export { toYaml } from './yaml.ts';

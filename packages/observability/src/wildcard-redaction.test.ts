@@ -1,8 +1,32 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { logSink } from '../test/support.ts';
+import { isObservabilityError } from './errors.ts';
 import { createLogger, DEFAULT_REDACT_PATHS } from './logger.ts';
 import { hasNestedWildcard } from './wildcard-redaction.ts';
+
+/**
+ * A deep scrubber as a service passes one (`redactSecrets` from @rampart/security, which this package does not
+ * depend on): `password` censored at any depth, a copy on the way to each change. Counts its calls.
+ */
+function scrubber() {
+  const seen: unknown[] = [];
+  const scrub = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    if (Array.isArray(value)) return value.map(scrub);
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value))
+      out[key] = key === 'password' ? '[REDACTED]' : scrub(inner);
+    return out;
+  };
+  return {
+    seen,
+    redactValue: (value: object): unknown => {
+      seen.push(value);
+      return scrub(value);
+    },
+  };
+}
 
 const PATHS = [...DEFAULT_REDACT_PATHS, '["password"]', '*["password"]', '*.apiKey', "*['client_secret']"];
 
@@ -77,5 +101,74 @@ describe('wildcard redaction fast path', () => {
     expect(hasNestedWildcard(['*.a.b'])).toBe(true);
     expect(hasNestedWildcard(['*.password', '*'])).toBe(false);
     expect(hasNestedWildcard(DEFAULT_REDACT_PATHS)).toBe(false);
+  });
+
+  it('passes every object a line or a binding writes through redactValue, at any depth, beside the paths', () => {
+    const sink = logSink();
+    const { redactValue, seen } = scrubber();
+    // Only exact paths: the wildcards' one level is redactValue's job now.
+    const logger = createLogger({
+      service: 'svc',
+      redact: DEFAULT_REDACT_PATHS,
+      redactValue,
+      destination: sink.stream,
+    });
+    logger.info({ deep: { user: { profile: { password: 'deep-1' } } } }, 'three levels down');
+    // `body` and `headers` have stringifiers of their own (exact paths): redactValue runs before them.
+    logger.info({ body: { password: 'exact-path', user: { password: 'deep-2' } } }, 'beside an exact path');
+    logger.info({ headers: { authorization: 'Bearer exact', nested: { password: 'deep-3' } } }, 'headers');
+    logger.info({ list: [{ ok: 1 }, [{ password: 'deep-4' }]] }, 'arrays');
+    logger.info({ err: Object.assign(new Error('boom'), { detail: { password: 'deep-5' } }) }, 'error');
+    logger.child({ ctx: { a: { password: 'deep-6' } }, reqId: 'r' }).info({ n: 1 }, 'child bindings');
+    const text = sink.text();
+    for (const secret of [
+      'deep-1',
+      'deep-2',
+      'deep-3',
+      'deep-4',
+      'deep-5',
+      'deep-6',
+      'exact-path',
+      'Bearer',
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(sink.lines[0]).toMatchObject({ deep: { user: { profile: { password: '[REDACTED]' } } } });
+    expect(sink.lines[4]).toMatchObject({
+      err: { type: 'Error', message: 'boom', detail: { password: '[REDACTED]' } },
+    });
+    expect(sink.lines[5]).toMatchObject({ reqId: 'r', ctx: { a: { password: '[REDACTED]' } }, n: 1 });
+    // Strings and numbers never reach it: the access line's fields, request ids and messages cost nothing.
+    expect(seen.every((value) => typeof value === 'object' && value !== null)).toBe(true);
+    logger.child({ reqId: 'req-2' }).info({ status: 200, route: '/x' }, 'flat');
+    expect(seen).toHaveLength(6);
+  });
+
+  it('keeps a lone * censoring every top-level value with a redactValue', () => {
+    const sink = logSink();
+    const logger = createLogger({
+      service: 'svc',
+      redact: ['*'],
+      redactValue: scrubber().redactValue,
+      destination: sink.stream,
+    });
+    logger.info({ text: 'visible?', n: 1, nested: { password: 'x' } }, 'all');
+    expect(sink.lines[0]).toMatchObject({ text: '[REDACTED]', n: '[REDACTED]', nested: '[REDACTED]' });
+  });
+
+  it('refuses a redactValue that is not a function', () => {
+    const make = () =>
+      createLogger({
+        service: 'svc',
+        redact: [],
+        redactValue: 'redactSecrets' as unknown as (value: object) => unknown,
+        destination: logSink().stream,
+      });
+    expect(make).toThrow(/redactValue must be a function/);
+    try {
+      make();
+    } catch (error) {
+      expect(isObservabilityError(error, 'RAMPART_OBSERVABILITY_OPTIONS_INVALID')).toBe(true);
+    }
   });
 });

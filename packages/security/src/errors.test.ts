@@ -51,6 +51,7 @@ describe('public surface', () => {
       'generateApiKey',
       'isSecretName',
       'isSecurityError',
+      'logRedaction',
       'migrationsFolder',
       'migrationsTable',
       'negotiateLanguage',

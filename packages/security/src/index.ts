@@ -36,6 +36,7 @@ export { type CounterStore, createMemoryCounterStore, type WindowState } from '.
 export {
   API_KEY_PATTERN,
   isSecretName,
+  logRedaction,
   pinoRedactPaths,
   REDACTION_LIST,
   redactAttributes,

@@ -144,6 +144,18 @@ describe('redaction list', () => {
     void app.close();
   });
 
+  it('pino paths without the wildcards keep the top-level spellings and headers, for a logger that scrubs nested values', () => {
+    const all = pinoRedactPaths(['body.ssn']);
+    const flat = pinoRedactPaths(['body.ssn'], { nested: false });
+    expect(flat.filter((path) => path.startsWith('*'))).toEqual([]);
+    expect(all.filter((path) => path.startsWith('*')).length).toBeGreaterThan(10);
+    expect(flat).toEqual(all.filter((path) => !path.startsWith('*')));
+    expect(flat).toContain('["apiKey"]');
+    expect(flat).toContain('req.headers["x-api-key"]');
+    expect(flat.at(-1)).toBe('body.ssn');
+    expect(() => pinoRedactPaths([], { nested: 'no' as unknown as boolean })).toThrow(/nested must be/);
+  });
+
   it('redactSecrets censors secret names at any depth, in arrays and errors, and never changes its input', () => {
     const input = {
       ok: 1,
@@ -177,6 +189,15 @@ describe('redaction list', () => {
     expect(cleanCycle.token).toBe('[REDACTED]');
     expect(cleanCycle.when).toBe(cyclic.when);
     expect(cleanCycle.bytes).toBe(cyclic.bytes);
+    // A cycle kept as it was led from the copy back to the original, whose token a cycle-safe serializer
+    // (pino's) then wrote out before it met the cycle.
+    expect(cleanCycle.self).toBe('[Circular]');
+    const written: string[] = [];
+    const app = Fastify({ logger: { stream: { write: (line: string) => void written.push(line) } } });
+    app.log.info({ value: cleanCycle, nested: redactSecrets({ list: [cyclic] }) }, 'cycle');
+    expect(written.join('')).toContain('[Circular]');
+    expect(written.join('')).not.toContain(canary);
+    void app.close();
   });
 
   it('redactAttributes scrubs arrays and nested values; redactText URL passwords and access-token', () => {

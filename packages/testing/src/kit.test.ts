@@ -226,6 +226,14 @@ describe.each([
     );
   });
 
+  it('canary-secret: a logger whose redaction reaches one level down (pino paths only)', async () => {
+    const failures = await failuresOf('canary-secret', { shallowRedaction: true });
+    expect(failures).toMatch(/canary-secret: an object logged with the secret nested in it was written/);
+    expect(failures).toContain('redactValue: redactSecrets');
+    // Requests, headers and bodies are still kept out by the paths: only the nested line fails.
+    expect(failures).not.toMatch(/the secret appeared in \d+ log line/);
+  });
+
   it('audit: a write without an audit record', async () => {
     expect(await failuresOf('audit', { without: 'audit' })).toContain(
       'audit: POST /items answered 201 but wrote no audit record',

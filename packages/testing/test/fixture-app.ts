@@ -9,6 +9,7 @@ import { resiliencePlugin } from '@rampart/resilience/fastify';
 import {
   type ApiKeyVerifier,
   createApiKeys,
+  logRedaction,
   pinoRedactPaths,
   SecurityError,
   migrationsFolder as securityMigrations,
@@ -46,6 +47,8 @@ export interface FixtureOptions {
   unprotectedRoute?: boolean;
   /** A route that logs the Authorization header under a name redaction does not know. */
   logsAuthorization?: boolean;
+  /** The logger with pino's paths only (`pinoRedactPaths()`), no `redactValue`: one level of wildcards. */
+  shallowRedaction?: boolean;
   /** A route that throws on an input its schema allows. */
   crashesOnInput?: boolean;
   /** A route whose answer breaks its own response schema. */
@@ -119,7 +122,9 @@ export async function buildFixture(
 
   const logger = createLogger({
     service: 'fixture',
-    redact: [...DEFAULT_REDACT_PATHS, ...pinoRedactPaths()],
+    ...(options.shallowRedaction
+      ? { redact: [...DEFAULT_REDACT_PATHS, ...pinoRedactPaths()] }
+      : logRedaction(DEFAULT_REDACT_PATHS)),
     destination: io.logStream,
   });
   const app = useTypeBox(
