@@ -3,8 +3,14 @@ import type { Problem } from './problem.ts';
 // Variables whose values are credentials (a URL with a password, a pepper, a token, key material).
 const SECRET_VARIABLE = /(_URL|PASSWORD|SECRET|TOKEN|PEPPER|_KEY|_KEYS)$/;
 
+// The OTLP exporter's headers carry the collector's credentials (`authorization=Bearer ...`, a vendor's API
+// key header); its other variables are not secrets, though `OTEL_EXPORTER_OTLP_CLIENT_KEY` (a file path)
+// ends like one.
+const OTLP_HEADERS = /^OTEL_EXPORTER_OTLP_(?:(?:TRACES|METRICS|LOGS)_)?HEADERS$/;
+
 /** True for a variable that must come from a Secret, never a ConfigMap or an image. */
 export function isSecretVariable(name: string): boolean {
+  if (OTLP_HEADERS.test(name)) return true;
   return SECRET_VARIABLE.test(name) && !/^OTEL_/.test(name);
 }
 

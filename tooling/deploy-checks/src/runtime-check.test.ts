@@ -205,7 +205,7 @@ describe('the register hook’s variables', () => {
     ).variables;
     const objects = mutate((find) => {
       Object.assign(find('ConfigMap').data, {
-        OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=shop',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '10000',
         OTEL_SDK_DISABLED: 'false',
         OTEL_BSP_MAX_QUEUE_SIZE: '4096',
       });
@@ -231,5 +231,25 @@ describe('the register hook’s variables', () => {
       }).map((problem) => problem.message),
     ).toContainEqual(expect.stringMatching(/OTEL_SDK_DISABLE is not declared in src\/env\.ts/));
     expect(messagesOf(objects)).toEqual([]);
+  });
+
+  it('take the OTLP headers (the collector credentials) from a Secret, never a ConfigMap', () => {
+    const objects = mutate((find) => {
+      find('ConfigMap').data.OTEL_EXPORTER_OTLP_HEADERS = 'authorization=Bearer%20collector-token';
+    });
+    const problems = checkManifests(objects, {
+      file: 'overlay',
+      envVariables: readEnvVariables(
+        readFileSync(new URL('../test/fixtures/env.ts.txt', import.meta.url), 'utf8'),
+        'env.ts',
+      ).variables,
+      release: true,
+      hookVariables: tracingVariables(),
+    });
+    expect(problems.map((problem) => `[${problem.rule}] ${problem.message}`)).toContainEqual(
+      expect.stringMatching(
+        /^\[secrets\] .*OTEL_EXPORTER_OTLP_HEADERS is a secret and must come from a Secret/,
+      ),
+    );
   });
 });
