@@ -9,7 +9,7 @@ import {
 import { observability } from '@rampart/observability/fastify';
 import { createHealth, type HealthCheck, redisCheck } from '@rampart/resilience';
 import { resiliencePlugin } from '@rampart/resilience/fastify';
-import { type ApiKeys, createApiKeys, pinoRedactPaths } from '@rampart/security';
+import { type ApiKeys, createApiKeys, logRedaction } from '@rampart/security';
 import {
   apiKeyAuthPlugin,
   problemClientErrorHandler,
@@ -62,7 +62,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const logger = createLogger({
     service: SERVICE_NAME,
     level: env.LOG_LEVEL,
-    redact: [...new Set([...DEFAULT_REDACT_PATHS, ...pinoRedactPaths()])],
+    ...logRedaction(DEFAULT_REDACT_PATHS),
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   const metrics = createMetrics({ service: SERVICE_NAME });

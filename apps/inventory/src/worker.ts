@@ -32,7 +32,7 @@ if (!env.DATABASE_URL) {
 // drizzle-orm loads several times faster through this hook (Node re-parses its 175 KB package.json for
 // every module otherwise): it has to be in place before anything below imports drizzle-orm.
 registerDrizzleImportHook();
-const { pinoRedactPaths } = await import('@rampart/security');
+const { logRedaction } = await import('@rampart/security');
 const { runWorker } = await import('@rampart/tasks');
 const { openDatabase } = await import('./database.ts');
 const { createTasks } = await import('./tasks.ts');
@@ -40,7 +40,7 @@ const { createTasks } = await import('./tasks.ts');
 const logger = createLogger({
   service: 'inventory-worker',
   level: env.LOG_LEVEL,
-  redact: [...new Set([...DEFAULT_REDACT_PATHS, ...pinoRedactPaths()])],
+  ...logRedaction(DEFAULT_REDACT_PATHS),
 });
 const metrics = createMetrics({ service: 'inventory' });
 let stopping = false;

@@ -33,7 +33,7 @@ if (!env.DATABASE_URL) {
 // drizzle-orm loads several times faster through this hook (Node re-parses its 175 KB package.json for
 // every module otherwise): it has to be in place before anything below imports drizzle-orm.
 registerDrizzleImportHook();
-const { pinoRedactPaths } = await import('@rampart/security');
+const { logRedaction } = await import('@rampart/security');
 const { runWorker } = await import('@rampart/tasks');
 const { openDatabase } = await import('./database.ts');
 const { createTasks } = await import('./tasks.ts');
@@ -42,7 +42,7 @@ const { createClients } = await import('./clients.ts');
 const logger = createLogger({
   service: 'orders-worker',
   level: env.LOG_LEVEL,
-  redact: [...new Set([...DEFAULT_REDACT_PATHS, ...pinoRedactPaths()])],
+  ...logRedaction(DEFAULT_REDACT_PATHS),
 });
 const metrics = createMetrics({ service: 'orders' });
 const clients = createClients(env, createPolicyObserver({ metrics, logger }));
