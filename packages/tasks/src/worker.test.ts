@@ -467,6 +467,47 @@ describe.each(backends())('worker on %s', (backend) => {
     }
   });
 
+  it('starts on a database that has its queues without writing them, and updates one whose definition changed', async () => {
+    const define = (limit: number) =>
+      defineTask({
+        name: 'kept',
+        schema: Payload,
+        retry: { limit, backoff: { type: 'fixed', delaySeconds: 1 } },
+        handler: async () => {},
+      });
+    harness = await openHarness(backend, [define(2)]);
+    const read = async () =>
+      Object.fromEntries(
+        (await harness!.queue.boss.getQueues(['kept', 'kept.dead'])).map((queue) => [queue.name, queue]),
+      );
+    const first = await read();
+    expect(first.kept).toMatchObject({ retryLimit: 2, deadLetter: 'kept.dead' });
+    expect(first['kept.dead']).toMatchObject({ retryLimit: 0 });
+    // job_now() moves on between the two starts, so any write would show in updatedOn.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const restart = (limit: number) =>
+      createTaskQueue({
+        database: harness!.database,
+        schema: harness!.queue.schema,
+        tasks: [define(limit)],
+        poolSize: 2,
+        supervise: false,
+        runSchedules: false,
+      });
+    const same = restart(2);
+    await same.start();
+    await same.stop();
+    const second = await read();
+    expect(second.kept?.updatedOn).toEqual(first.kept?.updatedOn);
+    expect(second['kept.dead']?.updatedOn).toEqual(first['kept.dead']?.updatedOn);
+    const changed = restart(5);
+    await changed.start();
+    await changed.stop();
+    const third = await read();
+    expect(third.kept).toMatchObject({ retryLimit: 5, deadLetter: 'kept.dead' });
+    expect(third.kept?.updatedOn).not.toEqual(first.kept?.updatedOn);
+  });
+
   it('registers cron schedules for the tasks that have one', async () => {
     const task = defineTask({
       name: 'nightly',
