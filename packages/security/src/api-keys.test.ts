@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@rampart/db/testing';
 import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -290,6 +290,62 @@ describe('createApiKeys', () => {
     const list = await keys.list();
     expect(list.map((row) => row.name).sort()).toEqual(['one', 'two']);
     expect(JSON.stringify(list)).not.toContain('secret');
+  });
+
+  it('refuses an obviously weak pepper, saying what is wrong and how to make a good one', async () => {
+    const { database } = await setup();
+    for (const [pepper, reason] of [
+      ['a'.repeat(32), /1 distinct characters, at least 8 needed/],
+      ['abc'.repeat(11), /3 distinct characters/],
+      ['password'.repeat(4), /7 distinct characters/],
+      ['abcdefgh'.repeat(4), /a unit of 8 characters repeated/],
+      [`${'0123456789abcdef'.repeat(2)}01`, /a unit of 16 characters repeated/],
+      ['d72409ee2f73b434f5cf9b583be2c91b'.repeat(2), /a unit of 32 characters repeated/],
+    ] as const) {
+      let thrown: unknown;
+      try {
+        createApiKeys({ db: database.db, pepper });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toMatchObject({
+        code: 'RAMPART_SECURITY_OPTIONS_INVALID',
+        message: expect.stringMatching(reason),
+      });
+      expect((thrown as Error).message).toContain('openssl rand -base64 48');
+      // The message reaches logs: it never repeats the pepper.
+      expect((thrown as Error).message).not.toContain(pepper.slice(0, 8));
+    }
+  });
+
+  it("accepts random peppers and every pepper this repository's services, tests and benches use", async () => {
+    const { database } = await setup();
+    const canary = `rk_canary_${randomBytes(8).toString('hex')}_${randomBytes(22).toString('hex')}`;
+    const peppers = [
+      // openssl rand -hex 32, openssl rand -base64 48
+      'd72409ee2f73b434f5cf9b583be2c91bb2a3102d59f632a073521ba17aa8a772',
+      'UvkQ1GHeH9a5NUdtoM5YkYEnFqAMNmFY0NDVsNJqPuTvkq7i6Jw5l7yAOA/eC/67',
+      // DEVELOPMENT_PEPPER in apps/*/src/env.ts and the service template
+      'development-only-pepper-never-use-in-production',
+      // packages/security tests, bench/src/cold-start.ts, apps/*/test/bundle*.test.ts, tooling/reliability
+      PEPPER,
+      `${PEPPER}-other`,
+      'bench-pepper-0123456789abcdef0123456789abcdef',
+      'bundle-test-pepper-0123456789abcdef0123456789',
+      'reliability-pepper-0123456789abcdef0123456789',
+      // @rampart/testing's canary secret, as the hardening tests pass it, and its fixture app's pepper
+      canary,
+      `${canary}-pepper-padding`,
+      // examples/quickstart.ts, bench/run.ts
+      randomBytes(32).toString('hex'),
+    ];
+    for (let index = 0; index < 200; index += 1) {
+      peppers.push(randomBytes(32).toString('hex'), randomBytes(48).toString('base64'));
+    }
+    for (const pepper of peppers) {
+      const keys = createApiKeys({ db: database.db, pepper, lastUsedFlushMs: 60_000 });
+      await keys.close();
+    }
   });
 
   it('rejects invalid options and create input with a coded error', async () => {

@@ -19,7 +19,10 @@ export type ApiKeyRecord = Omit<ApiKeyRow, 'secretHash'>;
 export interface ApiKeysOptions {
   // biome-ignore lint/suspicious/noExplicitAny: any drizzle schema; this module only touches its own table.
   db: Database<any>;
-  /** Secret mixed into every hash (HMAC-SHA256 key), from config; at least 32 characters. */
+  /**
+   * Secret mixed into every hash (HMAC-SHA256 key), from config: at least 32 characters, 8 of them distinct,
+   * and not a short unit repeated (`openssl rand -base64 48` makes a good one).
+   */
   pepper: string;
   /** The environment keys are issued for and accepted in (`live`, `test`...). Default `live`. */
   env?: string;
@@ -109,6 +112,29 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+/**
+ * A pepper with fewer distinct characters than this is no secret, whatever its length: `'a'.repeat(32)` passed
+ * the length check. Random ones have far more (64 hex characters about 16, base64 about 40).
+ */
+const MIN_PEPPER_DISTINCT = 8;
+const PEPPER_ADVICE = 'generate a random one with `openssl rand -base64 48`';
+
+/**
+ * The length of the shortest unit `text` is made of, written out again and again (the last copy may be cut
+ * short): 3 for `abcabcab`, `text.length` for text that repeats nothing. From the longest proper prefix that
+ * is also a suffix (Knuth-Morris-Pratt), in one pass.
+ */
+function shortestUnit(text: string): number {
+  const border = new Int32Array(text.length);
+  let length = 0;
+  for (let index = 1; index < text.length; index += 1) {
+    while (length > 0 && text[index] !== text[length]) length = border[length - 1]!;
+    if (text[index] === text[length]) length += 1;
+    border[index] = length;
+  }
+  return text.length - (border[text.length - 1] ?? 0);
+}
+
 function record(row: ApiKeyRow): ApiKeyRecord {
   const { secretHash: _hash, ...rest } = row;
   return rest;
@@ -121,7 +147,18 @@ function record(row: ApiKeyRow): ApiKeyRecord {
 export function checkKeySettings(settings: { pepper: unknown; env?: string | undefined }): void {
   const { pepper, env = API_KEYS_DEFAULTS.env } = settings;
   if (typeof pepper !== 'string' || pepper.length < 32)
-    throw invalid('pepper must be at least 32 characters');
+    throw invalid(`pepper must be at least 32 characters; ${PEPPER_ADVICE}`);
+  // The messages never quote the pepper: they reach logs.
+  const distinct = new Set(pepper).size;
+  if (distinct < MIN_PEPPER_DISTINCT) {
+    throw invalid(
+      `pepper is too weak (${distinct} distinct characters, at least ${MIN_PEPPER_DISTINCT} needed); ${PEPPER_ADVICE}`,
+    );
+  }
+  const unit = shortestUnit(pepper);
+  if (unit * 2 <= pepper.length) {
+    throw invalid(`pepper is too weak (a unit of ${unit} characters repeated); ${PEPPER_ADVICE}`);
+  }
   if (!API_KEY_ENV_PATTERN.test(env)) throw invalid('env must be 1-16 lowercase letters or digits');
 }
 

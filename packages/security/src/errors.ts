@@ -42,6 +42,14 @@ export const SECURITY_ERRORS = {
     status: 417,
     message: 'the Expect header asks for something other than 100-continue',
   },
+  RAMPART_SECURITY_HOST_MISSING: {
+    status: 400,
+    message: 'an HTTP/1.1 request must carry a Host header',
+  },
+  RAMPART_SECURITY_HOST_DUPLICATED: {
+    status: 400,
+    message: 'the request carries more than one Host header',
+  },
   RAMPART_SECURITY_NOT_FOUND: { status: 404, message: 'no route matches the request' },
   RAMPART_SECURITY_METHOD_NOT_ALLOWED: {
     status: 405,

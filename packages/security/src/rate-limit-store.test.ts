@@ -50,6 +50,22 @@ describe('createMemoryCounterStore', () => {
     expect(peek(store, 'c').current).toBe(1);
   });
 
+  it('refuses a window that is not a whole number of milliseconds from 1 to 24 hours', () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const store = createMemoryCounterStore(86_400_000, 10);
+    expect(store.hit('a')).toEqual({ current: 1, ttlMs: 86_400_000 });
+    vi.advanceTimersByTime(86_399_999);
+    expect(store.hit('a')).toEqual({ current: 2, ttlMs: 1 });
+    for (const windowMs of [0, -1, 1.5, Number.NaN, 86_400_001, 2 ** 31, 1e24]) {
+      expect(() => createMemoryCounterStore(windowMs, 10)).toThrow(
+        expect.objectContaining({
+          code: 'RAMPART_SECURITY_OPTIONS_INVALID',
+          message: expect.stringContaining('windowMs must be an integer from 1 to 86400000 (24 hours)'),
+        }),
+      );
+    }
+  });
+
   it('answers a closed window with a fresh, unfrozen object each time', () => {
     // A shared frozen constant here put the auth plugin's per-request peek into a V8 deopt loop (its map was
     // deprecated by a later window whose ttlMs was a double, and a frozen object never migrates).

@@ -1,3 +1,5 @@
+import { SecurityError } from './errors.ts';
+
 /**
  * A key's fixed window after a hit or a peek: requests counted in it, and milliseconds until it resets.
  * `current` is -1 when a shared store could not answer and its failure policy ('open') let the request
@@ -17,6 +19,23 @@ export interface CounterStore {
   hit(key: string): WindowState | Promise<WindowState>;
   /** The window as it stands, counting nothing: `{ current: 0, ttlMs: 0 }` when none is open. */
   peek(key: string): WindowState | Promise<WindowState>;
+}
+
+/**
+ * The longest window, a day: longer is a quota, not a rate limit. Past it things broke: a Retry-After over
+ * 2^31 - 1 ms sends a client that sleeps with setTimeout straight back (Node fires it after 1 ms), from about
+ * 9.2e18 ms Redis refuses the PEXPIRE (every request 503, or no limit at all under 'open', and a counter key
+ * that never expires), and from 1e24 ms the memory store's RateLimit-Reset reads `1e+21`.
+ */
+export const MAX_WINDOW_MS = 86_400_000;
+
+/** Throws RAMPART_SECURITY_OPTIONS_INVALID unless `windowMs` is a whole number of ms from 1 to a day. */
+export function checkWindowMs(name: string, windowMs: unknown): void {
+  if (!Number.isInteger(windowMs) || (windowMs as number) < 1 || (windowMs as number) > MAX_WINDOW_MS) {
+    throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
+      detail: `${name} must be an integer from 1 to ${MAX_WINDOW_MS} (24 hours)`,
+    });
+  }
 }
 
 interface Entry {
@@ -39,6 +58,7 @@ const closed = (): WindowState => ({ current: 0, ttlMs: 0 });
  * the monotonic clock (`performance.now()`), so a wall-clock step neither stretches nor cuts one short.
  */
 export function createMemoryCounterStore(windowMs: number, maxKeys: number): CounterStore {
+  checkWindowMs('windowMs', windowMs);
   const entries = new Map<string, Entry>();
   /** The key touched last: already in most-recently-used position, so one client's traffic skips the move. */
   let newest: string | undefined;

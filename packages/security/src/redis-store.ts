@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { SecurityError } from './errors.ts';
-import type { CounterStore, WindowState } from './rate-limit-store.ts';
+import { type CounterStore, checkWindowMs, type WindowState } from './rate-limit-store.ts';
 
 /** What happens to a request while the rate-limit store is unreachable. */
 export type FailurePolicy = 'open' | 'closed';
@@ -59,11 +59,7 @@ export function createRedisCounterStore(options: RedisCounterStoreOptions): Coun
       detail: 'redis must be an ioredis client (createRateLimitRedis), not a URL or a settings object',
     });
   }
-  if (!Number.isInteger(windowMs) || windowMs < 1) {
-    throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
-      detail: 'windowMs must be a positive integer',
-    });
-  }
+  checkWindowMs('windowMs', windowMs);
   if (failurePolicy !== 'open' && failurePolicy !== 'closed') {
     throw new SecurityError('RAMPART_SECURITY_OPTIONS_INVALID', {
       detail: "failurePolicy must be 'open' or 'closed'",

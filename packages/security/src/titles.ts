@@ -77,6 +77,18 @@ const BY_CODE: Readonly<Record<string, Titles>> = {
     fr: 'Attente non satisfaite',
     es: 'Expectativa fallida',
   },
+  RAMPART_SECURITY_HOST_MISSING: {
+    en: 'Host header missing',
+    de: 'Host-Header fehlt',
+    fr: 'En-tête Host manquant',
+    es: 'Falta el encabezado Host',
+  },
+  RAMPART_SECURITY_HOST_DUPLICATED: {
+    en: 'Host header repeated',
+    de: 'Host-Header mehrfach angegeben',
+    fr: 'En-tête Host répété',
+    es: 'Encabezado Host repetido',
+  },
   RAMPART_SECURITY_NOT_FOUND: {
     en: 'Not found',
     de: 'Nicht gefunden',

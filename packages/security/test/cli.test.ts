@@ -86,7 +86,7 @@ describe('rampart-security keys (a real child process on a PGlite directory)', (
     expect((await cli('keys', 'create', '--name', 'x', '--expires-in-days', '-1')).code).toBe(2);
   });
 
-  it('refuses a missing or short pepper before it creates a database', async () => {
+  it('refuses a missing, short or weak pepper before it creates a database', async () => {
     const unset = await cliWith({}, 'keys', 'list');
     expect(unset.code).toBe(2);
     expect(unset.stderr).toContain('set RAMPART_API_KEY_PEPPER');
@@ -94,6 +94,10 @@ describe('rampart-security keys (a real child process on a PGlite directory)', (
     expect(short.code).toBe(1);
     expect(short.stderr).toContain('RAMPART_SECURITY_OPTIONS_INVALID');
     expect(short.stderr).toContain('pepper must be at least 32 characters');
+    const weak = await cliWith({ RAMPART_API_KEY_PEPPER: 'a'.repeat(32) }, 'keys', 'create', '--name', 'x');
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).toContain('pepper is too weak');
+    expect(weak.stderr).toContain('openssl rand -base64 48');
     expect(existsSync(join(dir, 'db'))).toBe(false);
   });
 });

@@ -12,18 +12,25 @@ const LEAK = 'SELECT password FROM users WHERE id = 42 -- pg: relation "users" d
 let app: FastifyInstance;
 afterEach(() => app?.close());
 
-async function build(options: { bodyLimit?: number; requestTimeoutMs?: number } = {}) {
+interface BuildOptions {
+  bodyLimit?: number;
+  requestTimeoutMs?: number;
+  requireHostHeader?: boolean;
+}
+
+async function build(options: BuildOptions = {}) {
   app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? 1024,
     frameworkErrors: problemFrameworkErrors(),
     clientErrorHandler: problemClientErrorHandler(),
-    ...(options.requestTimeoutMs
-      ? {
-          requestTimeout: options.requestTimeoutMs,
-          http: { headersTimeout: options.requestTimeoutMs, connectionsCheckingInterval: 50 },
-        }
-      : {}),
+    ...(options.requestTimeoutMs ? { requestTimeout: options.requestTimeoutMs } : {}),
+    http: {
+      ...(options.requestTimeoutMs
+        ? { headersTimeout: options.requestTimeoutMs, connectionsCheckingInterval: 50 }
+        : {}),
+      ...(options.requireHostHeader === undefined ? {} : { requireHostHeader: options.requireHostHeader }),
+    },
   });
   await app.register(securityHeadersPlugin);
   await app.register(problemErrorsPlugin);
@@ -331,8 +338,9 @@ function rawProblem(response: string, status: number, code: string) {
 }
 
 describe('requests Node answers before Fastify sees them (a port-0 server, raw sockets)', () => {
-  async function listening(options: { requestTimeoutMs?: number } = {}) {
-    await build(options);
+  let state: Awaited<ReturnType<typeof build>>;
+  async function listening(options: BuildOptions = {}) {
+    state = await build(options);
     await app.listen({ port: 0, host: '127.0.0.1' });
     return (app.server.address() as { port: number }).port;
   }
@@ -369,6 +377,60 @@ describe('requests Node answers before Fastify sees them (a port-0 server, raw s
     );
     rawProblem(response, 417, 'RAMPART_SECURITY_EXPECTATION_FAILED');
     expect(response.toLowerCase()).toContain('content-language: de');
+  });
+
+  it('an HTTP/1.1 request without Host (requireHostHeader: false): 400 problem+json, and the socket closes', async () => {
+    const port = await listening({ requireHostHeader: false });
+    for (const request of [
+      'GET /ok HTTP/1.1\r\n\r\n',
+      'GET /missing HTTP/1.1\r\n\r\n',
+      'GET http://example.com/ok HTTP/1.1\r\n\r\n',
+      'POST /items HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 22\r\n\r\n{"name":"a","count":1}',
+    ]) {
+      const response = await rawExchange(port, request);
+      rawProblem(response, 400, 'RAMPART_SECURITY_HOST_MISSING');
+      const head = response.split('\r\n\r\n')[0]!.toLowerCase();
+      expect(head).toContain('connection: close');
+      expect(head).toContain('cache-control: no-store');
+      expect(head).toContain("content-security-policy: default-src 'none'");
+    }
+    expect(state.reached()).toBe(0);
+    const german = await rawExchange(port, 'GET /ok HTTP/1.1\r\nAccept-Language: de\r\n\r\n');
+    expect(JSON.parse(german.split('\r\n\r\n')[1]!)).toMatchObject({ title: 'Host-Header fehlt' });
+  });
+
+  it('an HTTP/1.0 request without Host is legal and served', async () => {
+    const port = await listening({ requireHostHeader: false });
+    const response = await rawExchange(port, 'GET /ok HTTP/1.0\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(response.endsWith('{"ok":true}')).toBe(true);
+  });
+
+  it('more than one Host header, in any case and even the same twice: 400 problem+json', async () => {
+    // Node lets these through whatever requireHostHeader says, with the first Host in request.headers.
+    const port = await listening();
+    for (const request of [
+      'GET /ok HTTP/1.1\r\nHost: a.example\r\nhOST: b.example\r\n\r\n',
+      'GET /ok HTTP/1.1\r\nHost: a.example\r\nHost: a.example\r\n\r\n',
+      'GET /ok HTTP/1.0\r\nhost: a.example\r\nHOST: b.example\r\n\r\n',
+    ]) {
+      const response = await rawExchange(port, request);
+      rawProblem(response, 400, 'RAMPART_SECURITY_HOST_DUPLICATED');
+      expect(response.toLowerCase()).toContain('connection: close');
+    }
+    const one = await rawExchange(port, 'GET /ok HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+    expect(one).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    // inject sends a header given as an array once per value, as a client would (its types say string only).
+    const hosts = ['a.example', 'b.example'] as unknown as string;
+    const injected = await app.inject({ url: '/ok', headers: { host: hosts } });
+    expectProblem(injected, 400, 'RAMPART_SECURITY_HOST_DUPLICATED');
+  });
+
+  it('without requireHostHeader: false, Node answers a request without Host itself: a bare 400', async () => {
+    const port = await listening();
+    const response = await rawExchange(port, 'GET /ok HTTP/1.1\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1.1 400 Bad Request\r\n/);
+    expect(response.toLowerCase()).not.toContain('application/problem+json');
   });
 
   it('Expect: 100-continue still works', async () => {

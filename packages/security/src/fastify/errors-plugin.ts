@@ -133,6 +133,38 @@ function allowedMethods(app: FastifyInstance, request: FastifyRequest): string[]
   );
 }
 
+/** How many Host field lines a request carried: Node keeps the first in `headers` and drops the others. */
+function hostLines(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!;
+    // The usual spellings first: toLowerCase() makes a string each time.
+    if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host'))
+      count += 1;
+  }
+  return count;
+}
+
+/**
+ * RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, or any request with more than one. Node answers
+ * the first itself, a bare 400, unless the server is made with `http: { requireHostHeader: false }`; the
+ * second it lets through with the first Host, which a proxy in front may have read differently. HTTP/1.0 may
+ * leave Host out (and HTTP/2 sends :authority instead). The connection closes, as after Node's own 400.
+ */
+function checkHost(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+  const raw = request.raw;
+  let code: SecurityErrorCode | undefined;
+  if (raw.headers.host === undefined) {
+    if (raw.httpVersion === '1.1') code = 'RAMPART_SECURITY_HOST_MISSING';
+  } else if (hostLines(raw.rawHeaders) > 1) code = 'RAMPART_SECURITY_HOST_DUPLICATED';
+  if (code === undefined) {
+    done();
+    return;
+  }
+  reply.header('connection', 'close');
+  done(new SecurityError(code));
+}
+
 function sendProblem(
   error: unknown,
   request: FastifyRequest,
@@ -172,6 +204,7 @@ const plugin: FastifyPluginCallback<ProblemErrorsOptions> = (app, options, done)
     );
     return;
   }
+  app.addHook('onRequest', checkHost);
   app.setErrorHandler((error: FastifyError, request, reply) => sendProblem(error, request, reply, typeBase));
   app.setNotFoundHandler((request, reply) => {
     const allowed = allowedMethods(app, request);

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { serviceUrl, startTcpProxy, type TcpProxy } from '../../test/services.ts';
 import { createRateLimitRedis } from '../rate-limit-redis.ts';
-import { type FailurePolicy, waitForRedis } from '../redis-store.ts';
+import { createRedisCounterStore, type FailurePolicy, waitForRedis } from '../redis-store.ts';
 import { problemErrorsPlugin } from './errors-plugin.ts';
 import { securityHeadersPlugin } from './headers-plugin.ts';
 import { type RateLimitOptions, rateLimitPlugin } from './rate-limit-plugin.ts';
@@ -219,6 +219,30 @@ describe('rateLimitPlugin in memory', () => {
     });
   });
 
+  it('honours a window of 24 hours, the longest; a limiter asking for more is refused', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    cleanups.push(() => vi.useRealTimers());
+    const app = await build({ max: 1, timeWindowMs: 86_400_000 });
+    expect((await app.inject(from('203.0.113.1'))).headers['ratelimit-reset']).toBe('86400');
+    vi.advanceTimersByTime(400_000);
+    const limited = await app.inject(from('203.0.113.1'));
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBe('86000');
+    vi.advanceTimersByTime(86_000_000);
+    expect((await app.inject(from('203.0.113.1'))).statusCode).toBe(200);
+    // 1e24 ms used to count, with RateLimit-Reset and Retry-After written `1e+21`.
+    for (const timeWindowMs of [86_400_001, 1e24, 1.5]) {
+      expect(() => app.createRequestLimiter({ max: 1, timeWindowMs })).toThrow(
+        expect.objectContaining({
+          code: 'RAMPART_SECURITY_OPTIONS_INVALID',
+          message: expect.stringMatching(
+            /createRequestLimiter: timeWindowMs must be an integer from 1 to 86400000/,
+          ),
+        }),
+      );
+    }
+  });
+
   it('stays bounded: the least recently seen client is evicted beyond cacheSize', async () => {
     const app = await build({ max: 1, timeWindowMs: 60_000, cacheSize: 2 });
     expect((await app.inject(from('198.51.100.1'))).statusCode).toBe(200);
@@ -246,6 +270,13 @@ describe('rateLimitPlugin options', () => {
     [{ ipv6PrefixBits: 'abc' }, /ipv6PrefixBits/],
     [{ ipv6PrefixBits: 300 }, /ipv6PrefixBits/],
     [{ ipv6PrefixBits: 0 }, /ipv6PrefixBits/],
+    [{ max: 0 }, /rate limit options: max must be a positive integer/],
+    [{ timeWindowMs: 86_400_001 }, /timeWindowMs must be an integer from 1 to 86400000 \(24 hours\)/],
+    [{ timeWindowMs: 1e15 }, /rate limit options: timeWindowMs must be an integer from 1 to 86400000/],
+    [
+      { tiers: { strict: { max: 1, timeWindowMs: 2 ** 31 } } },
+      /tier "strict": timeWindowMs must be an integer/,
+    ],
     [{ trustedProxies: ['0.0.0.0/0'] }, /would trust every address/],
     [{ trustedProxies: ['::/0'] }, /would trust every address/],
     [{ trustedProxies: '10.0.0.0/8' }, /trustedProxies must be an array/],
@@ -357,6 +388,39 @@ describe.skipIf(!redisUrl)('rateLimitPlugin on Redis', () => {
       `${prefix}:limiter:search:client:1.2.3.4`,
       `${prefix}:limiter:signup:client:1.2.3.4`,
     ]);
+    await redis.del(...(await redis.keys(`${prefix}:*`)));
+  });
+
+  it('refuses a window over 24 hours, which Redis could not honour, and keeps one of exactly 24 hours', async () => {
+    const prefix = `rampart-security-test:${randomUUID()}`;
+    const redis = client(redisUrl!);
+    const tooLong = /timeWindowMs must be an integer from 1 to 86400000 \(24 hours\)/;
+    // From about 9.2e18 ms Redis refused the PEXPIRE: every request answered 503 (200 with no limit under
+    // 'open'), and the INCR it had counted stayed behind with no expiry.
+    for (const timeWindowMs of [1e19, 1e21, 2 ** 31]) {
+      await expect(
+        build({ max: 5, timeWindowMs, redis: { client: redis, prefix, failurePolicy: 'closed' } }),
+      ).rejects.toMatchObject({
+        code: 'RAMPART_SECURITY_OPTIONS_INVALID',
+        message: expect.stringMatching(tooLong),
+      });
+      expect(() =>
+        createRedisCounterStore({ redis, prefix, windowMs: timeWindowMs, failurePolicy: 'closed' }),
+      ).toThrow(expect.objectContaining({ code: 'RAMPART_SECURITY_OPTIONS_INVALID' }));
+    }
+    const app = await build({
+      max: 1,
+      timeWindowMs: 86_400_000,
+      redis: { client: redis, prefix, failurePolicy: 'closed' },
+    });
+    const first = await app.inject(from('198.51.100.9'));
+    expect(first.statusCode).toBe(200);
+    expect(Number(first.headers['ratelimit-reset'])).toBeGreaterThan(86_000);
+    expect(Number(first.headers['ratelimit-reset'])).toBeLessThanOrEqual(86_400);
+    expect((await app.inject(from('198.51.100.9'))).statusCode).toBe(429);
+    const ttl = await redis.pttl(`${prefix}:ip:198.51.100.9`);
+    expect(ttl).toBeGreaterThan(86_000_000);
+    expect(ttl).toBeLessThanOrEqual(86_400_000);
     await redis.del(...(await redis.keys(`${prefix}:*`)));
   });
 

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import { clientAddressKey, createClientAddressResolver } from '../client-address.ts';
 import { SecurityError } from '../errors.ts';
-import { createMemoryCounterStore, type WindowState } from '../rate-limit-store.ts';
+import { checkWindowMs, createMemoryCounterStore, type WindowState } from '../rate-limit-store.ts';
 import { createRedisCounterStore, type FailurePolicy, isRedisClient, waitForRedis } from '../redis-store.ts';
 
 export interface RateLimitTier {
@@ -84,14 +84,10 @@ function checkKeys(where: string, value: object, known: readonly string[]): void
 function checkTier(name: string, tier: RateLimitTier, extra: readonly string[] = []): void {
   if (typeof tier !== 'object' || tier === null) throw invalid(`rate limit ${name}: must be an object`);
   checkKeys(`rate limit ${name}`, tier, ['max', 'timeWindowMs', ...extra]);
-  if (
-    !Number.isInteger(tier.max) ||
-    tier.max < 1 ||
-    !Number.isInteger(tier.timeWindowMs) ||
-    tier.timeWindowMs < 1
-  ) {
-    throw invalid(`rate limit ${name}: max and timeWindowMs must be positive integers`);
+  if (!Number.isInteger(tier.max) || tier.max < 1) {
+    throw invalid(`rate limit ${name}: max must be a positive integer`);
   }
+  checkWindowMs(`rate limit ${name}: timeWindowMs`, tier.timeWindowMs);
 }
 
 /** The counters a route (or the failed-auth check) uses: its limit, its window, its store. */
