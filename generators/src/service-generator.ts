@@ -10,7 +10,7 @@ import { readToolchainVersions } from './toolchain-versions.ts';
 import { packageNameTaken, type Workspace } from './workspace.ts';
 
 /** Bumped whenever the service templates change, so a later upgrade knows what a service was made from. */
-export const SERVICE_TEMPLATE_VERSION = 17;
+export const SERVICE_TEMPLATE_VERSION = 18;
 const FIRST_PORT = 3000;
 
 /** A service's worker process serves its health routes on the service's port plus this. */

@@ -125,6 +125,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         // for expired requests every 30 s: without these a trickled body was never cut off.
         headersTimeout: Math.min(60_000, env.REQUEST_TIMEOUT_MS),
         connectionsCheckingInterval: Math.min(5_000, Math.floor(env.REQUEST_TIMEOUT_MS / 2)),
+        // A request without Host gets problemErrorsPlugin's coded 400 problem+json, not Node's bare 400.
+        requireHostHeader: false,
       },
       // Idle keep-alive sockets close as soon as shutdown starts; requests on busy ones still finish.
       forceCloseConnections: 'idle',

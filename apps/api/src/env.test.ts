@@ -36,6 +36,7 @@ describe('parseEnv', () => {
     ['NODE_ENV', 'staging'],
     ['RATE_LIMIT_FAILURE_POLICY', 'sometimes'],
     ['LOAD_SHEDDING', 'maybe'],
+    ['RATE_LIMIT_WINDOW_MS', '86400001'],
   ])('rejects %s=%s with an error naming the variable', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems.length).toBeGreaterThan(0);

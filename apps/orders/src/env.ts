@@ -78,7 +78,12 @@ export const EnvSchema = Type.Object({
     default: 100,
     description: 'Requests per window per API key (else per client address).',
   }),
-  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1_000, default: 60_000, description: 'Rate limit window.' }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({
+    minimum: 1_000,
+    maximum: 86_400_000,
+    default: 60_000,
+    description: 'Rate limit window (at most 24 hours).',
+  }),
   RATE_LIMIT_FAILURE_POLICY: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
     default: 'open',
     description: 'When Redis is down: let requests through (open) or answer 503 (closed).',

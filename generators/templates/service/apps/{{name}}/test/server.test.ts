@@ -78,6 +78,17 @@ describe('server process', () => {
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);
     expect(raw).toContain('content-type: application/problem+json');
     expect(raw).toContain('"code":"RAMPART_SECURITY_REQUEST_INVALID"');
+    // So does an HTTP/1.1 request without Host, which Node would answer with a bare 400 of its own.
+    const hostless = connect(Number(new URL(address).port), '127.0.0.1');
+    let answer = '';
+    hostless.on('data', (chunk) => {
+      answer += String(chunk);
+    });
+    hostless.end('GET /health/live HTTP/1.1\r\n\r\n');
+    await once(hostless, 'close');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('content-type: application/problem+json');
+    expect(answer).toContain('"code":"RAMPART_SECURITY_HOST_MISSING"');
 
     child.kill('SIGTERM');
     // The drain: readiness answers 503 while new connections are still served, so traffic a load balancer
