@@ -86,7 +86,9 @@ export function createMemoryCounterStore(windowMs: number, maxKeys: number): Cou
         } else entry.current += 1;
         touch(key, entry);
       }
-      return { current: entry.current, ttlMs: entry.resetAt - now };
+      // (now + windowMs) - now can come out a hair over windowMs in floating point: RateLimit-Reset 61 on
+      // the first response of a 60 s window, about once in a hundred.
+      return { current: entry.current, ttlMs: Math.min(windowMs, entry.resetAt - now) };
     },
     peek(key) {
       const entry = entries.get(key);
