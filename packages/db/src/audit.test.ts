@@ -136,4 +136,36 @@ describe.each(backends)('audit trail on $backend', ({ backend, skip }) => {
       expect(await db.select().from(auditLog)).toEqual([]);
     },
   );
+
+  // Found by the failure-mode audit: an actor with an unpaired surrogate (a client-chosen name cut in the
+  // middle of an emoji) was stored as U+FFFD, so its hash never verified again and the whole trail read as
+  // tampered with; NULs and such details failed with the driver's error; a year-50 date read back as 2050.
+  it.skipIf(skip)(
+    'refuses text and dates the database would change or refuse, and the chain stays valid',
+    async () => {
+      const db = await open();
+      const first = await audit(db, entry(1));
+      const bad: AuditEntry[] = [
+        { ...entry(2), actor: 'key_\ud83d' },
+        { ...entry(2), resourceId: 'item-\udc00-2' },
+        { ...entry(2), requestId: 'req\u0000' },
+        { ...entry(2), details: { name: 'half \ud83d' } },
+        { ...entry(2), details: { nested: { 'key\udfff': 1 } } },
+        { ...entry(2), occurredAt: new Date('0050-06-01T00:00:00Z') },
+        { ...entry(2), occurredAt: new Date(Date.UTC(10_000, 0, 1)) },
+      ];
+      for (const candidate of bad) {
+        const error = await audit(db, candidate).catch((caught: unknown) => caught);
+        expect(error).toMatchObject({ code: 'RAMPART_DB_AUDIT_ENTRY_INVALID' });
+        expect((error as Error).message).toMatch(
+          /NUL characters or unpaired UTF-16 surrogates|years 100 to 9999/,
+        );
+      }
+      // Text that only looks like an escape, and paired surrogates, are stored and verify.
+      const last = await audit(db, { ...entry(3), actor: 'key_\u{1F600}', details: { text: '\\u0000' } });
+      expect(last.actor).toBe('key_\u{1F600}');
+      expect(await verifyAuditChain(db)).toEqual({ ok: true, count: 2, headHash: last.hash });
+      expect(last.prevHash).toBe(first.hash);
+    },
+  );
 });

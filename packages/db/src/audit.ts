@@ -81,7 +81,21 @@ function optionalText(name: string, value: unknown): string | null {
       detail: `${name} must be a string of at most 512`,
     });
   }
+  if (!storable(value)) throw new DbError('RAMPART_DB_AUDIT_ENTRY_INVALID', { detail: unstorable(name) });
   return value;
+}
+
+/**
+ * Text PostgreSQL stores as written. A NUL is refused by the server; an unpaired UTF-16 surrogate is stored
+ * as U+FFFD, so the record read back no longer matches the hash computed from the entry and every later
+ * verifyAuditChain() would report the trail as tampered with.
+ */
+function storable(text: string): boolean {
+  return text.isWellFormed() && !text.includes('\0');
+}
+
+function unstorable(name: string): string {
+  return `${name} must not contain NUL characters or unpaired UTF-16 surrogates (PostgreSQL cannot store them as written); clean or escape the text before auditing`;
 }
 
 function requiredText(name: string, value: unknown): string {
@@ -98,17 +112,18 @@ function validDetails(details: unknown): Record<string, unknown> {
     throw new DbError('RAMPART_DB_AUDIT_ENTRY_INVALID', { detail: 'details must be a JSON object' });
   }
   let json: string;
+  // jsonb rejects NUL characters and unpaired surrogates, in keys and values: refuse them here with a clear
+  // error instead of a driver one.
+  let clean = true;
   try {
-    json = JSON.stringify(details);
+    json = JSON.stringify(details, (key: string, value: unknown) => {
+      if (!storable(key) || (typeof value === 'string' && !storable(value))) clean = false;
+      return value;
+    });
   } catch (error) {
     throw new DbError('RAMPART_DB_AUDIT_ENTRY_INVALID', { detail: 'details must be JSON', cause: error });
   }
-  // jsonb rejects NUL characters; refuse them here with a clear error instead of a driver one.
-  if (json.includes('\\u0000')) {
-    throw new DbError('RAMPART_DB_AUDIT_ENTRY_INVALID', {
-      detail: 'details must not contain NUL characters',
-    });
-  }
+  if (!clean) throw new DbError('RAMPART_DB_AUDIT_ENTRY_INVALID', { detail: unstorable('details') });
   // Store what JSON can represent, exactly as it will read back (undefined dropped, dates as strings).
   return JSON.parse(json) as Record<string, unknown>;
 }
@@ -117,6 +132,14 @@ async function append(tx: Queryable<Record<string, unknown>>, entry: AuditEntry)
   const occurredAt = entry.occurredAt ?? new Date();
   if (!(occurredAt instanceof Date) || Number.isNaN(occurredAt.getTime())) {
     throw new DbError('RAMPART_DB_AUDIT_ENTRY_INVALID', { detail: 'occurredAt must be a valid Date' });
+  }
+  // PostgreSQL refuses years past 9999 as written by toISOString(), and drizzle reads years below 100 back
+  // as 19xx/20xx: such a record would never verify.
+  const year = occurredAt.getUTCFullYear();
+  if (year < 100 || year > 9999) {
+    throw new DbError('RAMPART_DB_AUDIT_ENTRY_INVALID', {
+      detail: `occurredAt must be a Date in the years 100 to 9999, got ${occurredAt.toISOString()}`,
+    });
   }
   if (!OUTCOMES.has(entry.outcome)) {
     throw new DbError('RAMPART_DB_AUDIT_ENTRY_INVALID', {

@@ -82,10 +82,11 @@ export async function openDb<TSchema extends Record<string, unknown>>(
   // Drivers load on demand: importing @rampart/db pulls in neither, and a service on PostgreSQL never
   // loads PGlite (its WASM module alone is about 40 ms of start-up CPU) nor PGlite's drizzle driver.
   if (config.url !== undefined) {
-    const { openPool } = await import('./pg-pool.ts');
+    const { openPool, releaseTransactionClients } = await import('./pg-pool.ts');
     const opened = await openPool({ ...config, url: config.url }, report);
     const { drizzle } = await import('drizzle-orm/node-postgres');
     db = drizzle({ client: opened.pool, ...drizzleConfig }) as unknown as Database<TSchema>;
+    releaseTransactionClients(db._.session as never, opened.pool);
     closeClient = opened.close;
   } else {
     const { openPglite } = await import('./pglite-client.ts');

@@ -135,6 +135,52 @@ function observedClientClass(report: QueryReport): typeof pg.Client {
   return ObservedClient;
 }
 
+/** The part of drizzle's node-postgres session (`db._.session`) that {@link releaseTransactionClients} uses. */
+interface NodePgSessionLike {
+  client: unknown;
+  dialect: unknown;
+  schema: unknown;
+  options: unknown;
+  transaction(work: (tx: unknown) => Promise<unknown>, config?: unknown): Promise<unknown>;
+}
+
+/**
+ * drizzle's node-postgres session (0.45) checks a client out of the pool for `db.transaction()` and sends
+ * `begin` outside its try/finally: when `begin` fails (the connection was lost while idle, a transaction
+ * mode the server refuses) the client is never released. After `poolSize` of those every query waits out
+ * the connect timeout and `close()` hangs. Here the pool's transactions check the client out themselves and
+ * run drizzle's own transaction code on it, and always release it: destroyed unless it is back outside a
+ * transaction on a live connection.
+ */
+export function releaseTransactionClients(session: NodePgSessionLike, pool: pg.Pool): void {
+  const run = session.transaction;
+  const Session = session.constructor as new (
+    client: pg.PoolClient,
+    dialect: unknown,
+    schema: unknown,
+    options: unknown,
+  ) => NodePgSessionLike;
+  session.transaction = async (work, config) => {
+    const client = await pool.connect();
+    let clean = false;
+    try {
+      // On a single client (not a pool) drizzle's code runs begin/commit/rollback and leaves release to us.
+      const result = await run.call(
+        new Session(client, session.dialect, session.schema, session.options),
+        work,
+        config,
+      );
+      clean = client.getTransactionStatus() === 'I';
+      return result;
+    } catch (error) {
+      clean = client.getTransactionStatus() === 'I';
+      throw error;
+    } finally {
+      client.release(clean ? undefined : true);
+    }
+  };
+}
+
 export interface OpenedPool {
   pool: pg.Pool;
   close(): Promise<void>;
@@ -191,6 +237,12 @@ export async function openPool(
 
   // The same for a statement whose connection the server ends under it (shutdown, failover, restart): the
   // statement did not fail, the database went away. Every other error passes through as it is.
+  // statement_timeout is the server's: a connection that stopped answering (a dropped route, a NAT or
+  // firewall that forgot it, a frozen server) would leave its statement, and close(), waiting for ever. A
+  // statement still unanswered when the server would have cancelled it, plus the connect timeout for the
+  // network, means the connection is dead: it is destroyed, and the statement fails as connection lost.
+  const answerWithinMs =
+    config.statementTimeoutMs > 0 ? config.statementTimeoutMs + config.connectTimeoutMs : 0;
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     const mapped = (error: unknown) =>
@@ -200,18 +252,47 @@ export async function openPool(
             cause: error,
           })
         : error;
+    const deadline = (): NodeJS.Timeout | undefined => {
+      if (answerWithinMs === 0) return undefined;
+      const timer = setTimeout(() => {
+        // Every statement of the connection, and its 'error' event (which pool.query passes on), get this.
+        const stream = (client as unknown as { connection: { stream: { destroy(error: Error): void } } })
+          .connection.stream;
+        stream.destroy(
+          new DbError('RAMPART_DB_UNREACHABLE', {
+            detail: `${redactUrl(config.url)} (no answer within ${answerWithinMs} ms, statementTimeoutMs + connectTimeoutMs: the connection was dropped)`,
+          }),
+        );
+      }, answerWithinMs);
+      timer.unref();
+      return timer;
+    };
     client.query = ((...args: unknown[]) => {
+      const first = args[0] as { submit?: unknown } | null;
+      // A submittable (cursor, stream) reports its own errors and may rightly stay open for long.
+      if (typeof first === 'object' && first !== null && typeof first.submit === 'function')
+        return query(...args);
       const last = args.length - 1;
       const callback = args[last];
+      const timer = deadline();
       if (typeof callback === 'function') {
-        args[last] = (error: unknown, result: unknown) => callback(error && mapped(error), result);
+        args[last] = (error: unknown, result: unknown) => {
+          clearTimeout(timer);
+          callback(error && mapped(error), result);
+        };
         return query(...args);
       }
-      const result = query(...args);
-      if (!(result instanceof Promise)) return result; // a submittable (cursor, stream) reports its own errors
-      return result.catch((error: unknown) => {
-        throw mapped(error);
-      });
+      const result = query(...args) as Promise<unknown>;
+      return result.then(
+        (value) => {
+          clearTimeout(timer);
+          return value;
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          throw mapped(error);
+        },
+      );
     }) as typeof client.query;
   });
 

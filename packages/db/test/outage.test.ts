@@ -67,3 +67,63 @@ describe.skipIf(postgresUrl === undefined)('a connection the pool cannot open', 
     }
   });
 });
+
+/** A hang guard, not a timing assertion: without one a regression here would hang the run. */
+function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} still pending after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+// Found by the failure-mode audit: statement_timeout is enforced by the server, so a connection that stopped
+// answering (a dropped route) left its statement, and then close(), waiting for ever.
+describe.skipIf(postgresUrl === undefined)('a connection that stops answering', () => {
+  it('fails its statement with RAMPART_DB_UNREACHABLE after statement + connect timeout, and close() returns', async () => {
+    const proxy = await startFaultProxy(postgresUrl!);
+    const errors: Error[] = [];
+    const database = await createDb({
+      url: proxy.url,
+      poolSize: 2,
+      statementTimeoutMs: 300,
+      connectTimeoutMs: 500,
+      onError: (error) => errors.push(error),
+    });
+    try {
+      await database.db.execute(sql`select 1`);
+      const statements = [
+        () => {
+          proxy.stall();
+          return database.db.execute(sql`select 1`);
+        },
+        // Stalled between two statements of a transaction, on the fresh connection it checked out.
+        () =>
+          database.db.transaction(async (tx) => {
+            await tx.execute(sql`select 1`);
+            proxy.stall();
+            return tx.execute(sql`select 1`);
+          }),
+      ];
+      for (const statement of statements) {
+        const error = await within(
+          statement().then(
+            () => 'answered',
+            (caught: unknown) => caught,
+          ),
+          'a statement on a stalled connection',
+        );
+        // drizzle wraps the failed statement; the coded error is its cause.
+        expect(error).toMatchObject({ cause: { code: 'RAMPART_DB_UNREACHABLE' } });
+        // (A transaction reports its failed rollback on the dropped connection: "connection lost".)
+        expect((error as { cause: Error }).cause.message).toMatch(/no answer within 800 ms|connection lost/);
+      }
+      expect(errors.length).toBeGreaterThan(0);
+      // The dead connections were dropped: new ones answer.
+      const again = await database.db.execute<{ one: number }>(sql`select 1 as one`);
+      expect(again.rows[0]?.one).toBe(1);
+    } finally {
+      await within(database.close(), 'close()').finally(() => proxy.close());
+    }
+  });
+});
