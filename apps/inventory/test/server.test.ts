@@ -38,6 +38,18 @@ function listening(child: ChildProcess): Promise<string> {
   });
 }
 
+/** Sends `text` over a raw socket (what no HTTP client would send) and reads the answer to the close. */
+async function exchange(address: string, text: string): Promise<string> {
+  const socket = connect(Number(new URL(address).port), '127.0.0.1');
+  let answer = '';
+  socket.on('data', (chunk) => {
+    answer += String(chunk);
+  });
+  socket.end(text);
+  await once(socket, 'close');
+  return answer;
+}
+
 function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return once(child, 'exit').then(([code]) => code as number | null);
@@ -68,27 +80,15 @@ describe('server process', () => {
     expect(response).toEqual({ status: 200, connection: 'keep-alive' });
 
     // A request Node's own parser refuses (a control character in a header) answers problem+json too.
-    const socket = connect(Number(new URL(address).port), '127.0.0.1');
-    let raw = '';
-    socket.on('data', (chunk) => {
-      raw += String(chunk);
-    });
-    socket.end('GET /health/live HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n');
-    await once(socket, 'close');
-    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
-    expect(raw).toContain('content-type: application/problem+json');
-    expect(raw).toContain('"code":"RAMPART_SECURITY_REQUEST_INVALID"');
+    const refused = await exchange(address, 'GET /health/live HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n');
+    expect(refused).toMatch(/^HTTP\/1\.1 400 /);
+    expect(refused).toContain('content-type: application/problem+json');
+    expect(refused).toContain('"code":"RAMPART_SECURITY_REQUEST_INVALID"');
     // So does an HTTP/1.1 request without Host, which Node would answer with a bare 400 of its own.
-    const hostless = connect(Number(new URL(address).port), '127.0.0.1');
-    let answer = '';
-    hostless.on('data', (chunk) => {
-      answer += String(chunk);
-    });
-    hostless.end('GET /health/live HTTP/1.1\r\n\r\n');
-    await once(hostless, 'close');
-    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-    expect(answer).toContain('content-type: application/problem+json');
-    expect(answer).toContain('"code":"RAMPART_SECURITY_HOST_MISSING"');
+    const hostless = await exchange(address, 'GET /health/live HTTP/1.1\r\n\r\n');
+    expect(hostless).toMatch(/^HTTP\/1\.1 400 /);
+    expect(hostless).toContain('content-type: application/problem+json');
+    expect(hostless).toContain('"code":"RAMPART_SECURITY_HOST_MISSING"');
 
     child.kill('SIGTERM');
     // The drain: readiness answers 503 while new connections are still served, so traffic a load balancer
