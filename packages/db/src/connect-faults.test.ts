@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { postgresUrl } from '../test/backends.ts';
 import { createDb } from './create-db.ts';
 import { isDbError } from './errors.ts';
-import { connectError } from './pg-pool.ts';
+import { connectError, connectionLost } from './pg-pool.ts';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -100,6 +100,39 @@ describe('start-up faults give a coded error within the connect timeout', () => 
       expect(error.message).toContain('(3D000: database "rampart_no_such_database" does not exist)');
     },
   );
+});
+
+describe('connectionLost', () => {
+  // The driver's errors as it raises them when the server goes away under a statement: each is the database
+  // being unreachable (503, retry later), not a bug (a 500). EPIPE and a closed client were once missed.
+  it.each([
+    [
+      'a shutdown',
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    ],
+    ['a write to a closed connection', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })],
+    ['a reset', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+    ['a kernel timeout', Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT' })],
+    ['the socket closing', new Error('Connection terminated unexpectedly')],
+    [
+      'a client that saw its connection fail',
+      new Error('Client has encountered a connection error and is not queryable'),
+    ],
+    ['a client the pool ended', new Error('Client was closed and is not queryable')],
+  ])('%s is a lost connection', (_name, error) => {
+    expect(connectionLost(error)).toBe(true);
+  });
+
+  it.each([
+    ['a unique violation', Object.assign(new Error('duplicate key'), { code: '23505' })],
+    ['a syntax error', Object.assign(new Error('syntax error'), { code: '42601' })],
+    [
+      'a statement timeout',
+      Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }),
+    ],
+  ])('%s is not', (_name, error) => {
+    expect(connectionLost(error)).toBe(false);
+  });
 });
 
 describe('connectError', () => {

@@ -41,6 +41,9 @@ const UNREACHABLE = new Set([
   'ENETUNREACH',
   'ECONNRESET',
   'EAI_AGAIN',
+  // A write to a connection the server has just closed, a socket timed out by the kernel.
+  'EPIPE',
+  'ETIMEDOUT',
 ]);
 
 /** The server ended the connection (admin shutdown, crash, starting up, class 08) or the socket closed. */
@@ -48,7 +51,10 @@ export function connectionLost(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && (/^(57P0[123]|08...)$/.test(code) || UNREACHABLE.has(code))) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|connection error and is not queryable/.test(message);
+  // The last: a client the pool ended after its connection failed, handed a statement in that same moment.
+  return /Connection terminated|connection error and is not queryable|Client was closed and is not queryable/.test(
+    message,
+  );
 }
 
 /** Maps a connection failure of node-postgres to one of our codes; the URL's password never appears. */

@@ -12,7 +12,16 @@ import {
   startApi,
   startPostgresCluster,
 } from '../src/index.ts';
-import { available, bounded, cleanup, compact, SHED, serverErrors, sleep } from './support.ts';
+import {
+  available,
+  bounded,
+  cleanup,
+  compact,
+  failedRequestLines,
+  SHED,
+  serverErrors,
+  sleep,
+} from './support.ts';
 
 async function readiness(url: string): Promise<number> {
   const client = new Client(url);
@@ -128,6 +137,7 @@ describe.runIf(available(checkPostgresBinaries(), 'PostgreSQL outage'))(
           // the first moments of the restart: "the database system is starting up"
           '503 RAMPART_DB_OPEN_FAILED',
         ]),
+        failedRequestLines(api.output()),
       ).toEqual([]);
     });
   },

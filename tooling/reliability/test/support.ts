@@ -62,6 +62,15 @@ export function serverErrors(
     .map(([label, count]) => `${label} x${count}`);
 }
 
+/**
+ * The service's own account of its 5xx answers (the errors plugin logs each as "request failed" with the
+ * error and its causes), at most `limit` lines: what a failed serverErrors() assertion needs to be read.
+ */
+export function failedRequestLines(output: string, limit = 5): string {
+  const lines = output.split('\n').filter((line) => line.includes('"request failed"'));
+  return lines.length === 0 ? 'the service logged no failed request' : lines.slice(0, limit).join('\n');
+}
+
 /** `a:1,b:2` for a figures line. */
 export function compact(counts: Record<string, number>): string {
   const entries = Object.entries(counts);
