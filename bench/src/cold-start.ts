@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCommand } from '@rampart/bundle';
-import { clockTicks, cpuMicros, rssBytes } from './machine.ts';
+import { clockTicks, cpuMicros, peakRssBytes, rssBytes } from './machine.ts';
 import { Item, ItemBody, ItemParams, plainSchema } from './routes.ts';
 import { median } from './stats.ts';
 
@@ -16,6 +16,8 @@ export interface ColdSample {
   cpu: number;
   /** Server resident set size at that moment, MiB. */
   rss: number;
+  /** The highest it had been until then (VmHWM), MiB. */
+  peakRss: number;
 }
 
 export interface ColdRow {
@@ -26,6 +28,8 @@ export interface ColdRow {
   cpuRatio: number;
   /** Median resident set size at the first 200, MiB. */
   rss: number;
+  /** Median of the highest resident set size up to the first 200, MiB. */
+  peakRss: number;
   runs: number;
 }
 
@@ -150,6 +154,7 @@ async function coldOnce(target: ColdTarget, core: string | undefined, ticks: num
       wall,
       cpu: cpuMicros(child.pid as number, ticks) / 1000,
       rss: rssBytes(child.pid as number) / 1048576,
+      peakRss: peakRssBytes(child.pid as number) / 1048576,
     };
   } finally {
     exited.catch(() => undefined);
@@ -212,6 +217,7 @@ export async function runColdStart(options: {
       wallRatio: wall / median(base.map((sample) => sample.wall)),
       cpuRatio: cpu / median(base.map((sample) => sample.cpu)),
       rss: median(mine.map((sample) => sample.rss)),
+      peakRss: median(mine.map((sample) => sample.peakRss)),
       runs: mine.length,
     };
   });

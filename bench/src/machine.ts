@@ -33,8 +33,20 @@ export function cpuMicros(pid: number, ticks: number): number {
 
 /** A process's resident set size in bytes, from /proc/<pid>/status. */
 export function rssBytes(pid: number): number {
+  return statusBytes(pid, 'VmRSS');
+}
+
+/**
+ * The highest resident set size the process has had so far (VmHWM): what a container's memory limit has to
+ * hold, where RSS at one moment can miss a transient peak.
+ */
+export function peakRssBytes(pid: number): number {
+  return statusBytes(pid, 'VmHWM');
+}
+
+function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
   return match ? Number(match[1]) * 1024 : 0;
 }
 

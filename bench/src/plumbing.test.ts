@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ratioChart } from './chart.ts';
 import { fixedRateFor, type HttpConfig, type HttpRow, type HttpSeries } from './http-bench.ts';
 import { runLoad, runRateLoad } from './load.ts';
-import { coreTicks, stealSince, stolenShare } from './machine.ts';
+import { coreTicks, peakRssBytes, rssBytes, stealSince, stolenShare } from './machine.ts';
 import { fixedRateSection, judge, KEEP_MARKER, keptPart, steadiness } from './results.ts';
 import { latencyPercentiles, median, medianRatio, percentile } from './stats.ts';
 
@@ -356,6 +356,30 @@ describe('figures', () => {
     expect(fixedRateSection({ ...settings, rate: 200 }, [fixed(0, 0)]).join('\n')).toContain(
       'a rate set for the run (200 req/s)',
     );
+  });
+
+  it("reads a process's peak RSS, which stays up after the memory is given back", {
+    timeout: 30_000,
+  }, async () => {
+    // A child touches 192 MiB, frees it, and waits: its RSS falls back, its high-water mark does not.
+    const child = spawn(
+      process.execPath,
+      [
+        '--expose-gc',
+        '-e',
+        "let b = Buffer.alloc(192 * 1048576, 1); b = null; globalThis.gc(); console.log('freed'); setTimeout(() => {}, 20000);",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await once(child.stdout, 'data');
+      const rss = rssBytes(child.pid as number);
+      const peak = peakRssBytes(child.pid as number);
+      expect(rss).toBeGreaterThan(0);
+      expect(peak - rss).toBeGreaterThan(128 * 1048576);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('keeps the hand-written part of RESULTS.md', () => {

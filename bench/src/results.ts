@@ -311,10 +311,10 @@ export function renderResults(report: Report, kept: string): string {
     out.push(
       '## 2. Cold start to the first 200',
       '',
-      `From spawn to the first 200 response (the service's once /health/ready has answered 200), the server's CPU until then and its RSS at that moment; ${report.cold[0]?.runs ?? 0} alternating runs, medians.`,
+      `From spawn to the first 200 response (the service's once /health/ready has answered 200), the server's CPU until then, its RSS at that moment and the highest it had been until then (what a container's memory limit has to hold: a transient peak can be gone by the first 200); ${report.cold[0]?.runs ?? 0} alternating runs, medians.`,
       '',
       table(
-        ['server', 'wall ms', '× bare', 'CPU ms', '× bare', 'RSS MiB'],
+        ['server', 'wall ms', '× bare', 'CPU ms', '× bare', 'RSS MiB', 'peak RSS MiB'],
         report.cold.map((entry) => [
           entry.name,
           entry.wall.toFixed(0),
@@ -322,6 +322,7 @@ export function renderResults(report: Report, kept: string): string {
           entry.cpu.toFixed(0),
           x(entry.cpuRatio),
           entry.rss.toFixed(0),
+          entry.peakRss.toFixed(0),
         ]),
       ),
       '',
