@@ -145,4 +145,20 @@ describe('connectError', () => {
     );
     expect(error.cause).toBe(cause);
   });
+
+  // Seen in the PostgreSQL outage test: requests during the restart answered RAMPART_DB_OPEN_FAILED, a
+  // start-up failure's code, for what is a server not accepting connections yet.
+  it.each([
+    ['starting up', '57P03', 'the database system is starting up'],
+    ['shutting down', '57P03', 'the database system is shutting down'],
+    ['ending the connection', '57P01', 'terminating connection due to administrator command'],
+  ])('a server %s -> RAMPART_DB_UNREACHABLE (retry later), with its words', (_name, code, words) => {
+    const cause = Object.assign(new Error(words), { code });
+    const error = connectError(cause, 'postgres://app:secret@db.internal:5432/orders');
+    expect(error.code).toBe('RAMPART_DB_UNREACHABLE');
+    expect(error.statusCode).toBe(503);
+    expect(error.message).toContain(`(${code}: ${words})`);
+    expect(error.message).not.toContain('secret');
+    expect(error.cause).toBe(cause);
+  });
 });

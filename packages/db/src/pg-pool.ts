@@ -68,6 +68,12 @@ export function connectError(error: unknown, url: string): DbError {
   if (typeof code === 'string' && UNREACHABLE.has(code)) {
     return new DbError('RAMPART_DB_UNREACHABLE', { detail: `${where} (${code})`, cause: error });
   }
+  // The server is there but takes no connection now: starting up, shutting down, recovering (57P03), or
+  // ending this one (57P01/57P02). A request meeting it should retry later, as for a server that is down.
+  if (typeof code === 'string' && /^57P0[123]$/.test(code)) {
+    const why = withoutPassword(message, url).replace(/\s+/g, ' ').trim().slice(0, 300);
+    return new DbError('RAMPART_DB_UNREACHABLE', { detail: `${where} (${code}: ${why})`, cause: error });
+  }
   if (/timeout/i.test(message)) {
     return new DbError('RAMPART_DB_CONNECT_TIMEOUT', { detail: where, cause: error });
   }
@@ -249,15 +255,15 @@ export async function openPool(
   // network, means the connection is dead: it is destroyed, and the statement fails as connection lost.
   const answerWithinMs =
     config.statementTimeoutMs > 0 ? config.statementTimeoutMs + config.connectTimeoutMs : 0;
+  const mapped = (error: unknown) =>
+    !(error instanceof DbError) && connectionLost(error)
+      ? new DbError('RAMPART_DB_UNREACHABLE', {
+          detail: `${redactUrl(config.url)} (connection lost)`,
+          cause: error,
+        })
+      : error;
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-    const mapped = (error: unknown) =>
-      connectionLost(error)
-        ? new DbError('RAMPART_DB_UNREACHABLE', {
-            detail: `${redactUrl(config.url)} (connection lost)`,
-            cause: error,
-          })
-        : error;
     const deadline = (): NodeJS.Timeout | undefined => {
       if (answerWithinMs === 0) return undefined;
       const timer = setTimeout(() => {
@@ -301,6 +307,26 @@ export async function openPool(
       );
     }) as typeof client.query;
   });
+
+  // pool.query() listens for its client's 'error' event as well as for the statement's answer, and passes
+  // on whichever comes first. A connection that ends without the server's goodbye (a crash, a reset, a
+  // proxy or a network cut) emits 'error' at once and fails the statement a tick later, so the statement's
+  // mapping above never saw it: the request answered 500 with "Connection terminated unexpectedly".
+  const poolQuery = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  pool.query = ((...args: unknown[]) => {
+    const first = args[0] as { submit?: unknown } | null;
+    if (typeof first === 'object' && first !== null && typeof first.submit === 'function')
+      return poolQuery(...args);
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback === 'function') {
+      args[last] = (error: unknown, result: unknown) => callback(error && mapped(error), result);
+      return poolQuery(...args);
+    }
+    return (poolQuery(...args) as Promise<unknown>).catch((error: unknown) => {
+      throw mapped(error);
+    });
+  }) as typeof pool.query;
 
   let ended: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -47,6 +47,11 @@ export interface ServiceProcess {
   readonly port: number;
   /** The last 64 KiB of stdout and stderr, for failure messages. */
   output(): string;
+  /**
+   * Every "request failed" line (the errors plugin's log of a 5xx answer) from stdout, the last 5,000: the
+   * output's tail alone loses a lone unexpected 500 behind hundreds of expected 503 lines.
+   */
+  failedRequests(): string[];
   /** Resolves with the exit code (null when killed by a signal) and how long after `signal()` it came. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends the signal and waits for the exit; `ms` is signal to exit. */
@@ -58,6 +63,7 @@ export interface ServiceProcess {
 }
 
 const TAIL = 64 * 1024;
+const FAILED_KEPT = 5_000;
 
 // A test that timed out keeps running after its cleanup and may start a child then: whatever is still
 // alive when the test process exits is killed, so no service outlives the run.
@@ -101,6 +107,8 @@ function spawnService(
   alive.add(child);
   child.once('exit', () => alive.delete(child));
   let out = '';
+  let partial = '';
+  const failed: string[] = [];
   let probes = 0;
   const probed: Array<(line: string) => void> = [];
   const keep = (chunk: Buffer) => {
@@ -121,6 +129,10 @@ function spawnService(
     let started = false;
     child.stdout!.on('data', (chunk: Buffer) => {
       keep(chunk);
+      const lines = (partial + String(chunk)).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) if (line.includes('"msg":"request failed"')) failed.push(line);
+      if (failed.length > FAILED_KEPT) failed.splice(0, failed.length - FAILED_KEPT);
       const match = started ? null : ready.exec(out);
       if (!match) return;
       started = true;
@@ -132,6 +144,7 @@ function spawnService(
         url,
         port: url ? Number(new URL(url).port) : 0,
         output: () => out,
+        failedRequests: () => [...failed],
         exited,
         async signal(signal) {
           const started = performance.now();

@@ -66,9 +66,18 @@ export function serverErrors(
  * The service's own account of its 5xx answers (the errors plugin logs each as "request failed" with the
  * error and its causes), at most `limit` lines: what a failed serverErrors() assertion needs to be read.
  */
-export function failedRequestLines(output: string, limit = 5): string {
-  const lines = output.split('\n').filter((line) => line.includes('"request failed"'));
-  return lines.length === 0 ? 'the service logged no failed request' : lines.slice(0, limit).join('\n');
+export function failedRequestLines(
+  lines: readonly string[],
+  expected: readonly string[] = [],
+  limit = 5,
+): string {
+  if (lines.length === 0) return 'the service logged no failed request';
+  // Lines whose answer the test did not expect come first: one 500 among hundreds of expected 503s is the
+  // line to read. The answer's code is the line's own last field (the error's may differ).
+  const endings = expected.map((entry) => `"code":"${entry.split(' ').pop()}","msg":"request failed"`);
+  const unexpected = lines.filter((line) => !endings.some((ending) => line.includes(ending)));
+  const rest = lines.filter((line) => !unexpected.includes(line));
+  return [...unexpected, ...rest].slice(0, limit).join('\n');
 }
 
 /** `a:1,b:2` for a figures line. */
