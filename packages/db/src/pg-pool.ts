@@ -57,6 +57,43 @@ export function connectionLost(error: unknown): boolean {
   );
 }
 
+/**
+ * Calls node-postgres' `query` (a client's or the pool's) with `args`, its error, in the callback or the
+ * promise form, passed through `map`. `start` runs as the statement is sent and returns what to run once
+ * it has its answer. A submittable (cursor, stream) reports its own errors and may rightly stay open for
+ * long: it passes through untouched.
+ */
+function mapQueryErrors(
+  query: (...args: unknown[]) => unknown,
+  args: unknown[],
+  map: (error: unknown) => unknown,
+  start?: () => () => void,
+): unknown {
+  const first = args[0] as { submit?: unknown } | null;
+  if (typeof first === 'object' && first !== null && typeof first.submit === 'function')
+    return query(...args);
+  const settled = start?.();
+  const last = args.length - 1;
+  const callback = args[last];
+  if (typeof callback === 'function') {
+    args[last] = (error: unknown, result: unknown) => {
+      settled?.();
+      callback(error && map(error), result);
+    };
+    return query(...args);
+  }
+  return (query(...args) as Promise<unknown>).then(
+    (value) => {
+      settled?.();
+      return value;
+    },
+    (error: unknown) => {
+      settled?.();
+      throw map(error);
+    },
+  );
+}
+
 /** Maps a connection failure of node-postgres to one of our codes; the URL's password never appears. */
 export function connectError(error: unknown, url: string): DbError {
   const code = (error as { code?: unknown } | null)?.code;
@@ -279,33 +316,11 @@ export async function openPool(
       timer.unref();
       return timer;
     };
-    client.query = ((...args: unknown[]) => {
-      const first = args[0] as { submit?: unknown } | null;
-      // A submittable (cursor, stream) reports its own errors and may rightly stay open for long.
-      if (typeof first === 'object' && first !== null && typeof first.submit === 'function')
-        return query(...args);
-      const last = args.length - 1;
-      const callback = args[last];
-      const timer = deadline();
-      if (typeof callback === 'function') {
-        args[last] = (error: unknown, result: unknown) => {
-          clearTimeout(timer);
-          callback(error && mapped(error), result);
-        };
-        return query(...args);
-      }
-      const result = query(...args) as Promise<unknown>;
-      return result.then(
-        (value) => {
-          clearTimeout(timer);
-          return value;
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          throw mapped(error);
-        },
-      );
-    }) as typeof client.query;
+    client.query = ((...args: unknown[]) =>
+      mapQueryErrors(query, args, mapped, () => {
+        const timer = deadline();
+        return () => clearTimeout(timer);
+      })) as typeof client.query;
   });
 
   // pool.query() listens for its client's 'error' event as well as for the statement's answer, and passes
@@ -313,20 +328,7 @@ export async function openPool(
   // proxy or a network cut) emits 'error' at once and fails the statement a tick later, so the statement's
   // mapping above never saw it: the request answered 500 with "Connection terminated unexpectedly".
   const poolQuery = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  pool.query = ((...args: unknown[]) => {
-    const first = args[0] as { submit?: unknown } | null;
-    if (typeof first === 'object' && first !== null && typeof first.submit === 'function')
-      return poolQuery(...args);
-    const last = args.length - 1;
-    const callback = args[last];
-    if (typeof callback === 'function') {
-      args[last] = (error: unknown, result: unknown) => callback(error && mapped(error), result);
-      return poolQuery(...args);
-    }
-    return (poolQuery(...args) as Promise<unknown>).catch((error: unknown) => {
-      throw mapped(error);
-    });
-  }) as typeof pool.query;
+  pool.query = ((...args: unknown[]) => mapQueryErrors(poolQuery, args, mapped)) as typeof pool.query;
 
   let ended: Promise<void> | undefined;
   const close = (): Promise<void> => {
